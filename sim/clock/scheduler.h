@@ -1,0 +1,181 @@
+#pragma once
+// The deterministic scheduler: simulated threads on virtual time.
+//
+// Every simulated thread is a real OS thread, but exactly one of them runs at a time: the one
+// holding the baton. A thread gives the baton away only when it blocks (semaphore, mailbox,
+// mutex, sleep) or is preempted at such a point by a higher-priority thread it woke (as
+// FreeRTOS does on a device). When no thread can run, the scheduler polls host input (a gateway
+// socket, a TAP fd) and then jumps virtual time straight to the earliest deadline — a timed
+// wait, an lwIP timeout or a link/scenario event — ordered by (time, sequence number), so the
+// order of everything is deterministic. Time never goes back.
+//
+// Threading contract: all methods except run() and stats accessors are called only from the
+// thread that holds the baton (a simulated thread or an event callback running inside one).
+
+#include "sim/clock/sim_time.h"
+
+#include <poll.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace lwipsim::clock {
+
+class SimThread;
+
+/// What a blocked thread waits on, for the deadlock diagnostic.
+struct WaitReason {
+    std::string what; ///< e.g. "mbox fetch", "sem wait", "sleep"
+    const void* object = nullptr;
+};
+
+/// Host-side input that takes part in the schedule (slirp's host sockets, a TAP fd).
+class HostIo {
+  public:
+    virtual ~HostIo() = default;
+    /// Appends the fds to poll; called only when no simulated thread can run.
+    virtual void fill_pollfds(std::vector<pollfd>& fds) = 0;
+    /// Called with exactly the slice fill_pollfds appended, revents set; input is delivered at
+    /// the current virtual time.
+    virtual void on_polled(std::span<const pollfd> fds) = 0;
+    /// True while a host round trip is outstanding (data forwarded to a host socket and no
+    /// answer yet): virtual time is then held still for up to the grace period.
+    [[nodiscard]] virtual bool awaiting_host() const = 0;
+};
+
+enum class TimeMode {
+    kVirtual,  ///< jump to the next deadline when idle
+    kRealtime, ///< virtual time locked to the wall clock (for comparison)
+};
+
+struct SchedulerOptions {
+    uint32_t start_ms = 0; ///< sys_now() at SimTime 0; near 2^32 to exercise the wrap
+    TimeMode mode = TimeMode::kVirtual;
+    std::chrono::milliseconds host_grace{20}; ///< real time to wait for a pending host reply
+};
+
+struct TimeStats {
+    uint64_t jumps = 0;                   ///< times virtual time moved forward when idle
+    SimDuration skipped{0};               ///< virtual time covered by those jumps
+    double host_wait_s = 0;               ///< real seconds spent waiting for host input
+    uint64_t jumps_with_host_pending = 0; ///< jumps taken while a host reply was still due
+    uint64_t switches = 0;                ///< baton hand-overs between threads
+    uint64_t events = 0;                  ///< timed events executed
+};
+
+/// Raised by run() when every thread is blocked and nothing is scheduled.
+class DeadlockError : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+using EventId = uint64_t;
+
+class Scheduler {
+  public:
+    /// Creates the process's scheduler. Schedulers are never destroyed while a simulated
+    /// thread may still be parked in one (lwIP's tcpip thread never returns), so this hands
+    /// out a reference to an object that lives until process exit.
+    static Scheduler& create(SchedulerOptions options = {});
+    /// The scheduler of the run in progress (for lwIP's sys_arch). Aborts if there is none.
+    static Scheduler& current();
+
+    /// Runs `main` as the first simulated thread and returns when it returns. Other threads
+    /// may stay parked. Throws DeadlockError with a per-thread diagnostic. Call once.
+    void run(const std::string& name, int priority, std::function<void()> main);
+
+    [[nodiscard]] SimTime now() const { return now_; }
+    /// Milliseconds for lwIP's sys_now(): start_ms + now, wrapping at 2^32.
+    [[nodiscard]] uint32_t now_ms32() const;
+
+    /// Starts a simulated thread; it becomes runnable after the caller's current step.
+    void spawn(const std::string& name, int priority, std::function<void()> fn);
+    /// Calls `fn` at virtual time `when` (>= now) from the scheduler; ties run in call order.
+    EventId at(SimTime when, std::function<void()> fn);
+    EventId after(SimDuration delay, std::function<void()> fn) { return at(now_ + delay, std::move(fn)); }
+    void cancel(EventId id);
+
+    /// Blocks the calling simulated thread until wake() or the deadline. Returns false on
+    /// timeout. Used by the sync primitives; `reason` feeds the deadlock diagnostic.
+    bool block(WaitReason reason, std::optional<SimTime> deadline);
+    /// Makes a blocked thread runnable. A woken thread of higher priority than the caller
+    /// preempts it at once, as on an RTOS.
+    void wake(SimThread* thread);
+    void sleep_for(SimDuration d);
+    [[nodiscard]] SimThread* self() const { return current_; }
+    [[nodiscard]] static bool is_blocked(const SimThread* thread);
+    [[nodiscard]] static const std::string& name_of(const SimThread* thread);
+
+    void add_host_io(HostIo* io);
+    void remove_host_io(HostIo* io);
+
+    /// Called by the scheduler each time virtual time is about to move forward (after all
+    /// runnable work at the current instant is done). Used by probes to sample at quiet points.
+    void set_before_jump(std::function<void(SimTime next)> hook) { before_jump_ = std::move(hook); }
+
+    /// Records "time thread" on every switch and "time event" on every event (for tests).
+    void enable_trace() { trace_enabled_ = true; }
+    [[nodiscard]] const std::vector<std::string>& trace() const { return trace_; }
+    [[nodiscard]] TimeStats stats() const { return stats_; }
+    [[nodiscard]] const SchedulerOptions& options() const { return options_; }
+
+    Scheduler(const Scheduler&) = delete;
+    Scheduler& operator=(const Scheduler&) = delete;
+
+  private:
+    explicit Scheduler(SchedulerOptions options);
+    struct EventKey {
+        SimTime when;
+        uint64_t seq;
+        auto operator<=>(const EventKey&) const = default;
+    };
+    struct RunKey {
+        int neg_priority;
+        uint64_t seq;
+        auto operator<=>(const RunKey&) const = default;
+    };
+
+    SimThread* new_thread(const std::string& name, int priority);
+    void make_runnable(SimThread* t);
+    void dispatch(SimThread* me);
+    void idle_step();
+    void poll_host(int timeout_ms);
+    void advance_to(SimTime when);
+    void hand_baton(SimThread* from, SimThread* to);
+    void wait_for_baton(SimThread* me);
+    void thread_finished(SimThread* me);
+    void fail_deadlock(SimThread* me);
+    [[nodiscard]] std::string describe_threads() const;
+    void record(const std::string& what);
+
+    SchedulerOptions options_;
+    SimTime now_{};
+    uint64_t seq_ = 0;
+    std::map<EventKey, std::function<void()>> events_;
+    std::map<EventId, EventKey> event_keys_;
+    std::map<RunKey, SimThread*> runnable_;
+    std::vector<std::unique_ptr<SimThread>> threads_;
+    SimThread* current_ = nullptr;
+    bool in_dispatch_ = false;
+    std::vector<HostIo*> host_ios_;
+    std::function<void(SimTime)> before_jump_;
+    TimeStats stats_;
+    bool trace_enabled_ = false;
+    std::vector<std::string> trace_;
+
+    // Hand-over of the baton between OS threads, and the end of run().
+    std::mutex handoff_mu_;
+    bool run_done_ = false;
+    std::string deadlock_;
+};
+
+} // namespace lwipsim::clock
