@@ -18,6 +18,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -148,14 +150,15 @@ class Scheduler {
     void make_runnable(SimThread* t);
     void dispatch(SimThread* me);
     void idle_step();
-    void poll_host(int timeout_ms);
-    void advance_to(SimTime when);
+    void poll_host(int timeout_ms);             // host_wait.cpp
+    void wait_realtime_until(SimTime when);     // host_wait.cpp
     void hand_baton(SimThread* from, SimThread* to);
     void wait_for_baton(SimThread* me);
     void thread_finished(SimThread* me);
     void fail_deadlock(SimThread* me);
     [[nodiscard]] std::string describe_threads() const;
     void record(const std::string& what);
+    static std::chrono::steady_clock::time_point realtime_now(); // host_wait.cpp
 
     SchedulerOptions options_;
     SimTime now_{};
@@ -174,7 +177,9 @@ class Scheduler {
 
     // Hand-over of the baton between OS threads, and the end of run().
     std::mutex handoff_mu_;
+    std::condition_variable* done_cv_ = nullptr;
     bool run_done_ = false;
+    std::chrono::steady_clock::time_point realtime_origin_{}; // kRealtime only
     std::string deadlock_;
 };
 

@@ -1,0 +1,157 @@
+// Scheduler and sync primitives: determinism, time jumps, deadlock diagnostic, the 32-bit wrap.
+#include "sim/clock/scheduler.h"
+#include "sim/clock/sync.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+using namespace lwipsim::clock;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Three threads hand a token around through semaphores and sleep in between; the log is the
+// order of their steps with virtual times.
+std::vector<std::string> ping_pong_log() {
+    auto& s = Scheduler::create();
+    std::vector<std::string> log;
+    s.run("main", 1, [&] {
+        Semaphore a(0, "a"), b(0, "b"), done(0, "done");
+        auto stamp = [&](const std::string& what) {
+            log.push_back(std::to_string(s.now().ns()) + " " + what);
+        };
+        s.spawn("ping", 1, [&] {
+            for (int i = 0; i < 3; ++i) {
+                stamp("ping " + std::to_string(i));
+                s.sleep_for(10ms);
+                b.signal();
+                a.wait();
+            }
+            done.signal();
+        });
+        s.spawn("pong", 1, [&] {
+            for (int i = 0; i < 3; ++i) {
+                b.wait();
+                stamp("pong " + std::to_string(i));
+                s.sleep_for(5ms);
+                a.signal();
+            }
+            done.signal();
+        });
+        done.wait();
+        done.wait();
+        stamp("end");
+    });
+    return log;
+}
+
+} // namespace
+
+TEST(Scheduler, MultiThreadProgramRunsInTheSameOrderTwice) {
+    auto first = ping_pong_log();
+    auto second = ping_pong_log();
+    EXPECT_EQ(first, second);
+    // Expected from the program itself: ping sleeps 10 ms, pong 5 ms, strictly alternating.
+    std::vector<std::string> expected = {
+        "0 ping 0",         "10000000 pong 0", "15000000 ping 1", "25000000 pong 1",
+        "30000000 ping 2",  "40000000 pong 2", "45000000 end"};
+    EXPECT_EQ(first, expected);
+}
+
+TEST(Scheduler, ThirtyMinuteSleepEndsAtExactlyThatVirtualTime) {
+    auto& s = Scheduler::create();
+    SimTime woke{};
+    s.run("main", 1, [&] {
+        s.sleep_for(30min);
+        woke = s.now();
+    });
+    EXPECT_EQ(woke.since_start, SimDuration(30min));
+    EXPECT_EQ(s.stats().jumps, 1u);
+    EXPECT_EQ(s.stats().skipped, SimDuration(30min));
+}
+
+TEST(Scheduler, DeadlockIsReportedWithWhoWaitsOnWhat) {
+    auto& s = Scheduler::create();
+    try {
+        s.run("main", 1, [&] {
+            s.spawn("worker", 2, [&] {
+                Semaphore never(0, "never-signalled");
+                never.wait();
+            });
+            Semaphore also(0, "main-sem");
+            also.wait();
+        });
+        FAIL() << "expected a DeadlockError";
+    } catch (const DeadlockError& e) {
+        std::string msg = e.what();
+        EXPECT_NE(msg.find("'worker'"), std::string::npos) << msg;
+        EXPECT_NE(msg.find("never-signalled"), std::string::npos) << msg;
+        EXPECT_NE(msg.find("'main'"), std::string::npos) << msg;
+        EXPECT_NE(msg.find("main-sem"), std::string::npos) << msg;
+    }
+}
+
+TEST(Scheduler, MillisecondClockWrapsAt32Bits) {
+    SchedulerOptions opts;
+    opts.start_ms = 0xFFFFFFFFu - 999u; // 1000 ms before the wrap
+    auto& s = Scheduler::create(opts);
+    uint32_t before = 0, after = 0;
+    s.run("main", 1, [&] {
+        before = s.now_ms32();
+        s.sleep_for(1500ms);
+        after = s.now_ms32();
+    });
+    EXPECT_EQ(before, 0xFFFFFFFFu - 999u);
+    EXPECT_EQ(after, 500u); // 1500 ms later: 1000 to wrap, then 500
+    EXPECT_EQ(static_cast<uint32_t>(after - before), 1500u); // lwIP's unsigned differences hold
+}
+
+TEST(Scheduler, WokenHigherPriorityThreadPreemptsItsWaker) {
+    auto& s = Scheduler::create();
+    std::vector<std::string> order;
+    s.run("low", 1, [&] {
+        Semaphore sem(0, "sem");
+        s.spawn("high", 5, [&] {
+            sem.wait();
+            order.push_back("high runs");
+        });
+        s.sleep_for(1ms); // let 'high' block on the semaphore
+        sem.signal();
+        order.push_back("low continues");
+    });
+    EXPECT_EQ(order, (std::vector<std::string>{"high runs", "low continues"}));
+}
+
+TEST(Scheduler, EqualTimesRunInCallOrder) {
+    auto& s = Scheduler::create();
+    std::string seen;
+    s.run("main", 1, [&] {
+        for (char c : std::string("abcde")) s.after(5ms, [&seen, c] { seen += c; });
+        s.sleep_for(10ms);
+    });
+    EXPECT_EQ(seen, "abcde");
+}
+
+TEST(Mailbox, FetchTimesOutAtTheDeadlineAndDeliversInOrder) {
+    auto& s = Scheduler::create();
+    std::vector<long> got;
+    SimTime timed_out_at{};
+    s.run("main", 1, [&] {
+        Mailbox box(2, "box");
+        void* msg = nullptr;
+        EXPECT_FALSE(box.fetch(&msg, s.now() + 250ms));
+        timed_out_at = s.now();
+        s.spawn("producer", 1, [&] {
+            for (long i = 1; i <= 4; ++i) box.post(reinterpret_cast<void*>(i)); // blocks when full
+        });
+        for (int i = 0; i < 4; ++i) {
+            ASSERT_TRUE(box.fetch(&msg, s.now() + 1s));
+            got.push_back(reinterpret_cast<long>(msg));
+        }
+        EXPECT_FALSE(box.try_fetch(&msg));
+    });
+    EXPECT_EQ(timed_out_at.since_start, SimDuration(250ms));
+    EXPECT_EQ(got, (std::vector<long>{1, 2, 3, 4}));
+}
