@@ -1,0 +1,283 @@
+#include "harness/broker/managed_broker.h"
+
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "harness/broker/child_process.h"
+#include "harness/broker/errors.h"
+
+namespace lwipsim::broker {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+// mosquitto's own words when bind() fails because the port is taken.
+constexpr const char* kAddressInUse = "Address already in use";
+
+class Fd {
+  public:
+    explicit Fd(int fd) : fd_(fd) {}
+    ~Fd() {
+        if (fd_ >= 0) {
+            ::close(fd_);
+        }
+    }
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    int get() const { return fd_; }
+
+  private:
+    int fd_;
+};
+
+sockaddr_in loopback(std::uint16_t port) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return addr;
+}
+
+bool accepts_connections(std::uint16_t port) {
+    Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (fd.get() < 0) {
+        return false;
+    }
+    const sockaddr_in addr = loopback(port);
+    return ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
+}
+
+// mosquitto.conf takes the rest of a line as the value, but not every option trims or accepts
+// whitespace the same way; refusing such paths is clearer than a half-parsed config.
+void check_config_path(const char* what, const fs::path& path) {
+    const std::string text = path.string();
+    if (text.find_first_of(" \t\r\n") != std::string::npos) {
+        throw BrokerError("managed broker: " + std::string(what) + " path '" + text +
+                          "' contains whitespace, which mosquitto.conf cannot carry");
+    }
+}
+
+// mosquitto started as root switches to user "mosquitto", which would clear our PDEATHSIG and
+// lose access to the run folder. Naming the current user keeps it as it is.
+std::string current_user_name() {
+    const passwd* pw = ::getpwuid(::geteuid());
+    return pw != nullptr ? pw->pw_name : "root";
+}
+
+} // namespace
+
+std::uint16_t pick_free_port() {
+    Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (fd.get() < 0) {
+        throw BrokerError(std::string("pick_free_port: socket failed: ") + std::strerror(errno));
+    }
+    sockaddr_in addr = loopback(0);
+    if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+        throw BrokerError(std::string("pick_free_port: bind 127.0.0.1:0 failed: ") +
+                          std::strerror(errno));
+    }
+    socklen_t len = sizeof addr;
+    if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+        throw BrokerError(std::string("pick_free_port: getsockname failed: ") +
+                          std::strerror(errno));
+    }
+    return ntohs(addr.sin_port);
+}
+
+ManagedBroker::ManagedBroker(ManagedBrokerOptions options) : options_(std::move(options)) {
+    // Fail on a missing mosquitto before spending time on certificates.
+    if (!find_in_path(options_.executable)) {
+        throw EnvironmentError("mosquitto not found: '" + options_.executable +
+                               "' is not in PATH; install the Debian package 'mosquitto' "
+                               "(scripts/packages.txt)");
+    }
+    if (options_.run_dir.empty()) {
+        throw BrokerError("managed broker: run_dir is empty");
+    }
+    if (options_.port_tries < 1) {
+        throw BrokerError("managed broker: port_tries must be >= 1, got " +
+                          std::to_string(options_.port_tries));
+    }
+    std::error_code ec;
+    fs::create_directories(options_.run_dir, ec);
+    if (ec) {
+        throw BrokerError("managed broker: cannot create run_dir " + options_.run_dir.string() +
+                          ": " + ec.message());
+    }
+    options_.run_dir = fs::absolute(options_.run_dir);
+    check_config_path("run_dir", options_.run_dir);
+
+    if (options_.pki) {
+        pki_ = *options_.pki;
+    } else {
+        PkiOptions pki_options = options_.pki_options;
+        pki_options.make_client_cert = pki_options.make_client_cert || options_.require_client_cert;
+        pki_ = generate_test_pki(options_.run_dir / "pki", pki_options);
+    }
+    check_config_path("CA", pki_.ca_cert);
+    check_config_path("server certificate", pki_.server_cert);
+    check_config_path("server key", pki_.server_key);
+    if (options_.require_client_cert && pki_.client_cert.empty()) {
+        throw BrokerError("managed broker: require_client_cert is set but the PKI has no client "
+                          "certificate");
+    }
+
+    for (int attempt = 1; attempt <= options_.port_tries; ++attempt) {
+        if (try_start(attempt)) {
+            return;
+        }
+    }
+    throw BrokerError("managed broker: every one of " + std::to_string(options_.port_tries) +
+                      " picked ports was taken before mosquitto could bind it; log " +
+                      log_path().string() + ":\n" + log_tail());
+}
+
+ManagedBroker::~ManagedBroker() {
+    try {
+        stop();
+    } catch (...) {
+        // A destructor must not throw; stop() already SIGKILLed the child, so nothing is left.
+    }
+}
+
+void ManagedBroker::write_config() const {
+    std::ostringstream conf;
+    conf << "# Generated by lwipsim for one run; rewritten on every start.\n"
+         << "user " << current_user_name() << "\n"
+         << "persistence false\n"
+         << "per_listener_settings false\n"
+         << "allow_anonymous true\n"
+         << "log_dest file " << log_path().string() << "\n"
+         << "log_type all\n"
+         << "connection_messages true\n"
+         << "log_timestamp true\n"
+         << "log_timestamp_format %Y-%m-%dT%H:%M:%S\n"
+         << "\n"
+         << "listener " << tls_port_ << " " << host_ << "\n"
+         << "cafile " << pki_.ca_cert.string() << "\n"
+         << "certfile " << pki_.server_cert.string() << "\n"
+         << "keyfile " << pki_.server_key.string() << "\n"
+         << "require_certificate " << (options_.require_client_cert ? "true" : "false") << "\n";
+    if (plain_port_) {
+        conf << "\nlistener " << *plain_port_ << " " << host_ << "\n";
+    }
+    std::ofstream out(config_path(), std::ios::trunc);
+    out << conf.str();
+    if (!out.flush()) {
+        throw BrokerError("managed broker: cannot write " + config_path().string());
+    }
+}
+
+bool ManagedBroker::try_start(int attempt) {
+    tls_port_ = pick_free_port();
+    plain_port_.reset();
+    if (options_.plain_listener) {
+        // Hold nothing open between picks, so the kernel may hand out the same port twice.
+        std::uint16_t plain = pick_free_port();
+        for (int i = 0; i < 10 && plain == tls_port_; ++i) {
+            plain = pick_free_port();
+        }
+        plain_port_ = plain;
+    }
+    write_config();
+
+    // mosquitto's stderr (config errors come before its log file is open) lands in the same log.
+    Fd log_fd(::open(log_path().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+    if (log_fd.get() < 0) {
+        throw BrokerError("managed broker: cannot open " + log_path().string() + ": " +
+                          std::strerror(errno));
+    }
+    const std::string marker = "lwipsim: start attempt " + std::to_string(attempt) + " on port " +
+                               std::to_string(tls_port_) + "\n";
+    [[maybe_unused]] auto n = ::write(log_fd.get(), marker.data(), marker.size());
+    const std::streamoff log_start = static_cast<std::streamoff>(fs::file_size(log_path()));
+
+    pid_ = spawn_child({options_.executable, "-c", config_path().string()}, log_fd.get());
+
+    const auto deadline = Clock::now() + options_.start_timeout;
+    while (Clock::now() < deadline) {
+        if (child_has_exited(pid_)) {
+            const auto status = wait_child(pid_, std::chrono::seconds(1));
+            pid_ = -1;
+            std::ifstream in(log_path());
+            in.seekg(log_start);
+            const std::string this_attempt((std::istreambuf_iterator<char>(in)),
+                                           std::istreambuf_iterator<char>());
+            if (this_attempt.find(kAddressInUse) != std::string::npos) {
+                return false;
+            }
+            throw BrokerError("managed broker: mosquitto exited during start-up (" +
+                              (status ? status->describe() : std::string("unknown status")) +
+                              "); log " + log_path().string() + ":\n" + log_tail());
+        }
+        if (accepts_connections(tls_port_) && (!plain_port_ || accepts_connections(*plain_port_)) &&
+            !child_has_exited(pid_)) {
+            return true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    stop();
+    throw BrokerError("managed broker: mosquitto did not accept connections on 127.0.0.1:" +
+                      std::to_string(tls_port_) + " within " +
+                      std::to_string(options_.start_timeout.count()) + " ms; log " +
+                      log_path().string() + ":\n" + log_tail());
+}
+
+void ManagedBroker::stop() {
+    if (pid_ <= 0) {
+        return;
+    }
+    const pid_t pid = pid_;
+    pid_ = -1;
+    stop_child(pid, options_.stop_grace);
+}
+
+bool ManagedBroker::running() const {
+    return pid_ > 0 && !child_has_exited(pid_);
+}
+
+BrokerEndpoint ManagedBroker::endpoint() const {
+    BrokerEndpoint endpoint;
+    endpoint.host = host_;
+    endpoint.port = tls_port_;
+    endpoint.ca_file = pki_.ca_cert;
+    endpoint.server_name = pki_.server_name;
+    endpoint.client_cert = pki_.client_cert;
+    endpoint.client_key = pki_.client_key;
+    return endpoint;
+}
+
+std::string ManagedBroker::log_tail(int lines) const {
+    std::ifstream in(log_path());
+    if (!in) {
+        return "(no log at " + log_path().string() + ")";
+    }
+    std::deque<std::string> tail;
+    std::string line;
+    while (std::getline(in, line)) {
+        tail.push_back(line);
+        if (static_cast<int>(tail.size()) > lines) {
+            tail.pop_front();
+        }
+    }
+    std::string text;
+    for (const auto& l : tail) {
+        text += l + "\n";
+    }
+    return text;
+}
+
+} // namespace lwipsim::broker

@@ -1,0 +1,79 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include <sys/types.h>
+
+#include "harness/broker/broker_endpoint.h"
+#include "harness/broker/test_pki.h"
+
+namespace lwipsim::broker {
+
+struct ManagedBrokerOptions {
+    // Folder for mosquitto.conf, broker.log and (when pki is empty) the generated PKI.
+    std::filesystem::path run_dir;
+    // Certificates to serve; when absent a fresh PKI is generated into run_dir/pki.
+    std::optional<TestPki> pki;
+    PkiOptions pki_options;           // used only when pki is absent
+    bool plain_listener = false;      // also listen without TLS on 127.0.0.1 (another free port)
+    bool require_client_cert = false; // mutual TLS; the PKI must then have a client cert
+    std::string executable = "mosquitto"; // looked up in PATH at start
+    int port_tries = 5;                   // attempts when a picked free port is taken meanwhile
+    std::chrono::milliseconds start_timeout{10000}; // real time until the port must accept
+    std::chrono::milliseconds stop_grace{5000};     // SIGTERM -> SIGKILL delay in stop()
+};
+
+// A Debian mosquitto child process serving TLS (EC P-256 test PKI) on 127.0.0.1 at a free port,
+// logging everything (connects, disconnects, subscribes) to run_dir/broker.log.
+//
+// The constructor starts the broker and returns once it accepts TCP connections; the destructor
+// stops it. The child dies with the constructing thread (PDEATHSIG), so construct it on a thread
+// that outlives it. Not copyable or movable (the pid belongs to exactly one owner).
+// Errors: EnvironmentError when mosquitto is not in PATH (CLI exit code 3); BrokerError with the
+// log tail when it does not come up, or on bad options.
+class ManagedBroker {
+  public:
+    explicit ManagedBroker(ManagedBrokerOptions options);
+    ~ManagedBroker();
+    ManagedBroker(const ManagedBroker&) = delete;
+    ManagedBroker& operator=(const ManagedBroker&) = delete;
+
+    // SIGTERM to the broker's pid, wait stop_grace, then SIGKILL. Idempotent.
+    void stop();
+    bool running() const;
+
+    BrokerEndpoint endpoint() const; // TLS endpoint; client cert filled when the PKI has one
+    const std::string& host() const { return host_; } // always "127.0.0.1"
+    std::uint16_t tls_port() const { return tls_port_; }
+    std::optional<std::uint16_t> plain_port() const { return plain_port_; }
+    const std::filesystem::path& ca_file() const { return pki_.ca_cert; }
+    const std::string& server_name() const { return pki_.server_name; }
+    const TestPki& pki() const { return pki_; }
+    pid_t pid() const { return pid_; } // -1 once stopped
+    std::filesystem::path log_path() const { return options_.run_dir / "broker.log"; }
+    std::filesystem::path config_path() const { return options_.run_dir / "mosquitto.conf"; }
+    // Last `lines` lines of broker.log, for error messages.
+    std::string log_tail(int lines = 20) const;
+
+  private:
+    // One attempt on freshly picked ports. Returns false if a port turned out to be taken.
+    bool try_start(int attempt);
+    void write_config() const;
+
+    ManagedBrokerOptions options_;
+    TestPki pki_;
+    std::string host_ = "127.0.0.1";
+    std::uint16_t tls_port_ = 0;
+    std::optional<std::uint16_t> plain_port_;
+    pid_t pid_ = -1;
+};
+
+// Ask the kernel for a currently free TCP port on 127.0.0.1 (bind port 0, read it, close).
+// Someone else may take it before we use it; callers retry.
+std::uint16_t pick_free_port();
+
+} // namespace lwipsim::broker
