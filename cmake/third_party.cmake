@@ -9,16 +9,27 @@ if(NOT EXISTS ${LWIPSIM_THIRD_PARTY}/lwip/src/core/tcp.c OR
 endif()
 
 # --- lwIP: core (IPv4), sequential API (sockets/netconn/tcpip), Ethernet netif -------------
+# One lwIP build per option profile (compile-time options differ: TCP_MSS, TCP_SND_BUF...).
+# Each simulated device runs as its own process, so a profile is a separate binary.
 set(LWIP_DIR ${LWIPSIM_THIRD_PARTY}/lwip)
 include(${LWIP_DIR}/src/Filelists.cmake)
-add_library(lwip_objs OBJECT
-    ${lwipcore_SRCS} ${lwipcore4_SRCS} ${lwipapi_SRCS}
+set(LWIPSIM_PROFILES esp-idf-v4.4 upstream-2.1.3)
+set(LWIPSIM_PROFILE_IDS esp_idf_v4_4 upstream_2_1_3)
+set(LWIPSIM_LWIP_SRCS ${lwipcore_SRCS} ${lwipcore4_SRCS} ${lwipapi_SRCS}
     ${LWIP_DIR}/src/netif/ethernet.c)
-target_include_directories(lwip_objs PUBLIC
-    ${CMAKE_SOURCE_DIR}/sim/port/lwip/include
-    ${LWIP_DIR}/src/include)
-target_compile_options(lwip_objs PRIVATE -w)
-set_target_properties(lwip_objs PROPERTIES POSITION_INDEPENDENT_CODE ON)
+
+function(lwipsim_lwip_objects profile_id)
+    string(TOUPPER ${profile_id} upper)
+    add_library(lwip_objs_${profile_id} OBJECT ${LWIPSIM_LWIP_SRCS})
+    target_include_directories(lwip_objs_${profile_id} PUBLIC
+        ${CMAKE_SOURCE_DIR}/sim/port/lwip/include
+        ${LWIP_DIR}/src/include)
+    target_compile_definitions(lwip_objs_${profile_id} PUBLIC LWIPSIM_PROFILE_${upper})
+    target_compile_options(lwip_objs_${profile_id} PRIVATE -w)
+endfunction()
+foreach(id IN LISTS LWIPSIM_PROFILE_IDS)
+    lwipsim_lwip_objects(${id})
+endforeach()
 
 # --- mbedTLS: the library with our config additions ---------------------------------------
 set(MBEDTLS_DIR ${LWIPSIM_THIRD_PARTY}/mbedtls)

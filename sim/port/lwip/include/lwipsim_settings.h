@@ -1,0 +1,35 @@
+/* Run-time settings of the simulated lwIP: what scenarios vary per run without rebuilding.
+ * lwipopts.h maps TCP_MAXRTX, TCP_SYNMAXRTX, LWIP_TCP_RTO_TIME, TCP_MSL and
+ * TCP_FIN_WAIT_TIMEOUT onto these fields (third_party/patches/lwip/0001 makes the last three
+ * settable). Set them before the first PCB exists. Plain C: lwIP's sources include this. */
+#ifndef LWIPSIM_SETTINGS_H
+#define LWIPSIM_SETTINGS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Plain globals rather than a struct: lwIP's init.c tests TCP_MAXRTX in #if, where a member
+ * access is not allowed (an identifier evaluates to 0 there, which passes its sanity check). */
+extern uint32_t lwipsim_tcp_maxrtx;              /* TCP_MAXRTX, 1..12 (backoff table size) */
+extern uint32_t lwipsim_tcp_synmaxrtx;           /* TCP_SYNMAXRTX, 1..12 */
+extern uint32_t lwipsim_tcp_rto_initial_ms;      /* initial RTO; whole 500 ms slow-timer ticks */
+extern uint32_t lwipsim_tcp_msl_ms;              /* TCP_MSL: TIME_WAIT lasts 2 * MSL */
+extern uint32_t lwipsim_tcp_fin_wait_timeout_ms; /* TCP_FIN_WAIT_TIMEOUT (FIN_WAIT_2 orphan) */
+extern int lwipsim_so_linger_available; /* 0: setsockopt(SO_LINGER) fails as with LWIP_SO_LINGER=0 */
+
+/* Deterministic random numbers for lwIP (LWIP_RAND: ports, ISNs, DHCP xid). */
+uint32_t lwipsim_rand(void);
+void lwipsim_rand_seed(uint64_t seed);
+
+/* sys_arch's diagnostics and assertions, stamped with virtual time. */
+void lwipsim_platform_diag(const char* fmt, ...);
+void lwipsim_platform_assert(const char* msg, const char* file, int line);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,5 @@
+add_executable(stack_test ${CMAKE_CURRENT_LIST_DIR}/stack_test.cpp)
+target_link_libraries(stack_test PRIVATE lwipsim_lwip_esp_idf_v4_4 GTest::gtest_main)
+target_include_directories(stack_test PRIVATE ${CMAKE_SOURCE_DIR})
+lwipsim_warnings(stack_test)
+gtest_discover_tests(stack_test PROPERTIES LABELS unit)

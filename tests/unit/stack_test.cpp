@@ -1,0 +1,140 @@
+// lwIP on virtual time with the device heap: timeouts, heap baseline, budget, failure injection.
+#include "sim/clock/scheduler.h"
+#include "sim/clock/sync.h"
+#include "sim/heap/device_heap.h"
+#include "sim/port/lwip/device_stack.h"
+#include "tests/support/device_process.h"
+
+#include <gtest/gtest.h>
+
+extern "C" {
+#include "lwip/sockets.h"
+#include "lwip/stats.h"
+#include "lwip/tcpip.h"
+#include "lwip/timeouts.h"
+}
+
+using namespace lwipsim;
+using namespace std::chrono_literals;
+using heap::DeviceHeap;
+using heap::Subsystem;
+
+namespace {
+
+void start_loopback_stack(size_t budget = 256 * 1024) {
+    DeviceHeap::instance().configure(budget, 0);
+    port::apply_tcp_settings(port::profile_defaults());
+    port::start_stack(nullptr, {}, 1);
+}
+
+sockaddr_in loopback(uint16_t port) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = lwip_htons(port);
+    a.sin_addr.s_addr = lwip_htonl(0x7f000001);
+    return a;
+}
+
+// A listening socket on lwIP's own loopback (127.0.0.1 inside the device).
+int listen_on(uint16_t port) {
+    int fd = lwip_socket(AF_INET, SOCK_STREAM, 0);
+    EXPECT_GE(fd, 0);
+    sockaddr_in a = loopback(port);
+    EXPECT_EQ(lwip_bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    EXPECT_EQ(lwip_listen(fd, 1), 0);
+    return fd;
+}
+
+int connect_to(uint16_t port) {
+    int fd = lwip_socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return fd;
+    sockaddr_in a = loopback(port);
+    if (lwip_connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        lwip_close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+clock::Semaphore* g_fired = nullptr;
+clock::SimTime g_fired_at{};
+clock::SimTime g_armed_at{};
+
+} // namespace
+
+TEST(Stack, LwipTimeoutThirtyMinutesAheadFiresAtExactlyThatTime) {
+    lwipsim::testing::run_as_device([] {
+        start_loopback_stack();
+        clock::Semaphore fired(0, "fired");
+        g_fired = &fired;
+        // sys_timeout must be called in the tcpip thread.
+        tcpip_callback([](void*) {
+            g_armed_at = clock::Scheduler::current().now();
+            sys_timeout(30 * 60 * 1000, [](void*) {
+                g_fired_at = clock::Scheduler::current().now();
+                g_fired->signal();
+            }, nullptr);
+        }, nullptr);
+        fired.wait();
+        EXPECT_EQ(g_fired_at - g_armed_at, clock::SimDuration(30min));
+    });
+}
+
+TEST(Stack, HeapReturnsToBaselineAfterSocketOpenCloseAndPcbExpiry) {
+    lwipsim::testing::run_as_device([] {
+        start_loopback_stack();
+        auto& heap = DeviceHeap::instance();
+        auto& s = clock::Scheduler::current();
+        size_t baseline = heap.in_use();
+        int server = listen_on(7000);
+        int client = connect_to(7000);
+        ASSERT_GE(client, 0);
+        int accepted = lwip_accept(server, nullptr, nullptr);
+        ASSERT_GE(accepted, 0);
+        const char msg[] = "hello over lwIP loopback";
+        ASSERT_EQ(lwip_send(client, msg, sizeof msg, 0), static_cast<ssize_t>(sizeof msg));
+        char buf[64] = {};
+        ASSERT_EQ(lwip_recv(accepted, buf, sizeof buf, 0), static_cast<ssize_t>(sizeof msg));
+        EXPECT_STREQ(buf, msg);
+        EXPECT_GT(heap.in_use(), baseline);
+        EXPECT_EQ(heap.in_use(), heap.sum_live_blocks());
+        lwip_close(client);
+        lwip_close(accepted);
+        lwip_close(server);
+        // The active closer sits in TIME_WAIT for 2 * TCP_MSL (2 * 60 s) before lwIP frees it.
+        s.sleep_for(2 * 60s + 2s);
+        EXPECT_EQ(lwip_stats.memp[MEMP_TCP_PCB]->used, 0);
+        EXPECT_EQ(heap.in_use(), baseline) << "lwIP bytes still held after every PCB expired";
+        EXPECT_EQ(heap.in_use(), heap.sum_live_blocks());
+    });
+}
+
+TEST(Stack, BudgetTooSmallMakesSocketCreationFail) {
+    lwipsim::testing::run_as_device([] {
+        start_loopback_stack(256 * 1024);
+        auto& heap = DeviceHeap::instance();
+        // Leave less than one netconn (tens of bytes): lwip_socket must fail.
+        heap.set_budget(heap.in_use() + 16);
+        int fd = lwip_socket(AF_INET, SOCK_STREAM, 0);
+        EXPECT_LT(fd, 0);
+        EXPECT_GE(heap.stats(Subsystem::kLwip).failures, 1u);
+    });
+}
+
+TEST(Stack, FailureInjectionHitsTheChosenAllocation) {
+    lwipsim::testing::run_as_device([] {
+        start_loopback_stack();
+        auto& heap = DeviceHeap::instance();
+        // lwip_socket allocates the netconn first: failing the very next allocation fails it.
+        heap::FailureInjection f;
+        f.fail_nth = heap.allocation_count() + 1;
+        heap.set_failure_injection(f);
+        uint64_t failures_before = heap.failures();
+        EXPECT_LT(lwip_socket(AF_INET, SOCK_STREAM, 0), 0);
+        EXPECT_EQ(heap.failures(), failures_before + 1);
+        heap.set_failure_injection({});
+        int fd = lwip_socket(AF_INET, SOCK_STREAM, 0);
+        EXPECT_GE(fd, 0);
+        lwip_close(fd);
+    });
+}
