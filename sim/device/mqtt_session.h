@@ -10,8 +10,10 @@
 // espressif/esp-mqtt issue #32.
 //  * `keepalive_tick` is the time of the last successful write of any control packet through
 //    mqtt_write_data (PUBLISH, PUBACK, SUBSCRIBE, PINGREQ, a resend). Reads never refresh it.
-//    esp-mqtt's CONNECT write bypasses mqtt_write_data; the tick is set at client init. This
-//    session models a freshly started client, so the tick starts when connect() writes CONNECT.
+//    esp-mqtt's CONNECT write bypasses mqtt_write_data and the tick is set at client init, so
+//    after a *reconnect* it still holds the previous connection's last write and the first
+//    PINGREQ can come early. This session models a freshly started client: the tick starts
+//    when connect() writes CONNECT.
 //  * The task loop runs one iteration, then waits in poll-read for up to
 //    MQTT_POLL_READ_TIMEOUT_MS = 1000 ms (returning early when bytes arrive). Each iteration:
 //    receive/handle, resend one due QoS1 message, then the keepalive check:
@@ -21,9 +23,11 @@
 //    A PINGRESP clears wait_for_ping_resp; connect() clears it too.
 //  * So with nothing else written: PINGREQ goes out at the first loop iteration strictly more
 //    than keepalive/2 after the last write, and without a PINGRESP the connection is aborted at
-//    the first iteration strictly more than keepalive/2 after that PINGREQ. With an idle link and
-//    1 s polls starting at connect time t0 and keepalive K seconds (K even): PINGREQ at
-//    t0 + K/2 + 1 s, abort at t0 + K + 2 s (the "==" iterations fail the strict ">").
+//    the first iteration strictly more than keepalive/2 after that PINGREQ. Example: CONNECT
+//    written and CONNACK received at t0, idle link (iterations at t0, t0+1 s, ...), keepalive
+//    K s with K even: PINGREQ at t0 + K/2 + 1 s, abort at t0 + K + 2 s (the iterations at
+//    exactly K/2 fail the strict ">"). For the esp-mqtt default K = 120: 61 s and 122 s.
+//    Bytes arriving end a poll early and restart the 1 s cadence from their arrival time.
 //  * Any write in between (an application publish, a resend, a PUBACK) moves keepalive_tick and
 //    so postpones both the next PINGREQ and the abort. A client publishing more often than K/2
 //    never pings, as on the device.
@@ -32,9 +36,10 @@
 //
 // Other esp-mqtt behaviour modelled: writes use network_timeout and any failed or timed-out write
 // aborts the connection; CONNACK is awaited for network_timeout; an unacked QoS1 PUBLISH is resent
-// with DUP at most one per iteration once it is older than resend_timeout (esp-mqtt: scan every
-// 1 s, resend items older than 1 s). Publishing stands in for an application task calling
-// esp_mqtt_client_publish on a fixed schedule, independent of the loop's polls.
+// with DUP, at most one per iteration, once more than resend_timeout has passed since it was last
+// (re)sent (esp-mqtt scans every 1 s and resends items older than 1 s). Publishing stands in for
+// an application task calling esp_mqtt_client_publish on a fixed schedule, independent of the
+// loop's polls.
 
 #include <cstddef>
 #include <cstdint>
