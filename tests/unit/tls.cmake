@@ -1,0 +1,5 @@
+add_executable(tls_test ${CMAKE_CURRENT_LIST_DIR}/tls_test.cpp)
+target_link_libraries(tls_test PRIVATE lwipsim_device_esp_idf_v4_4 lwipsim_broker GTest::gtest_main)
+target_include_directories(tls_test PRIVATE ${CMAKE_SOURCE_DIR})
+lwipsim_warnings(tls_test)
+gtest_discover_tests(tls_test PROPERTIES LABELS unit)
