@@ -222,6 +222,56 @@ TEST(ManagedBroker, StartupFailureReportsLogTail) {
     }
 }
 
+// A stand-in for mosquitto that fails with mosquitto's bind error for the first `failures`
+// starts, then runs the real broker. It exercises the port-retry path, which a real race
+// cannot trigger on demand.
+std::filesystem::path write_flaky_mosquitto(const std::filesystem::path& dir, int failures) {
+    const auto real = find_in_path("mosquitto");
+    if (!real) {
+        return {};
+    }
+    const auto script = dir / "flaky-mosquitto";
+    const auto counter = dir / "starts";
+    std::ofstream(script) << "#!/bin/sh\n"
+                          << "echo x >> '" << counter.string() << "'\n"
+                          << "if [ $(wc -l < '" << counter.string() << "') -le " << failures
+                          << " ]; then\n"
+                          << "  echo 'Error: Address already in use' >&2; exit 1\n"
+                          << "fi\n"
+                          << "exec '" << real->string() << "' \"$@\"\n";
+    std::filesystem::permissions(script, std::filesystem::perms::owner_all);
+    return script;
+}
+
+TEST(ManagedBroker, RetriesWhenPortTurnsOutTaken) {
+    TempDir dir("retry");
+    ManagedBrokerOptions options = options_in(dir);
+    options.executable = write_flaky_mosquitto(dir.path(), 2).string();
+    ASSERT_FALSE(options.executable.empty());
+    options.port_tries = 3;
+    ManagedBroker broker(options);
+    EXPECT_TRUE(broker.running());
+    const std::string log = read_text(broker.log_path());
+    EXPECT_NE(log.find("start attempt 3"), std::string::npos) << log;
+    const auto pub = publish(broker, broker.ca_file(), "t", "m");
+    EXPECT_TRUE(pub.success()) << pub.output;
+}
+
+TEST(ManagedBroker, GivesUpAfterPortTries) {
+    TempDir dir("retry-fail");
+    ManagedBrokerOptions options = options_in(dir);
+    options.executable = write_flaky_mosquitto(dir.path(), 100).string();
+    ASSERT_FALSE(options.executable.empty());
+    options.port_tries = 2;
+    try {
+        ManagedBroker broker(options);
+        FAIL() << "expected BrokerError";
+    } catch (const BrokerError& e) {
+        EXPECT_NE(std::string(e.what()).find("every one of 2"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(read_text(dir.path() / "starts"), "x\nx\n"); // exactly port_tries attempts
+}
+
 // Reads "broker_pid N" from the helper's output.
 pid_t read_broker_pid(const std::filesystem::path& out) {
     if (!wait_for_text(out, "broker_pid ", 30s)) {
