@@ -1,0 +1,273 @@
+#pragma once
+// The scenario model: what one experiment run needs to know, after loading, variant
+// resolution and validation. Plain data in SI units: durations as clock::SimDuration,
+// sizes in bytes, rates in bit/s, probabilities in 0..1. Produced by
+// harness/scenario/loader.h; the YAML layout and every default are documented in
+// docs/scenarios.md. Equality is member-wise (used by the round-trip test and by callers that
+// compare resolved runs).
+
+#include "sim/clock/sim_time.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace lwipsim::scenario {
+
+using clock::SimDuration;
+
+enum class TimeMode { kVirtual, kRealtime };
+
+struct TimeSettings {
+    TimeMode mode = TimeMode::kVirtual;
+    /// Wall-clock time the scheduler may hold virtual time still for a pending host reply.
+    SimDuration host_grace = std::chrono::milliseconds(20);
+    bool operator==(const TimeSettings&) const = default;
+};
+
+enum class Profile { kEspIdfV44, kUpstream213 };
+
+struct KeepaliveOverrides {
+    std::optional<bool> enabled;
+    std::optional<SimDuration> idle;
+    std::optional<SimDuration> intvl;
+    std::optional<uint32_t> cnt;
+    bool operator==(const KeepaliveOverrides&) const = default;
+};
+
+/// lwIP options that replace the profile's value; an empty optional keeps the profile's.
+struct LwipOverrides {
+    std::optional<uint32_t> tcp_maxrtx;
+    std::optional<uint32_t> tcp_synmaxrtx;
+    std::optional<SimDuration> tcp_rto_initial;
+    std::optional<SimDuration> tcp_msl;
+    std::optional<SimDuration> tcp_fin_wait_timeout;
+    std::optional<bool> so_linger_available;
+    KeepaliveOverrides keepalive;
+    bool operator==(const LwipOverrides&) const = default;
+};
+
+struct HeapSettings {
+    std::optional<uint64_t> budget; ///< bytes; empty = unlimited (measure only)
+    uint64_t block_overhead = 0;    ///< bytes charged per allocation on top of its size
+    bool operator==(const HeapSettings&) const = default;
+};
+
+enum class LinkKind { kInMemory, kTap };
+
+struct LinkSettings {
+    LinkKind kind = LinkKind::kInMemory;
+    SimDuration latency = std::chrono::milliseconds(10); ///< one way, each direction
+    std::optional<uint64_t> rate;                        ///< bit/s; empty = unlimited
+    uint32_t queue_frames = 64; ///< frames queued per direction before tail drop
+    bool capture = false;       ///< write a pcap of the link
+    bool operator==(const LinkSettings&) const = default;
+};
+
+enum class BrokerMode { kManaged, kExternal };
+
+struct BrokerSettings {
+    BrokerMode mode = BrokerMode::kManaged;
+    // External only. Paths are absolute (resolved against the scenario file's folder).
+    std::string host;
+    uint16_t port = 8883;
+    std::string ca_file;
+    std::string server_name;
+    std::string client_cert;
+    std::string client_key;
+    bool operator==(const BrokerSettings&) const = default;
+};
+
+struct PublishSettings {
+    std::string topic;
+    SimDuration interval = std::chrono::seconds(10);
+    uint64_t size = 64; ///< payload bytes
+    uint32_t qos = 0;
+    bool operator==(const PublishSettings&) const = default;
+};
+
+struct SubscribeSettings {
+    std::string topic;
+    uint32_t qos = 0;
+    bool operator==(const SubscribeSettings&) const = default;
+};
+
+struct AppSettings {
+    std::string client_id = "lwipsim-device";
+    SimDuration keepalive = std::chrono::seconds(120);
+    bool clean_session = true;
+    std::optional<PublishSettings> publish;
+    std::optional<SubscribeSettings> subscribe;
+    SimDuration reconnect_delay = std::chrono::seconds(10);
+    SimDuration network_timeout = std::chrono::seconds(10);
+    /// SO_LINGER: empty = not set (off); 0 = abort on close (RST); N = linger N whole seconds.
+    std::optional<SimDuration> linger;
+    bool close_notify = false; ///< send a TLS close_notify before closing
+    bool operator==(const AppSettings&) const = default;
+};
+
+enum class FaultType {
+    kBlackhole,
+    kNatReset,
+    kLoss,
+    kBurstLoss,
+    kDelay,
+    kRate,
+    kReorder,
+    kDuplicate,
+    kCorrupt,
+    kLinkDown,
+    kReset,
+};
+
+enum class Direction { kUp, kDown, kBoth }; ///< up = device -> network
+
+/// Which frames a fault (or an nth_packet trigger) applies to; empty fields match anything.
+/// Addresses are dotted IPv4 or one of the names "device", "broker".
+struct PacketFilter {
+    std::string src;
+    std::string dst;
+    std::optional<uint16_t> sport;
+    std::optional<uint16_t> dport;
+    std::string proto; ///< "tcp", "udp", "icmp", "arp" or empty (any)
+    bool operator==(const PacketFilter&) const = default;
+};
+
+enum class TriggerEvent { kMqttConnected, kTlsHandshake, kAppClose, kNthPacket };
+
+struct Trigger {
+    TriggerEvent event = TriggerEvent::kMqttConnected;
+    uint32_t count = 1;     ///< fire on the count-th occurrence (1 = the first)
+    PacketFilter filter;    ///< nth_packet only
+    SimDuration delay{0};   ///< start this long after the event
+    bool operator==(const Trigger&) const = default;
+};
+
+struct NatResetParams {
+    /// What the NAT does with frames of flows it forgot: silently drop (true to the field
+    /// case) or answer with a TCP RST.
+    bool rst_stale_flows = false;
+    bool operator==(const NatResetParams&) const = default;
+};
+struct LossParams {
+    double rate = 0;
+    bool operator==(const LossParams&) const = default;
+};
+/// Gilbert-Elliott: p = P(good->bad), r = P(bad->good), loss in each state.
+struct BurstLossParams {
+    double p = 0;
+    double r = 1;
+    double loss_good = 0; ///< 1 - k
+    double loss_bad = 1;  ///< 1 - h
+    bool operator==(const BurstLossParams&) const = default;
+};
+struct DelayParams {
+    SimDuration delay{0};
+    SimDuration jitter{0};
+    bool operator==(const DelayParams&) const = default;
+};
+struct RateParams {
+    uint64_t rate = 0; ///< bit/s
+    bool operator==(const RateParams&) const = default;
+};
+struct ReorderParams {
+    double probability = 0;
+    SimDuration delay{0}; ///< how long a reordered frame is held back
+    bool operator==(const ReorderParams&) const = default;
+};
+struct DuplicateParams {
+    double probability = 0;
+    bool operator==(const DuplicateParams&) const = default;
+};
+struct CorruptParams {
+    double probability = 0;
+    bool operator==(const CorruptParams&) const = default;
+};
+
+/// monostate for types without parameters (blackhole, link_down, reset).
+using FaultParams = std::variant<std::monostate, NatResetParams, LossParams, BurstLossParams,
+                                 DelayParams, RateParams, ReorderParams, DuplicateParams,
+                                 CorruptParams>;
+
+struct FaultSpec {
+    FaultType type = FaultType::kBlackhole;
+    std::string name; ///< unique within the scenario; defaults to "<type>_<index>"
+    /// Start: an absolute time since the run began, or an event trigger.
+    std::variant<SimDuration, Trigger> start = SimDuration{0};
+    /// How long each occurrence lasts; empty only for instantaneous types (reset).
+    std::optional<SimDuration> duration;
+    /// Repeat period, measured start to start; empty = once. Always > duration.
+    std::optional<SimDuration> every;
+    Direction direction = Direction::kBoth;
+    PacketFilter filter;
+    FaultParams params;
+    bool operator==(const FaultSpec&) const = default;
+};
+
+struct SamplingSettings {
+    SimDuration heap_interval = std::chrono::seconds(1);
+    bool operator==(const SamplingSettings&) const = default;
+};
+
+struct Variant {
+    std::string name;
+    std::string description;
+    /// Key path (as in the YAML / --set) -> value as YAML text, in file order.
+    std::vector<std::pair<std::string, std::string>> set;
+    bool operator==(const Variant&) const = default;
+};
+
+enum class CompareOp { kLess, kLessEqual, kEqual, kGreaterEqual, kGreater, kNotEqual };
+
+struct Expectation {
+    std::string metric; ///< one of known_metrics() (harness/scenario/metrics.h)
+    CompareOp op = CompareOp::kLess;
+    double value = 0; ///< in the metric's unit: bytes, seconds or a count
+    /// Variants this applies to ("base" = the scenario without a variant); empty = all.
+    std::vector<std::string> variants;
+    bool operator==(const Expectation&) const = default;
+};
+
+struct Scenario {
+    std::string name; ///< the file stem
+    std::string description;
+    uint64_t seed = 1;
+    SimDuration duration{0};
+    TimeSettings time;
+    Profile profile = Profile::kEspIdfV44;
+    LwipOverrides lwip;
+    HeapSettings heap;
+    LinkSettings link;
+    BrokerSettings broker;
+    AppSettings app;
+    std::vector<FaultSpec> faults;
+    SamplingSettings sampling;
+    std::vector<Variant> variants;         ///< all variants the file defines
+    std::vector<Expectation> expectations; ///< all; see applies_to() for the active ones
+
+    // How this Scenario was resolved (not part of the YAML).
+    std::string source_path;                 ///< the file it was loaded from
+    std::string source_text;                 ///< its YAML text, for resolve_variant()
+    std::string applied_variant;             ///< empty = base
+    std::vector<std::string> set_overrides;  ///< --set texts applied after the variant
+
+    bool operator==(const Scenario&) const = default;
+};
+
+/// True if `e` is checked for a run of `s` (its applied_variant, or "base").
+bool applies_to(const Expectation& e, const Scenario& s);
+
+// Names as written in YAML, for messages and serialisation.
+const char* to_string(TimeMode v);
+const char* to_string(Profile v);
+const char* to_string(LinkKind v);
+const char* to_string(BrokerMode v);
+const char* to_string(FaultType v);
+const char* to_string(Direction v);
+const char* to_string(TriggerEvent v);
+const char* to_string(CompareOp v);
+
+} // namespace lwipsim::scenario
