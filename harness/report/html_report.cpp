@@ -1,0 +1,345 @@
+#include "harness/report/html_report.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "harness/report/errors.h"
+
+namespace lwipsim::report {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string esc(const std::string& s) {
+    std::string out;
+    out.reserve(s.size());
+    for (char c : s) {
+        switch (c) {
+        case '&': out += "&amp;"; break;
+        case '<': out += "&lt;"; break;
+        case '>': out += "&gt;"; break;
+        case '"': out += "&quot;"; break;
+        case '\'': out += "&#39;"; break;
+        default: out += c;
+        }
+    }
+    return out;
+}
+
+// Percent-encodes one path segment for a relative href (variant folder names are user text).
+std::string url_segment(const std::string& s) {
+    std::string out;
+    for (unsigned char c : s) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+            out += static_cast<char>(c);
+        } else {
+            char buf[4];
+            std::snprintf(buf, sizeof buf, "%%%02X", c);
+            out += buf;
+        }
+    }
+    return out;
+}
+
+std::string seconds(double s) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.3f s", s);
+    return buf;
+}
+
+std::string opt_seconds(const std::optional<double>& s) { return s ? seconds(*s) : "&mdash;"; }
+
+std::string read_text(const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw ReportError(file.string() + ": cannot open");
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+void write_text(const fs::path& file, const std::string& text) {
+    std::ofstream out(file, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.close();
+    if (!out) throw ReportError(file.string() + ": cannot write");
+}
+
+const char* const kStyle =
+    "<style>\n"
+    "body{font-family:sans-serif;margin:1.5em;color:#222;max-width:1200px}\n"
+    "h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ccc}\n"
+    "table{border-collapse:collapse;margin:.4em 0}"
+    "td,th{border:1px solid #ccc;padding:.2em .6em;text-align:left}\n"
+    "th{background:#f0f0f0}td.num{text-align:right;font-variant-numeric:tabular-nums}\n"
+    ".passed{color:#1a7f37;font-weight:bold}.failed,.error{color:#c62828;font-weight:bold}\n"
+    "figure{margin:1em 0}figure svg{width:100%;height:auto;border:1px solid #eee}\n"
+    ".missing{color:#888}\n"
+    "</style>\n";
+
+std::string status_span(const std::string& status) {
+    return "<span class=\"" + esc(status) + "\">" + esc(status) + "</span>";
+}
+
+void key_value_table(std::ostringstream& h, const std::string& id, const KeyValues& kv) {
+    if (kv.empty()) {
+        h << "<p class=\"missing\">none</p>\n";
+        return;
+    }
+    h << "<table id=\"" << id << "\">\n";
+    for (const auto& [k, v] : kv)
+        h << "<tr><th>" << esc(k) << "</th><td>" << esc(v) << "</td></tr>\n";
+    h << "</table>\n";
+}
+
+std::string close_to_free(const PcbRecord& p, double run_length_s) {
+    if (!p.closed_at_s) return "&mdash;";
+    if (p.freed_at_s) return seconds(*p.freed_at_s - *p.closed_at_s);
+    // Still holding heap when the run ended: the interval is at least this long.
+    return "not freed (&ge; " + seconds(run_length_s - *p.closed_at_s) + ")";
+}
+
+// Inline SVGs from dir/plots; one figure per plot, or a note when it was not drawn.
+void plots_section(std::ostringstream& h, const fs::path& dir, const std::string& prefix) {
+    h << "<h2>Plots</h2>\n";
+    const std::pair<const char*, const char*> plots[] = {
+        {kHeapPlot, "Free heap over virtual time (shaded: fault windows; dashed: budget)"},
+        {kPcbTimelinePlot, "TCP PCB lifetimes, coloured by state"},
+        {kPcbStatesPlot, "PCB count by state"},
+    };
+    int n = 0;
+    for (const auto& [name, caption] : plots) {
+        const fs::path svg = dir / "plots" / (std::string(name) + ".svg");
+        const fs::path png = dir / "plots" / (std::string(name) + ".png");
+        std::error_code ec;
+        if (!fs::is_regular_file(svg, ec)) {
+            h << "<p class=\"missing\">" << esc(caption) << ": not plotted (no plots/" << name
+              << ".svg)</p>\n";
+            continue;
+        }
+        h << "<figure id=\"plot-" << name << "\">\n"
+          << inline_svg(read_text(svg), prefix + std::to_string(++n) + "_") << "\n<figcaption>"
+          << esc(caption);
+        if (fs::is_regular_file(png, ec))
+            h << " &middot; <a href=\"plots/" << name << ".png\">PNG</a>";
+        h << " &middot; <a href=\"plots/" << name << ".gp\">gnuplot script</a></figcaption>\n"
+          << "</figure>\n";
+    }
+}
+
+void files_section(std::ostringstream& h, const fs::path& dir) {
+    h << "<h2>Files</h2>\n<ul id=\"files\">\n";
+    const std::pair<const char*, const char*> files[] = {
+        {"summary.json", "summary"},
+        {"timeseries.csv", "heap and PCB samples"},
+        {"events.jsonl", "events"},
+        {"pcbs.csv", "PCB table"},
+        {"device.pcap", "capture at the device's netif"},
+        {"wire.pcap", "capture on the simulated wire"},
+        {"tls-keys.log", "TLS key log (for Wireshark decryption)"},
+        {"broker.log", "broker log"},
+        {"run.log", "run log"},
+    };
+    for (const auto& [name, what] : files) {
+        std::error_code ec;
+        const bool present = fs::exists(dir / name, ec);
+        h << "<li><a href=\"" << name << "\">" << name << "</a> &ndash; " << what
+          << (present ? "" : " <span class=\"missing\">(missing)</span>") << "</li>\n";
+    }
+    h << "</ul>\n";
+}
+
+std::string head(const std::string& title) {
+    return "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" +
+           esc(title) + "</title>\n" + kStyle + "</head>\n<body>\n";
+}
+
+void expectation_rows(std::ostringstream& h, const Summary& s, bool with_variant) {
+    for (const Expectation& e : s.expectations) {
+        h << "<tr>";
+        if (with_variant) h << "<td>" << esc(s.variant) << "</td>";
+        h << "<td>" << esc(e.metric) << "</td><td>" << esc(e.op) << "</td><td class=\"num\">"
+          << esc(e.value) << "</td><td class=\"num\">" << esc(e.measured) << "</td><td>"
+          << status_span(e.passed ? "passed" : "failed") << "</td></tr>\n";
+    }
+}
+
+std::string comparison_html(const std::vector<RunResult>& runs, const fs::path& parent) {
+    std::ostringstream h;
+    const std::string scenario = runs.front().summary.scenario;
+    h << head("lwipsim: " + scenario + " (comparison)") << "<h1>" << esc(scenario) << ": "
+      << runs.size() << " variants</h1>\n<h2>Variants</h2>\n<table id=\"variants\">\n"
+      << "<tr><th>variant</th><th>status</th><th>min free [B]</th><th>final free [B]</th>"
+      << "<th>alloc failures</th><th>PCBs</th><th>alive at end</th>"
+      << "<th>longest close&rarr;free</th><th>expectations passed</th></tr>\n";
+    for (const RunResult& r : runs) {
+        const Summary& s = r.summary;
+        std::size_t alive = 0, passed = 0;
+        double longest = -1;
+        for (const PcbRecord& p : s.pcbs) {
+            if (!p.freed_at_s) ++alive;
+            if (p.closed_at_s && p.freed_at_s)
+                longest = std::max(longest, *p.freed_at_s - *p.closed_at_s);
+        }
+        for (const Expectation& e : s.expectations) passed += e.passed ? 1 : 0;
+        const std::string folder = r.dir.filename().string();
+        h << "<tr><td><a href=\"" << url_segment(folder) << "/report.html\">" << esc(s.variant)
+          << "</a></td><td>" << status_span(s.status) << "</td><td class=\"num\">"
+          << s.heap.min_free << "</td><td class=\"num\">" << s.heap.final_free
+          << "</td><td class=\"num\">" << s.heap.alloc_failures << "</td><td class=\"num\">"
+          << s.pcbs.size() << "</td><td class=\"num\">" << alive << "</td><td class=\"num\">"
+          << (longest >= 0 ? seconds(longest) : "&mdash;") << "</td><td class=\"num\">" << passed
+          << " / " << s.expectations.size() << "</td></tr>\n";
+    }
+    h << "</table>\n";
+    plots_section(h, parent, "cmp");
+    h << "<h2>Expectations</h2>\n<table id=\"expectations\">\n<tr><th>variant</th><th>metric</th>"
+      << "<th>op</th><th>expected</th><th>measured</th><th>result</th></tr>\n";
+    for (const RunResult& r : runs) expectation_rows(h, r.summary, true);
+    h << "</table>\n</body>\n</html>\n";
+    return h.str();
+}
+
+} // namespace
+
+std::string inline_svg(const std::string& svg_text, const std::string& id_prefix) {
+    const auto start = svg_text.find("<svg");
+    if (start == std::string::npos) throw ReportError("not an SVG document (no <svg element)");
+    std::string svg = svg_text.substr(start);
+    svg = std::regex_replace(svg, std::regex(R"(\s*xmlns:xlink=("[^"]*"|'[^']*'))"), "");
+    svg = std::regex_replace(svg, std::regex("xlink:href="), "href=");
+    svg = std::regex_replace(svg, std::regex(R"(\bid=(["']))"), "id=$1" + id_prefix);
+    svg = std::regex_replace(svg, std::regex(R"(href=(["'])#)"), "href=$1#" + id_prefix);
+    svg = std::regex_replace(svg, std::regex(R"(url\(#)"), "url(#" + id_prefix);
+    return svg;
+}
+
+std::string run_report_html(const RunResult& run) {
+    const Summary& s = run.summary;
+    const double length = run.run_length_s();
+    std::ostringstream h;
+    h << head("lwipsim: " + s.scenario + " / " + s.variant) << "<h1>" << esc(s.scenario) << " / "
+      << esc(s.variant) << ": " << status_span(s.status) << "</h1>\n";
+
+    std::size_t alive = 0;
+    for (const PcbRecord& p : s.pcbs) alive += p.freed_at_s ? 0 : 1;
+    h << "<h2>Summary</h2>\n<table id=\"summary\">\n";
+    const std::pair<std::string, std::string> rows[] = {
+        {"status", status_span(s.status)},
+        {"scenario", esc(s.scenario)},
+        {"variant", esc(s.variant)},
+        {"seed", esc(s.seed)},
+        {"profile", esc(s.profile)},
+        {"virtual time", seconds(s.sim_time_s)},
+        {"wall time", seconds(s.wall_time_s)},
+        {"heap budget [B]", std::to_string(s.heap.budget)},
+        {"free at baseline [B]", std::to_string(s.heap.baseline_free)},
+        {"minimum free [B]", std::to_string(s.heap.min_free)},
+        {"free at end [B]", std::to_string(s.heap.final_free)},
+        {"allocation failures", std::to_string(s.heap.alloc_failures)},
+        {"PCBs (alive at end)",
+         std::to_string(s.pcbs.size()) + " (" + std::to_string(alive) + ")"},
+    };
+    for (const auto& [k, v] : rows)
+        h << "<tr><th>" << esc(k) << "</th><td>" << v << "</td></tr>\n";
+    h << "</table>\n";
+
+    h << "<h2>Expectations</h2>\n";
+    if (s.expectations.empty()) {
+        h << "<p class=\"missing\">none</p>\n";
+    } else {
+        h << "<table id=\"expectations\">\n<tr><th>metric</th><th>op</th><th>expected</th>"
+          << "<th>measured</th><th>result</th></tr>\n";
+        expectation_rows(h, s, false);
+        h << "</table>\n";
+    }
+
+    h << "<h2>Options in force</h2>\n";
+    key_value_table(h, "options", s.options);
+
+    plots_section(h, run.dir, "p");
+
+    h << "<h2>TCP PCBs</h2>\n<table id=\"pcbs\">\n<tr><th>id</th><th>local port</th>"
+      << "<th>remote port</th><th>opened</th><th>closed</th><th>freed</th>"
+      << "<th>close&rarr;free</th><th>reason</th><th>retransmissions</th><th>states</th></tr>\n";
+    for (const PcbRecord& p : s.pcbs) {
+        std::string states;
+        for (const PcbStateChange& st : p.states)
+            states += (states.empty() ? "" : " &rarr; ") + esc(st.state);
+        h << "<tr id=\"pcb-" << p.id << "\"><td class=\"num\">" << p.id << "</td><td class=\"num\">"
+          << p.local_port << "</td><td class=\"num\">" << p.remote_port << "</td><td class=\"num\">"
+          << seconds(p.opened_at_s) << "</td><td class=\"num\">" << opt_seconds(p.closed_at_s)
+          << "</td><td class=\"num\">" << opt_seconds(p.freed_at_s) << "</td><td class=\"num\">"
+          << close_to_free(p, length) << "</td><td>"
+          << (p.free_reason ? esc(*p.free_reason) : "&mdash;") << "</td><td class=\"num\">"
+          << p.retransmissions << "</td><td>" << states << "</td></tr>\n";
+    }
+    h << "</table>\n";
+
+    h << "<h2>Heap by subsystem</h2>\n<table id=\"heap\">\n<tr><th>subsystem</th>"
+      << "<th>in use [B]</th><th>peak [B]</th><th>allocations</th><th>failures</th></tr>\n";
+    for (const SubsystemHeap& sub : s.heap.by_subsystem)
+        h << "<tr><td>" << esc(sub.name) << "</td><td class=\"num\">" << sub.in_use
+          << "</td><td class=\"num\">" << sub.peak << "</td><td class=\"num\">" << sub.allocs
+          << "</td><td class=\"num\">" << sub.failures << "</td></tr>\n";
+    h << "</table>\n";
+
+    h << "<h2>Faults</h2>\n";
+    if (s.faults.empty()) {
+        h << "<p class=\"missing\">none</p>\n";
+    } else {
+        h << "<table id=\"faults\">\n<tr><th>name</th><th>type</th><th>windows</th></tr>\n";
+        for (const FaultRecord& f : s.faults) {
+            std::string windows;
+            for (auto [a, b] : f.windows)
+                windows += (windows.empty() ? "" : ", ") + seconds(a) + " &ndash; " + seconds(b);
+            h << "<tr><td>" << esc(f.name) << "</td><td>" << esc(f.type) << "</td><td>" << windows
+              << "</td></tr>\n";
+        }
+        h << "</table>\n";
+    }
+
+    h << "<h2>Application</h2>\n";
+    key_value_table(h, "app", s.app);
+    h << "<h2>Time</h2>\n";
+    key_value_table(h, "time", s.time);
+    files_section(h, run.dir);
+    h << "</body>\n</html>\n";
+    return h.str();
+}
+
+fs::path write_report(const fs::path& dir) {
+    if (is_run_folder(dir)) {
+        const RunResult run = load_run(dir);
+        const fs::path out = dir / "report.html";
+        write_text(out, run_report_html(run));
+        return out;
+    }
+    const auto folders = variant_folders(dir);
+    if (folders.empty())
+        throw ReportError(dir.string() +
+                          ": not a result folder (no summary.json) and no variant subfolder has one");
+    std::vector<RunResult> runs;
+    for (const fs::path& f : folders) {
+        runs.push_back(load_run(f));
+        write_text(f / "report.html", run_report_html(runs.back()));
+    }
+    const fs::path out = dir / "report.html";
+    write_text(out, comparison_html(runs, dir));
+    return out;
+}
+
+fs::path render_results(const fs::path& dir, const PlotOptions& options) {
+    if (is_run_folder(dir)) {
+        plot_run(dir, options);
+    } else {
+        for (const fs::path& f : variant_folders(dir)) plot_run(f, options);
+        plot_comparison(dir, options);
+    }
+    return write_report(dir);
+}
+
+} // namespace lwipsim::report

@@ -1,0 +1,116 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace lwipsim::report {
+
+// In-memory view of one result folder as written by the runner (schema: docs/results.md).
+// Only what plots and reports use is typed; display-only sections keep their keys in file
+// order as (key, rendered value) pairs so the report shows exactly what the runner wrote.
+
+struct SubsystemHeap {
+    std::string name; // "lwip", "mbedtls", "app"
+    std::int64_t in_use = 0, peak = 0, allocs = 0, failures = 0; // bytes, bytes, count, count
+};
+
+struct HeapSummary {
+    std::int64_t budget = 0, baseline_free = 0, min_free = 0, final_free = 0; // bytes
+    std::int64_t alloc_failures = 0;
+    std::vector<SubsystemHeap> by_subsystem; // in file order
+};
+
+struct PcbStateChange {
+    std::string state; // lwIP state name, e.g. "FIN_WAIT_1"
+    double at_s = 0;   // virtual time
+};
+
+struct PcbRecord {
+    std::int64_t id = 0;
+    std::int64_t local_port = 0, remote_port = 0;
+    double opened_at_s = 0;
+    std::optional<double> closed_at_s; // the application's close call; nullopt: never closed
+    std::optional<double> freed_at_s;  // lwIP freed the PCB; nullopt: alive at the end
+    std::optional<std::string> free_reason;
+    std::vector<PcbStateChange> states; // in time order
+    std::int64_t retransmissions = 0;
+};
+
+struct FaultRecord {
+    std::string name, type;
+    std::vector<std::pair<double, double>> windows; // [start_s, end_s] in virtual time
+};
+
+struct Expectation {
+    std::string metric, op;
+    std::string value, measured; // rendered JSON values (strings without quotes)
+    bool passed = false;
+};
+
+using KeyValues = std::vector<std::pair<std::string, std::string>>;
+
+struct Summary {
+    std::string status; // "passed" | "failed" | "error"
+    std::string scenario, variant, profile;
+    std::string seed; // rendered: seeds may exceed what a double holds
+    double sim_time_s = 0, wall_time_s = 0;
+    KeyValues options;
+    HeapSummary heap;
+    std::vector<PcbRecord> pcbs;
+    KeyValues app;
+    KeyValues time;
+    std::vector<FaultRecord> faults;
+    std::vector<Expectation> expectations;
+};
+
+// timeseries.csv columns, in the order the runner writes them.
+inline constexpr std::size_t kTimeseriesColumnCount = 17;
+inline constexpr std::array<std::string_view, kTimeseriesColumnCount> kTimeseriesColumns = {
+    "t_s",        "free",          "used",           "lwip",      "mbedtls",  "app",
+    "min_free",   "alloc_failures", "pcbs_live",     "SYN_SENT",  "ESTABLISHED",
+    "FIN_WAIT_1", "FIN_WAIT_2",    "CLOSE_WAIT",     "CLOSING",   "LAST_ACK", "TIME_WAIT"};
+inline constexpr std::size_t kColTime = 0;
+inline constexpr std::size_t kColFree = 1;
+inline constexpr std::size_t kColPcbsLive = 8;
+// Index of the first per-state PCB count column (SYN_SENT); the rest follow in order.
+inline constexpr std::size_t kFirstStateColumn = 9;
+
+using Sample = std::array<double, kTimeseriesColumnCount>; // indexed like kTimeseriesColumns
+
+struct Event {
+    double t_s = 0;
+    std::string type;
+    std::string fault; // "fault" member of fault_start / fault_end, else empty
+};
+
+struct RunResult {
+    std::filesystem::path dir;
+    Summary summary;
+    std::vector<Sample> samples; // timeseries.csv rows, in file order
+    std::vector<Event> events;   // events.jsonl lines, in file order
+
+    // Virtual length of the run: sim_time_s, or the last sample/event if that is later.
+    double run_length_s() const;
+};
+
+// Parsers; each throws ReportError naming the file (and line for CSV/JSONL).
+Summary load_summary(const std::filesystem::path& file);
+std::vector<Sample> load_timeseries(const std::filesystem::path& file);
+std::vector<Event> load_events(const std::filesystem::path& file);
+
+// Reads summary.json, timeseries.csv and events.jsonl of one variant's folder.
+RunResult load_run(const std::filesystem::path& dir);
+
+// True when dir holds a summary.json (one variant's result folder).
+bool is_run_folder(const std::filesystem::path& dir);
+
+// Subfolders of a multi-variant parent that are run folders, sorted by name. Empty when none.
+std::vector<std::filesystem::path> variant_folders(const std::filesystem::path& parent);
+
+} // namespace lwipsim::report

@@ -1,0 +1,96 @@
+// Renders report.html in headless Chromium: the DOM a real browser builds from our HTML must
+// hold the tables, and a screenshot must come out as a PNG of the requested size.
+// Skipped, with the reason, where chromium is not installed (scripts/packages.txt lists it).
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "harness/report/child_run.h"
+#include "harness/report/html_report.h"
+#include "tests/unit/report_test_support.h"
+
+namespace lwipsim::report {
+namespace {
+
+using test_support::read_file;
+using test_support::TempDir;
+using test_support::write_run_folder;
+namespace fs = std::filesystem;
+
+std::string find_chromium() {
+    for (const char* p : {"/usr/bin/chromium", "/usr/bin/chromium-browser"})
+        if (fs::exists(p)) return p;
+    return {};
+}
+
+// Flags keep the browser off the network entirely: the page is a local file without external
+// resources, background services are disabled, any host name fails to resolve and any proxied
+// request would go to a closed port on 127.0.0.1.
+std::vector<std::string> chromium_argv(const std::string& chromium, const fs::path& profile) {
+    return {chromium,
+            "--headless",
+            "--disable-gpu",
+            "--no-sandbox", // we run as root in CI containers
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-default-apps",
+            "--disable-extensions",
+            "--disable-domain-reliability",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--proxy-server=127.0.0.1:9",
+            "--user-data-dir=" + profile.string()};
+}
+
+std::uint32_t be32(const std::string& s, std::size_t at) {
+    std::uint32_t v = 0;
+    for (std::size_t i = 0; i < 4; ++i) v = (v << 8) | static_cast<unsigned char>(s[at + i]);
+    return v;
+}
+
+TEST(ReportBrowser, ChromiumRendersTablesAndScreenshot) {
+    const std::string chromium = find_chromium();
+    if (chromium.empty()) GTEST_SKIP() << "chromium not installed (apt-get install chromium)";
+    TempDir tmp;
+    const fs::path run = tmp.path() / "run";
+    write_run_folder(run, {});
+    const fs::path html = render_results(run);
+    const std::string url = "file://" + fs::absolute(html).string();
+
+    auto argv = chromium_argv(chromium, tmp.path() / "profile-dom");
+    argv.push_back("--dump-dom");
+    argv.push_back(url);
+    const ChildExit dom_exit = run_child(argv, tmp.path(), tmp.path() / "dom.html", tmp.path() / "dom.err");
+    ASSERT_TRUE(dom_exit.success()) << dom_exit.describe() << "\n" << read_file(tmp.path() / "dom.err");
+    const std::string dom = read_file(tmp.path() / "dom.html");
+    // The serialised DOM is the browser's parse of our file, not our text: tables and inline
+    // SVG survive as elements.
+    EXPECT_NE(dom.find("<table id=\"pcbs\">"), std::string::npos);
+    EXPECT_NE(dom.find("<table id=\"expectations\">"), std::string::npos);
+    for (const char* row : {"<tr id=\"pcb-1\">", "<tr id=\"pcb-2\">", "<tr id=\"pcb-3\">"})
+        EXPECT_NE(dom.find(row), std::string::npos) << row;
+    EXPECT_NE(dom.find("<svg"), std::string::npos);
+    EXPECT_NE(dom.find("<tbody>"), std::string::npos); // inserted by the HTML parser itself
+
+    const fs::path shot = tmp.path() / "shot.png";
+    argv = chromium_argv(chromium, tmp.path() / "profile-shot");
+    argv.push_back("--window-size=1200,900");
+    argv.push_back("--screenshot=" + shot.string());
+    argv.push_back(url);
+    const ChildExit shot_exit = run_child(argv, tmp.path(), tmp.path() / "shot.out", tmp.path() / "shot.err");
+    ASSERT_TRUE(shot_exit.success()) << shot_exit.describe() << "\n" << read_file(tmp.path() / "shot.err");
+    const std::string png = read_file(shot);
+    // PNG signature, then the IHDR chunk whose width/height (RFC 2083, 4.1.1) must be the window.
+    ASSERT_GE(png.size(), 24u);
+    EXPECT_EQ(png.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
+    EXPECT_EQ(png.substr(12, 4), "IHDR");
+    EXPECT_EQ(be32(png, 16), 1200u);
+    EXPECT_EQ(be32(png, 20), 900u);
+}
+
+} // namespace
+} // namespace lwipsim::report
