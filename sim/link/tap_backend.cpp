@@ -1,0 +1,255 @@
+#include "sim/link/tap_backend.h"
+
+#include "sim/link/packet.h"
+
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <sched.h>
+#include <spawn.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+extern char** environ;
+
+namespace lwipsim::link {
+
+namespace {
+
+constexpr uint16_t kArpType = 0x0806;
+constexpr size_t kMaxFrame = 65536;
+
+std::string errno_text(int err) {
+    return std::string(std::strerror(err));
+}
+
+std::string join(const std::vector<std::string>& argv) {
+    std::string s;
+    for (const std::string& a : argv)
+        s += (s.empty() ? "" : " ") + a;
+    return s;
+}
+
+// Does the kernel owe an answer to this frame (see awaiting_host())?
+bool expects_reply(std::span<const uint8_t> f) {
+    const PacketInfo p = parse_frame(f);
+    if (p.ethertype == kArpType)
+        return f.size() >= 22 && f[20] == 0 && f[21] == 1; // request
+    if (!p.ipv4)
+        return false;
+    if (p.protocol == static_cast<uint8_t>(IpProto::kIcmp)) {
+        const size_t icmp = p.ip_offset + p.ip_header_len;
+        return icmp < f.size() && f[icmp] == 8; // echo request
+    }
+    if (p.protocol == static_cast<uint8_t>(IpProto::kTcp) && p.has_ports) {
+        return (p.tcp_flags & kTcpRst) == 0 &&
+               (p.tcp_payload_len > 0 || (p.tcp_flags & (kTcpSyn | kTcpFin)) != 0);
+    }
+    return false;
+}
+
+std::atomic<unsigned> g_netns_counter{0};
+
+} // namespace
+
+int run_command(const std::vector<std::string>& argv, std::string* output) {
+    if (argv.empty())
+        throw std::invalid_argument("run_command: empty argv");
+    int pipefd[2];
+    if (::pipe2(pipefd, O_CLOEXEC) != 0) {
+        throw EnvironmentError("cannot create a pipe for `" + join(argv) +
+                               "`: " + errno_text(errno));
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, pipefd[1], STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, pipefd[1], STDERR_FILENO);
+    std::vector<char*> args;
+    for (const std::string& a : argv)
+        args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    pid_t pid = -1;
+    const int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(pipefd[1]);
+    if (rc != 0) {
+        ::close(pipefd[0]);
+        throw EnvironmentError("cannot run `" + join(argv) + "`: " + errno_text(rc) +
+                               (argv[0] == "ip" ? " (install iproute2)" : ""));
+    }
+    std::string out;
+    char buf[4096];
+    for (;;) {
+        const ssize_t n = ::read(pipefd[0], buf, sizeof buf);
+        if (n > 0) {
+            out.append(buf, static_cast<size_t>(n));
+        } else if (n == 0 || errno != EINTR) {
+            break;
+        }
+    }
+    ::close(pipefd[0]);
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    // posix_spawnp reports a missing program only through the child's exit status 127.
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+        throw EnvironmentError("cannot run `" + join(argv) + "`: not found" +
+                               (argv[0] == "ip" ? " (install iproute2)" : ""));
+    }
+    if (output != nullptr)
+        *output = out;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+TapBackend::TapBackend(Timer& timer, FrameSink& downlink, TapOptions options)
+    : timer_(timer), downlink_(downlink), options_(std::move(options)) {
+    if (::access(options_.tun_path.c_str(), R_OK | W_OK) != 0) {
+        throw EnvironmentError("the TAP backend needs " + options_.tun_path + " (" +
+                               errno_text(errno) +
+                               "); run as root on a machine with the tun module, or use the "
+                               "slirp gateway");
+    }
+    if (options_.ifname.empty() || options_.ifname.size() >= IFNAMSIZ) {
+        throw std::invalid_argument("TAP interface name '" + options_.ifname + "' must be 1.." +
+                                    std::to_string(IFNAMSIZ - 1) + " characters");
+    }
+    netns_ = options_.netns.empty()
+                 ? "lwipsim-" + std::to_string(::getpid()) + "-" + std::to_string(g_netns_counter++)
+                 : options_.netns;
+
+    auto ip = [&](std::vector<std::string> argv) {
+        std::string out;
+        const int status = run_command(argv, &out);
+        if (status != 0) {
+            throw EnvironmentError("`" + join(argv) + "` failed (exit " + std::to_string(status) +
+                                   "): " + out +
+                                   " — the TAP backend needs root (CAP_NET_ADMIN "
+                                   "and CAP_SYS_ADMIN)");
+        }
+    };
+    ip({"ip", "netns", "add", netns_});
+    netns_created_ = true;
+    try {
+        // A TAP belongs to the network namespace of the thread that creates it, and setns()
+        // moves only the calling thread: do it on a short-lived helper thread so the caller's
+        // threads stay where they are.
+        std::string error;
+        std::thread([&] {
+            const std::string ns_path = "/run/netns/" + netns_;
+            const int ns = ::open(ns_path.c_str(), O_RDONLY | O_CLOEXEC);
+            if (ns < 0 || ::setns(ns, CLONE_NEWNET) != 0) {
+                error = "cannot enter network namespace " + ns_path + ": " + errno_text(errno);
+                if (ns >= 0)
+                    ::close(ns);
+                return;
+            }
+            ::close(ns);
+            // The kernel would otherwise send IPv6 router solicitations and MLD reports out of
+            // the TAP; the device is IPv4-only. Best effort: /proc/sys/net is this namespace's.
+            for (const char* knob : {"/proc/sys/net/ipv6/conf/default/disable_ipv6",
+                                     "/proc/sys/net/ipv6/conf/all/disable_ipv6"}) {
+                const int k = ::open(knob, O_WRONLY | O_CLOEXEC);
+                if (k >= 0) {
+                    [[maybe_unused]] const ssize_t w = ::write(k, "1", 1);
+                    ::close(k);
+                }
+            }
+            const int fd = ::open(options_.tun_path.c_str(), O_RDWR | O_CLOEXEC | O_NONBLOCK);
+            if (fd < 0) {
+                error = "cannot open " + options_.tun_path + ": " + errno_text(errno);
+                return;
+            }
+            ifreq ifr{};
+            ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+            std::strncpy(ifr.ifr_name, options_.ifname.c_str(), IFNAMSIZ - 1);
+            if (::ioctl(fd, TUNSETIFF, &ifr) != 0) {
+                error = "TUNSETIFF " + options_.ifname + ": " + errno_text(errno);
+                ::close(fd);
+                return;
+            }
+            fd_ = fd;
+        }).join();
+        if (fd_ < 0)
+            throw EnvironmentError("TAP backend: " + error);
+        ip({"ip", "-n", netns_, "addr", "add", options_.address, "dev", options_.ifname});
+        ip({"ip", "-n", netns_, "link", "set", "dev", options_.ifname, "up"});
+        ip({"ip", "-n", netns_, "link", "set", "dev", "lo", "up"});
+    } catch (...) {
+        if (fd_ >= 0)
+            ::close(fd_);
+        fd_ = -1;
+        std::string ignored;
+        run_command({"ip", "netns", "delete", netns_}, &ignored);
+        throw;
+    }
+}
+
+TapBackend::~TapBackend() {
+    if (fd_ >= 0)
+        ::close(fd_);
+    if (netns_created_) {
+        try {
+            std::string ignored;
+            run_command({"ip", "netns", "delete", netns_}, &ignored);
+        } catch (const EnvironmentError&) {
+            // `ip` vanished since the constructor ran it; nothing more a destructor can do.
+        }
+    }
+}
+
+void TapBackend::deliver(Frame frame) {
+    if (expects_reply(frame.bytes)) {
+        awaiting_ = true;
+        awaiting_since_ = timer_.now();
+    }
+    const ssize_t n = ::write(fd_, frame.bytes.data(), frame.bytes.size());
+    if (n == static_cast<ssize_t>(frame.bytes.size())) {
+        ++frames_written_;
+    } else {
+        ++write_errors_;
+    }
+}
+
+void TapBackend::fill_pollfds(std::vector<pollfd>& fds) {
+    fds.push_back(pollfd{fd_, POLLIN, 0});
+}
+
+void TapBackend::on_polled(std::span<const pollfd> fds) {
+    for (const pollfd& p : fds) {
+        if (p.fd == fd_ && (p.revents & POLLIN) != 0)
+            read_all();
+    }
+}
+
+bool TapBackend::awaiting_host() const {
+    return awaiting_ && timer_.now() == awaiting_since_;
+}
+
+std::vector<std::string> TapBackend::netns_exec_prefix() const {
+    return {"ip", "netns", "exec", netns_};
+}
+
+void TapBackend::read_all() {
+    std::vector<uint8_t> buf(kMaxFrame);
+    for (;;) {
+        const ssize_t n = ::read(fd_, buf.data(), buf.size());
+        if (n <= 0)
+            return; // EAGAIN: drained
+        Frame f;
+        f.bytes.assign(buf.begin(), buf.begin() + n);
+        f.direction = Direction::kDown;
+        f.id = next_frame_id_++;
+        f.created_at = timer_.now();
+        ++frames_read_;
+        awaiting_ = false;
+        downlink_.deliver(std::move(f));
+    }
+}
+
+} // namespace lwipsim::link
