@@ -42,7 +42,7 @@ enum class AuditAction {
 struct AuditEvent {
     uint64_t frame_id = 0;
     clock::SimTime at{};
-    std::string_view piece; ///< the fault's name, or "link_up"/"link_down" for the LinkModel
+    std::string_view piece; ///< the fault's name, or "wire_up"/"wire_down" for the LinkModels
     AuditAction action = AuditAction::kDropped;
     std::string_view reason; ///< short machine-friendly cause, e.g. "queue_full", "loss"
     Direction direction = Direction::kUp;

@@ -120,8 +120,9 @@ std::map<std::string, double> checked_params(const FaultSpec& spec, size_t index
     return out;
 }
 
+// Rounded, not truncated: 0.3 ms must be 300000 ns, not 299999.
 SimDuration ms(double v) {
-    return clock::from_seconds_f(v / 1000.0);
+    return SimDuration(std::llround(v * 1e6));
 }
 
 } // namespace
@@ -232,8 +233,8 @@ std::unique_ptr<Link> build_link(const LinkConfig& config, const std::vector<Fau
         }
         link->faults_.push_back(std::move(fault));
     }
-    link->up_ = std::make_unique<LinkModel>("link_up", config.up, timer, audit, ends.to_network);
-    link->down_ = std::make_unique<LinkModel>("link_down", config.down, timer, audit, nullptr);
+    link->up_ = std::make_unique<LinkModel>("wire_up", config.up, timer, audit, ends.to_network);
+    link->down_ = std::make_unique<LinkModel>("wire_down", config.down, timer, audit, nullptr);
     if (!config.device_pcap.empty()) {
         link->device_tap_ =
             std::make_unique<PcapTap>(config.device_pcap, timer, config.pcap_epoch_offset_ns);

@@ -48,7 +48,7 @@ struct LinkModelStats {
 };
 
 /// One direction of the wire. Delivers to `next` from Timer::at events at arrival time.
-/// `name` ("link_up"/"link_down") identifies it in the audit log. Timer, audit log and next
+/// `name` ("wire_up"/"wire_down") identifies it in the audit log. Timer, audit log and next
 /// must outlive it; it must outlive the events it scheduled.
 class LinkModel final : public FrameSink {
   public:

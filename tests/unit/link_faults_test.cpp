@@ -239,6 +239,15 @@ TEST(LinkFaults, DelayWithJitterStaysInRange) {
     EXPECT_EQ(rig.audit.entries()[0].action, AuditAction::kDelayed);
 }
 
+TEST(LinkFaults, FixedDelayInMillisecondsIsExactInNanoseconds) {
+    // 0.3 ms is not exact in binary floating point; the link must still use 300000 ns.
+    Rig rig(spec("delay", {{"delay_ms", 0.3}}));
+    rig.send({});
+    rig.timer.run_all();
+    ASSERT_EQ(rig.to_net.got.size(), 1u);
+    EXPECT_EQ(rig.to_net.got[0].at, at_ns(300'000));
+}
+
 TEST(LinkFaults, RateLimitSerializesWhileActive) {
     FaultSpec s = spec("rate", {{"rate_bps", 1e6}, {"queue_frames", 2}});
     s.duration = clock::from_ms(1000);

@@ -19,7 +19,7 @@ TEST(LinkModel, SerializationPlusLatency) {
     RecordingSink sink(timer);
     MemoryAuditLog audit;
     // 1500 bytes * 8 bit / 1e6 bit/s = 12 ms on the wire, then 5 ms propagation.
-    LinkModel m("link_up", LinkParams{clock::from_ms(5), 1e6, 10}, timer, audit, &sink);
+    LinkModel m("wire_up", LinkParams{clock::from_ms(5), 1e6, 10}, timer, audit, &sink);
     m.deliver(sized(1500, 1));
     m.deliver(sized(1500, 2)); // queues behind the first: done at 24 ms
     timer.advance_to(at_ms(10));
@@ -37,7 +37,7 @@ TEST(LinkModel, IdleWireStartsAtNow) {
     ManualTimer timer;
     RecordingSink sink(timer);
     NullAuditLog audit;
-    LinkModel m("link_down", LinkParams{clock::from_ms(0), 8e6, 10}, timer, audit, &sink);
+    LinkModel m("wire_down", LinkParams{clock::from_ms(0), 8e6, 10}, timer, audit, &sink);
     m.deliver(sized(1000, 1)); // 8000 bits at 8 Mbit/s = 1 ms
     timer.advance_to(at_ms(100));
     m.deliver(sized(1000, 2)); // wire idle since 1 ms: done at 101 ms
@@ -51,7 +51,7 @@ TEST(LinkModel, UnlimitedRateIsPureLatencyInOrder) {
     ManualTimer timer;
     RecordingSink sink(timer);
     NullAuditLog audit;
-    LinkModel m("link_up", LinkParams{clock::from_ms(40), 0, 1}, timer, audit, &sink);
+    LinkModel m("wire_up", LinkParams{clock::from_ms(40), 0, 1}, timer, audit, &sink);
     for (uint64_t i = 1; i <= 5; ++i) {
         m.deliver(sized(1500, i)); // queue of 1 never fills: nothing waits
     }
@@ -67,7 +67,7 @@ TEST(LinkModel, FramesBeyondTheQueueAreDroppedAndAudited) {
     ManualTimer timer;
     RecordingSink sink(timer);
     MemoryAuditLog audit;
-    LinkModel m("link_up", LinkParams{clock::from_ms(0), 1e6, 2}, timer, audit, &sink);
+    LinkModel m("wire_up", LinkParams{clock::from_ms(0), 1e6, 2}, timer, audit, &sink);
     for (uint64_t i = 1; i <= 4; ++i) {
         m.deliver(sized(1500, i)); // queue holds 2 (12 ms each); 3 and 4 are dropped
     }
@@ -80,7 +80,7 @@ TEST(LinkModel, FramesBeyondTheQueueAreDroppedAndAudited) {
     ASSERT_EQ(audit.entries().size(), 2u);
     EXPECT_EQ(audit.entries()[0].frame_id, 3u);
     EXPECT_EQ(audit.entries()[0].reason, "queue_full");
-    EXPECT_EQ(audit.entries()[0].piece, "link_up");
+    EXPECT_EQ(audit.entries()[0].piece, "wire_up");
     EXPECT_EQ(audit.entries()[0].action, AuditAction::kDropped);
     EXPECT_EQ(m.stats().dropped_queue_full, 2u);
     EXPECT_EQ(m.stats().delivered, 3u);
