@@ -14,14 +14,16 @@ extern char** environ;
 namespace lwipsim::report {
 
 std::string ChildExit::describe() const {
-    if (signal != 0) return "killed by signal " + std::to_string(signal) + " (" + strsignal(signal) + ")";
+    if (signal != 0)
+        return "killed by signal " + std::to_string(signal) + " (" + strsignal(signal) + ")";
     return "exit code " + std::to_string(exit_code);
 }
 
 ChildExit run_child(const std::vector<std::string>& argv, const std::filesystem::path& cwd,
                     const std::filesystem::path& stdout_file,
                     const std::filesystem::path& stderr_file) {
-    if (argv.empty()) throw ReportError("run_child: empty command");
+    if (argv.empty())
+        throw ReportError("run_child: empty command");
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     // Opened in the child, so a failure to open shows up as a failed spawn with its errno.
@@ -36,7 +38,8 @@ ChildExit run_child(const std::vector<std::string>& argv, const std::filesystem:
     posix_spawn_file_actions_addchdir_np(&actions, dir.c_str());
 
     std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    for (const std::string& a : argv)
+        args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
 
     pid_t pid = -1;
@@ -50,11 +53,14 @@ ChildExit run_child(const std::vector<std::string>& argv, const std::filesystem:
 
     int status = 0;
     while (waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) throw ReportError("waitpid for '" + argv[0] + "': " + std::strerror(errno));
+        if (errno != EINTR)
+            throw ReportError("waitpid for '" + argv[0] + "': " + std::strerror(errno));
     }
     ChildExit result;
-    if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-    if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
+    if (WIFEXITED(status))
+        result.exit_code = WEXITSTATUS(status);
+    if (WIFSIGNALED(status))
+        result.signal = WTERMSIG(status);
     return result;
 }
 

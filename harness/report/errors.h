@@ -10,13 +10,13 @@ namespace lwipsim::report {
 // and, for text files, the line; the CLI maps this to exit code 2 (bad input) unless the cause
 // is a missing tool, which is an EnvironmentError.
 class ReportError : public std::runtime_error {
-public:
+  public:
     explicit ReportError(const std::string& what) : std::runtime_error(what) {}
 };
 
 // A program the report needs (gnuplot) is not installed. The CLI maps this to exit code 3.
 class EnvironmentError : public std::runtime_error {
-public:
+  public:
     explicit EnvironmentError(const std::string& what) : std::runtime_error(what) {}
 };
 

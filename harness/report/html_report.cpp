@@ -19,12 +19,23 @@ std::string esc(const std::string& s) {
     out.reserve(s.size());
     for (char c : s) {
         switch (c) {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '"': out += "&quot;"; break;
-        case '\'': out += "&#39;"; break;
-        default: out += c;
+        case '&':
+            out += "&amp;";
+            break;
+        case '<':
+            out += "&lt;";
+            break;
+        case '>':
+            out += "&gt;";
+            break;
+        case '"':
+            out += "&quot;";
+            break;
+        case '\'':
+            out += "&#39;";
+            break;
+        default:
+            out += c;
         }
     }
     return out;
@@ -51,11 +62,14 @@ std::string seconds(double s) {
     return buf;
 }
 
-std::string opt_seconds(const std::optional<double>& s) { return s ? seconds(*s) : "&mdash;"; }
+std::string opt_seconds(const std::optional<double>& s) {
+    return s ? seconds(*s) : "&mdash;";
+}
 
 std::string read_text(const fs::path& file) {
     std::ifstream in(file, std::ios::binary);
-    if (!in) throw ReportError(file.string() + ": cannot open");
+    if (!in)
+        throw ReportError(file.string() + ": cannot open");
     std::ostringstream s;
     s << in.rdbuf();
     return s.str();
@@ -65,7 +79,8 @@ void write_text(const fs::path& file, const std::string& text) {
     std::ofstream out(file, std::ios::binary | std::ios::trunc);
     out << text;
     out.close();
-    if (!out) throw ReportError(file.string() + ": cannot write");
+    if (!out)
+        throw ReportError(file.string() + ": cannot write");
 }
 
 const char* const kStyle =
@@ -96,8 +111,10 @@ void key_value_table(std::ostringstream& h, const std::string& id, const KeyValu
 }
 
 std::string close_to_free(const PcbRecord& p, double run_length_s) {
-    if (!p.closed_at_s) return "&mdash;";
-    if (p.freed_at_s) return seconds(*p.freed_at_s - *p.closed_at_s);
+    if (!p.closed_at_s)
+        return "&mdash;";
+    if (p.freed_at_s)
+        return seconds(*p.freed_at_s - *p.closed_at_s);
     // Still holding heap when the run ended: the interval is at least this long.
     return "not freed (&ge; " + seconds(run_length_s - *p.closed_at_s) + ")";
 }
@@ -160,7 +177,8 @@ std::string head(const std::string& title) {
 void expectation_rows(std::ostringstream& h, const Summary& s, bool with_variant) {
     for (const Expectation& e : s.expectations) {
         h << "<tr>";
-        if (with_variant) h << "<td>" << esc(s.variant) << "</td>";
+        if (with_variant)
+            h << "<td>" << esc(s.variant) << "</td>";
         h << "<td>" << esc(e.metric) << "</td><td>" << esc(e.op) << "</td><td class=\"num\">"
           << esc(e.value) << "</td><td class=\"num\">" << esc(e.measured) << "</td><td>"
           << status_span(e.passed ? "passed" : "failed") << "</td></tr>\n";
@@ -180,11 +198,13 @@ std::string comparison_html(const std::vector<RunResult>& runs, const fs::path& 
         std::size_t alive = 0, passed = 0;
         double longest = -1;
         for (const PcbRecord& p : s.pcbs) {
-            if (!p.freed_at_s) ++alive;
+            if (!p.freed_at_s)
+                ++alive;
             if (p.closed_at_s && p.freed_at_s)
                 longest = std::max(longest, *p.freed_at_s - *p.closed_at_s);
         }
-        for (const Expectation& e : s.expectations) passed += e.passed ? 1 : 0;
+        for (const Expectation& e : s.expectations)
+            passed += e.passed ? 1 : 0;
         const std::string folder = r.dir.filename().string();
         h << "<tr><td><a href=\"" << url_segment(folder) << "/report.html\">" << esc(s.variant)
           << "</a></td><td>" << status_span(s.status) << "</td><td class=\"num\">"
@@ -198,7 +218,8 @@ std::string comparison_html(const std::vector<RunResult>& runs, const fs::path& 
     plots_section(h, parent, "cmp");
     h << "<h2>Expectations</h2>\n<table id=\"expectations\">\n<tr><th>variant</th><th>metric</th>"
       << "<th>op</th><th>expected</th><th>measured</th><th>result</th></tr>\n";
-    for (const RunResult& r : runs) expectation_rows(h, r.summary, true);
+    for (const RunResult& r : runs)
+        expectation_rows(h, r.summary, true);
     h << "</table>\n</body>\n</html>\n";
     return h.str();
 }
@@ -207,7 +228,8 @@ std::string comparison_html(const std::vector<RunResult>& runs, const fs::path& 
 
 std::string inline_svg(const std::string& svg_text, const std::string& id_prefix) {
     const auto start = svg_text.find("<svg");
-    if (start == std::string::npos) throw ReportError("not an SVG document (no <svg element)");
+    if (start == std::string::npos)
+        throw ReportError("not an SVG document (no <svg element)");
     std::string svg = svg_text.substr(start);
     svg = std::regex_replace(svg, std::regex(R"(\s*xmlns:xlink=("[^"]*"|'[^']*'))"), "");
     svg = std::regex_replace(svg, std::regex("xlink:href="), "href=");
@@ -225,7 +247,8 @@ std::string run_report_html(const RunResult& run) {
       << esc(s.variant) << ": " << status_span(s.status) << "</h1>\n";
 
     std::size_t alive = 0;
-    for (const PcbRecord& p : s.pcbs) alive += p.freed_at_s ? 0 : 1;
+    for (const PcbRecord& p : s.pcbs)
+        alive += p.freed_at_s ? 0 : 1;
     h << "<h2>Summary</h2>\n<table id=\"summary\">\n";
     const std::pair<std::string, std::string> rows[] = {
         {"status", status_span(s.status)},
@@ -240,8 +263,7 @@ std::string run_report_html(const RunResult& run) {
         {"minimum free [B]", std::to_string(s.heap.min_free)},
         {"free at end [B]", std::to_string(s.heap.final_free)},
         {"allocation failures", std::to_string(s.heap.alloc_failures)},
-        {"PCBs (alive at end)",
-         std::to_string(s.pcbs.size()) + " (" + std::to_string(alive) + ")"},
+        {"PCBs (alive at end)", std::to_string(s.pcbs.size()) + " (" + std::to_string(alive) + ")"},
     };
     for (const auto& [k, v] : rows)
         h << "<tr><th>" << esc(k) << "</th><td>" << v << "</td></tr>\n";
@@ -320,8 +342,9 @@ fs::path write_report(const fs::path& dir) {
     }
     const auto folders = variant_folders(dir);
     if (folders.empty())
-        throw ReportError(dir.string() +
-                          ": not a result folder (no summary.json) and no variant subfolder has one");
+        throw ReportError(
+            dir.string() +
+            ": not a result folder (no summary.json) and no variant subfolder has one");
     std::vector<RunResult> runs;
     for (const fs::path& f : folders) {
         runs.push_back(load_run(f));
@@ -336,7 +359,8 @@ fs::path render_results(const fs::path& dir, const PlotOptions& options) {
     if (is_run_folder(dir)) {
         plot_run(dir, options);
     } else {
-        for (const fs::path& f : variant_folders(dir)) plot_run(f, options);
+        for (const fs::path& f : variant_folders(dir))
+            plot_run(f, options);
         plot_comparison(dir, options);
     }
     return write_report(dir);

@@ -26,8 +26,8 @@ struct PlotOptions {
 // `gnuplot <name>.gp` inside that folder regenerates the images.
 struct PlotResult {
     std::filesystem::path plot_dir;
-    std::vector<std::filesystem::path> images;  // .svg/.png written
-    std::vector<std::string> gnuplot_warnings;  // gnuplot's stderr lines, if it wrote any
+    std::vector<std::filesystem::path> images; // .svg/.png written
+    std::vector<std::string> gnuplot_warnings; // gnuplot's stderr lines, if it wrote any
 };
 
 // Plot names; image files are <name>.svg / <name>.png in the plots folder.

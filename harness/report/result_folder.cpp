@@ -17,7 +17,8 @@ namespace {
 
 std::string read_file(const fs::path& file) {
     std::ifstream in(file, std::ios::binary);
-    if (!in) throw ReportError(file.string() + ": cannot open (missing or unreadable)");
+    if (!in)
+        throw ReportError(file.string() + ": cannot open (missing or unreadable)");
     std::ostringstream text;
     text << in.rdbuf();
     return text.str();
@@ -25,7 +26,7 @@ std::string read_file(const fs::path& file) {
 
 // Error context is "<file>: <json path>": the path points the reader at the exact member.
 class Reader {
-public:
+  public:
     explicit Reader(const fs::path& file) : file_(file.string()) {}
 
     [[noreturn]] void fail(const std::string& where, const std::string& what) const {
@@ -33,15 +34,18 @@ public:
     }
 
     const Json& member(const Json& obj, const std::string& where, const char* key) const {
-        if (!obj.is_object()) fail(where, "expected an object");
+        if (!obj.is_object())
+            fail(where, "expected an object");
         auto it = obj.find(key);
-        if (it == obj.end()) fail(where, std::string("missing key '") + key + "'");
+        if (it == obj.end())
+            fail(where, std::string("missing key '") + key + "'");
         return *it;
     }
 
     std::string str(const Json& obj, const std::string& where, const char* key) const {
         const Json& v = member(obj, where, key);
-        if (!v.is_string()) fail(where + "." + key, "expected a string, got " + v.dump());
+        if (!v.is_string())
+            fail(where + "." + key, "expected a string, got " + v.dump());
         return v.get<std::string>();
     }
 
@@ -50,7 +54,8 @@ public:
     }
 
     double as_num(const Json& v, const std::string& where) const {
-        if (!v.is_number()) fail(where, "expected a number, got " + v.dump());
+        if (!v.is_number())
+            fail(where, "expected a number, got " + v.dump());
         return v.get<double>();
     }
 
@@ -64,34 +69,41 @@ public:
     std::optional<double> opt_num(const Json& obj, const std::string& where,
                                   const char* key) const {
         const Json& v = member(obj, where, key);
-        if (v.is_null()) return std::nullopt;
+        if (v.is_null())
+            return std::nullopt;
         return as_num(v, where + "." + key);
     }
 
     const Json& array(const Json& obj, const std::string& where, const char* key) const {
         const Json& v = member(obj, where, key);
-        if (!v.is_array()) fail(where + "." + key, "expected an array");
+        if (!v.is_array())
+            fail(where + "." + key, "expected an array");
         return v;
     }
 
-private:
+  private:
     std::string file_;
 };
 
 // Strings shown without JSON quotes; everything else as compact JSON.
-std::string render(const Json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
+std::string render(const Json& v) {
+    return v.is_string() ? v.get<std::string>() : v.dump();
+}
 
 KeyValues key_values(const Reader& r, const Json& obj, const std::string& where) {
-    if (!obj.is_object()) r.fail(where, "expected an object");
+    if (!obj.is_object())
+        r.fail(where, "expected an object");
     KeyValues out;
-    for (auto it = obj.begin(); it != obj.end(); ++it) out.emplace_back(it.key(), render(*it));
+    for (auto it = obj.begin(); it != obj.end(); ++it)
+        out.emplace_back(it.key(), render(*it));
     return out;
 }
 
 // 1-based line of a byte offset, so JSON syntax errors read like compiler errors.
 std::size_t line_of(const std::string& text, std::size_t byte) {
     byte = std::min(byte, text.size());
-    return 1 + static_cast<std::size_t>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(byte), '\n'));
+    return 1 + static_cast<std::size_t>(std::count(
+                   text.begin(), text.begin() + static_cast<std::ptrdiff_t>(byte), '\n'));
 }
 
 } // namespace
@@ -125,13 +137,13 @@ Summary load_summary(const fs::path& file) {
     s.heap.final_free = r.integer(heap, "$.heap", "final_free");
     s.heap.alloc_failures = r.integer(heap, "$.heap", "alloc_failures");
     const Json& subs = r.member(heap, "$.heap", "by_subsystem");
-    if (!subs.is_object()) r.fail("$.heap.by_subsystem", "expected an object");
+    if (!subs.is_object())
+        r.fail("$.heap.by_subsystem", "expected an object");
     for (auto it = subs.begin(); it != subs.end(); ++it) {
         const std::string where = "$.heap.by_subsystem." + it.key();
-        s.heap.by_subsystem.push_back({it.key(), r.integer(*it, where, "in_use"),
-                                       r.integer(*it, where, "peak"),
-                                       r.integer(*it, where, "allocs"),
-                                       r.integer(*it, where, "failures")});
+        s.heap.by_subsystem.push_back(
+            {it.key(), r.integer(*it, where, "in_use"), r.integer(*it, where, "peak"),
+             r.integer(*it, where, "allocs"), r.integer(*it, where, "failures")});
     }
 
     const Json& pcbs = r.array(doc, "$", "pcbs");
@@ -147,7 +159,8 @@ Summary load_summary(const fs::path& file) {
         rec.freed_at_s = r.opt_num(p, where, "freed_at_s");
         const Json& reason = r.member(p, where, "free_reason");
         if (!reason.is_null()) {
-            if (!reason.is_string()) r.fail(where + ".free_reason", "expected a string or null");
+            if (!reason.is_string())
+                r.fail(where + ".free_reason", "expected a string or null");
             rec.free_reason = reason.get<std::string>();
         }
         const Json& states = r.array(p, where, "states");
@@ -170,7 +183,8 @@ Summary load_summary(const fs::path& file) {
         for (std::size_t k = 0; k < windows.size(); ++k) {
             const std::string ww = where + ".windows[" + std::to_string(k) + "]";
             const Json& w = windows[k];
-            if (!w.is_array() || w.size() != 2) r.fail(ww, "expected [start_s, end_s]");
+            if (!w.is_array() || w.size() != 2)
+                r.fail(ww, "expected [start_s, end_s]");
             const double start = r.as_num(w[0], ww + "[0]");
             // A window still open at the end of the run is written with a null end.
             const double end = w[1].is_null() ? s.sim_time_s : r.as_num(w[1], ww + "[1]");
@@ -184,7 +198,8 @@ Summary load_summary(const fs::path& file) {
         const std::string where = "$.expectations[" + std::to_string(i) + "]";
         const Json& e = exps[i];
         const Json& passed = r.member(e, where, "passed");
-        if (!passed.is_boolean()) r.fail(where + ".passed", "expected true or false");
+        if (!passed.is_boolean())
+            r.fail(where + ".passed", "expected true or false");
         s.expectations.push_back({r.str(e, where, "metric"), r.str(e, where, "op"),
                                   render(r.member(e, where, "value")),
                                   render(r.member(e, where, "measured")), passed.get<bool>()});
@@ -194,20 +209,25 @@ Summary load_summary(const fs::path& file) {
 
 std::vector<Sample> load_timeseries(const fs::path& file) {
     std::ifstream in(file, std::ios::binary);
-    if (!in) throw ReportError(file.string() + ": cannot open (missing or unreadable)");
+    if (!in)
+        throw ReportError(file.string() + ": cannot open (missing or unreadable)");
     std::string line;
     auto split = [](const std::string& l) {
         std::vector<std::string> cells;
         std::string cell;
         std::istringstream ss(l);
-        while (std::getline(ss, cell, ',')) cells.push_back(cell);
-        if (!l.empty() && l.back() == ',') cells.emplace_back();
+        while (std::getline(ss, cell, ','))
+            cells.push_back(cell);
+        if (!l.empty() && l.back() == ',')
+            cells.emplace_back();
         return cells;
     };
     auto chomp = [](std::string& l) {
-        if (!l.empty() && l.back() == '\r') l.pop_back();
+        if (!l.empty() && l.back() == '\r')
+            l.pop_back();
     };
-    if (!std::getline(in, line)) throw ReportError(file.string() + ": empty file, expected a header");
+    if (!std::getline(in, line))
+        throw ReportError(file.string() + ": empty file, expected a header");
     chomp(line);
     // Columns are found by name so a runner that adds a column later does not break reports.
     const auto header = split(line);
@@ -224,7 +244,8 @@ std::vector<Sample> load_timeseries(const fs::path& file) {
     while (std::getline(in, line)) {
         ++line_no;
         chomp(line);
-        if (line.empty()) continue;
+        if (line.empty())
+            continue;
         const auto cells = split(line);
         if (cells.size() != header.size())
             throw ReportError(file.string() + ":" + std::to_string(line_no) + ": " +
@@ -237,8 +258,8 @@ std::vector<Sample> load_timeseries(const fs::path& file) {
             auto [end, ec] = std::from_chars(cell.data(), cell.data() + cell.size(), v);
             if (ec != std::errc() || end != cell.data() + cell.size() || cell.empty())
                 throw ReportError(file.string() + ":" + std::to_string(line_no) + ": column '" +
-                                  std::string(kTimeseriesColumns[c]) + "': not a number: '" +
-                                  cell + "'");
+                                  std::string(kTimeseriesColumns[c]) + "': not a number: '" + cell +
+                                  "'");
             row[c] = v;
         }
         if (!rows.empty() && row[kColTime] < rows.back()[kColTime])
@@ -251,13 +272,15 @@ std::vector<Sample> load_timeseries(const fs::path& file) {
 
 std::vector<Event> load_events(const fs::path& file) {
     std::ifstream in(file, std::ios::binary);
-    if (!in) throw ReportError(file.string() + ": cannot open (missing or unreadable)");
+    if (!in)
+        throw ReportError(file.string() + ": cannot open (missing or unreadable)");
     std::vector<Event> events;
     std::string line;
     std::size_t line_no = 0;
     while (std::getline(in, line)) {
         ++line_no;
-        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+        if (line.find_first_not_of(" \t\r") == std::string::npos)
+            continue;
         const std::string where = file.string() + ":" + std::to_string(line_no);
         Json obj;
         try {
@@ -265,7 +288,8 @@ std::vector<Event> load_events(const fs::path& file) {
         } catch (const Json::parse_error& e) {
             throw ReportError(where + ": not valid JSON: " + e.what());
         }
-        if (!obj.is_object()) throw ReportError(where + ": expected a JSON object");
+        if (!obj.is_object())
+            throw ReportError(where + ": expected a JSON object");
         auto t = obj.find("t_s");
         auto type = obj.find("type");
         if (t == obj.end() || !t->is_number())
@@ -273,7 +297,8 @@ std::vector<Event> load_events(const fs::path& file) {
         if (type == obj.end() || !type->is_string())
             throw ReportError(where + ": missing or non-string \"type\"");
         Event ev{t->get<double>(), type->get<std::string>(), {}};
-        if (auto f = obj.find("fault"); f != obj.end() && f->is_string()) ev.fault = f->get<std::string>();
+        if (auto f = obj.find("fault"); f != obj.end() && f->is_string())
+            ev.fault = f->get<std::string>();
         events.push_back(std::move(ev));
     }
     return events;
@@ -281,8 +306,10 @@ std::vector<Event> load_events(const fs::path& file) {
 
 double RunResult::run_length_s() const {
     double len = summary.sim_time_s;
-    if (!samples.empty()) len = std::max(len, samples.back()[kColTime]);
-    for (const Event& e : events) len = std::max(len, e.t_s);
+    if (!samples.empty())
+        len = std::max(len, samples.back()[kColTime]);
+    for (const Event& e : events)
+        len = std::max(len, e.t_s);
     return len;
 }
 
@@ -304,7 +331,8 @@ std::vector<fs::path> variant_folders(const fs::path& parent) {
     std::vector<fs::path> out;
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(parent, ec)) {
-        if (entry.is_directory(ec) && is_run_folder(entry.path())) out.push_back(entry.path());
+        if (entry.is_directory(ec) && is_run_folder(entry.path()))
+            out.push_back(entry.path());
     }
     std::sort(out.begin(), out.end());
     return out;

@@ -16,7 +16,7 @@ namespace lwipsim::report {
 // order as (key, rendered value) pairs so the report shows exactly what the runner wrote.
 
 struct SubsystemHeap {
-    std::string name; // "lwip", "mbedtls", "app"
+    std::string name;                                            // "lwip", "mbedtls", "app"
     std::int64_t in_use = 0, peak = 0, allocs = 0, failures = 0; // bytes, bytes, count, count
 };
 
@@ -72,9 +72,9 @@ struct Summary {
 // timeseries.csv columns, in the order the runner writes them.
 inline constexpr std::size_t kTimeseriesColumnCount = 17;
 inline constexpr std::array<std::string_view, kTimeseriesColumnCount> kTimeseriesColumns = {
-    "t_s",        "free",          "used",           "lwip",      "mbedtls",  "app",
-    "min_free",   "alloc_failures", "pcbs_live",     "SYN_SENT",  "ESTABLISHED",
-    "FIN_WAIT_1", "FIN_WAIT_2",    "CLOSE_WAIT",     "CLOSING",   "LAST_ACK", "TIME_WAIT"};
+    "t_s",        "free",           "used",      "lwip",     "mbedtls",     "app",
+    "min_free",   "alloc_failures", "pcbs_live", "SYN_SENT", "ESTABLISHED", "FIN_WAIT_1",
+    "FIN_WAIT_2", "CLOSE_WAIT",     "CLOSING",   "LAST_ACK", "TIME_WAIT"};
 inline constexpr std::size_t kColTime = 0;
 inline constexpr std::size_t kColFree = 1;
 inline constexpr std::size_t kColPcbsLive = 8;

@@ -11,8 +11,8 @@ struct TimeUnit {
     double seconds_per_unit; // 1, 60 or 3600
 };
 
-inline constexpr double kMaxSecondsAxis = 180.0;    // 3 min
-inline constexpr double kMaxMinutesAxis = 10800.0;  // 3 h
+inline constexpr double kMaxSecondsAxis = 180.0;   // 3 min
+inline constexpr double kMaxMinutesAxis = 10800.0; // 3 h
 
 TimeUnit choose_time_unit(double run_length_s);
 

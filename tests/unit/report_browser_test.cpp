@@ -22,7 +22,8 @@ namespace fs = std::filesystem;
 
 std::string find_chromium() {
     for (const char* p : {"/usr/bin/chromium", "/usr/bin/chromium-browser"})
-        if (fs::exists(p)) return p;
+        if (fs::exists(p))
+            return p;
     return {};
 }
 
@@ -48,13 +49,15 @@ std::vector<std::string> chromium_argv(const std::string& chromium, const fs::pa
 
 std::uint32_t be32(const std::string& s, std::size_t at) {
     std::uint32_t v = 0;
-    for (std::size_t i = 0; i < 4; ++i) v = (v << 8) | static_cast<unsigned char>(s[at + i]);
+    for (std::size_t i = 0; i < 4; ++i)
+        v = (v << 8) | static_cast<unsigned char>(s[at + i]);
     return v;
 }
 
 TEST(ReportBrowser, ChromiumRendersTablesAndScreenshot) {
     const std::string chromium = find_chromium();
-    if (chromium.empty()) GTEST_SKIP() << "chromium not installed (apt-get install chromium)";
+    if (chromium.empty())
+        GTEST_SKIP() << "chromium not installed (apt-get install chromium)";
     TempDir tmp;
     const fs::path run = tmp.path() / "run";
     write_run_folder(run, {});
@@ -64,8 +67,10 @@ TEST(ReportBrowser, ChromiumRendersTablesAndScreenshot) {
     auto argv = chromium_argv(chromium, tmp.path() / "profile-dom");
     argv.push_back("--dump-dom");
     argv.push_back(url);
-    const ChildExit dom_exit = run_child(argv, tmp.path(), tmp.path() / "dom.html", tmp.path() / "dom.err");
-    ASSERT_TRUE(dom_exit.success()) << dom_exit.describe() << "\n" << read_file(tmp.path() / "dom.err");
+    const ChildExit dom_exit =
+        run_child(argv, tmp.path(), tmp.path() / "dom.html", tmp.path() / "dom.err");
+    ASSERT_TRUE(dom_exit.success()) << dom_exit.describe() << "\n"
+                                    << read_file(tmp.path() / "dom.err");
     const std::string dom = read_file(tmp.path() / "dom.html");
     // The serialised DOM is the browser's parse of our file, not our text: tables and inline
     // SVG survive as elements.
@@ -81,8 +86,10 @@ TEST(ReportBrowser, ChromiumRendersTablesAndScreenshot) {
     argv.push_back("--window-size=1200,900");
     argv.push_back("--screenshot=" + shot.string());
     argv.push_back(url);
-    const ChildExit shot_exit = run_child(argv, tmp.path(), tmp.path() / "shot.out", tmp.path() / "shot.err");
-    ASSERT_TRUE(shot_exit.success()) << shot_exit.describe() << "\n" << read_file(tmp.path() / "shot.err");
+    const ChildExit shot_exit =
+        run_child(argv, tmp.path(), tmp.path() / "shot.out", tmp.path() / "shot.err");
+    ASSERT_TRUE(shot_exit.success()) << shot_exit.describe() << "\n"
+                                     << read_file(tmp.path() / "shot.err");
     const std::string png = read_file(shot);
     // PNG signature, then the IHDR chunk whose width/height (RFC 2083, 4.1.1) must be the window.
     ASSERT_GE(png.size(), 24u);

@@ -33,9 +33,11 @@ namespace fs = std::filesystem;
 std::vector<int> subpath_points(const std::string& svg, const std::string& title) {
     const std::string head = "<title>" + title + "</title>";
     const auto start = svg.find(head);
-    if (start == std::string::npos) return {};
+    if (start == std::string::npos)
+        return {};
     auto end = svg.find("<g id=\"gnuplot_plot_", start);
-    if (end == std::string::npos) end = svg.size();
+    if (end == std::string::npos)
+        end = svg.size();
     const std::string group = svg.substr(start, end - start);
     std::vector<int> counts;
     static const std::regex d_attr(R"(\sd='([^']*)')");
@@ -45,9 +47,10 @@ std::vector<int> subpath_points(const std::string& svg, const std::string& title
         std::size_t pos = 0;
         while ((pos = d.find('M', pos)) != std::string::npos) {
             const auto next = d.find('M', pos + 1);
-            const std::string sub = d.substr(pos, next == std::string::npos ? std::string::npos : next - pos);
-            counts.push_back(static_cast<int>(
-                std::distance(std::sregex_iterator(sub.begin(), sub.end(), pair), std::sregex_iterator())));
+            const std::string sub =
+                d.substr(pos, next == std::string::npos ? std::string::npos : next - pos);
+            counts.push_back(static_cast<int>(std::distance(
+                std::sregex_iterator(sub.begin(), sub.end(), pair), std::sregex_iterator())));
             pos = pos + 1;
         }
     }
@@ -147,9 +150,10 @@ TEST(ReportHtml, ListsEveryPcbAndExpectationWithoutExternalResources) {
     const std::string html = read_file(html_file);
 
     // One row per PCB of summary.json, with its ports and reason.
-    for (const char* row : {"<tr id=\"pcb-1\"><td class=\"num\">1</td><td class=\"num\">49152</td>",
-                            "<tr id=\"pcb-2\"><td class=\"num\">2</td><td class=\"num\">49153</td>",
-                            "<tr id=\"pcb-3\"><td class=\"num\">3</td><td class=\"num\">49154</td>"})
+    for (const char* row :
+         {"<tr id=\"pcb-1\"><td class=\"num\">1</td><td class=\"num\">49152</td>",
+          "<tr id=\"pcb-2\"><td class=\"num\">2</td><td class=\"num\">49153</td>",
+          "<tr id=\"pcb-3\"><td class=\"num\">3</td><td class=\"num\">49154</td>"})
         EXPECT_NE(html.find(row), std::string::npos) << row;
     EXPECT_NE(html.find("retransmissions_exhausted"), std::string::npos);
     // Close-to-free of PCB 1: freed 42.5 s - closed 10.0 s = 32.5 s.
@@ -157,7 +161,8 @@ TEST(ReportHtml, ListsEveryPcbAndExpectationWithoutExternalResources) {
     // PCB 2 closed at 20 s and never freed in a 60 s run: at least 40 s.
     EXPECT_NE(html.find("not freed (&ge; 40.000 s)"), std::string::npos);
 
-    for (const char* metric : {"heap.min_free", "app.alloc_failures_tls", "pcbs.max_close_to_free_s"})
+    for (const char* metric :
+         {"heap.min_free", "app.alloc_failures_tls", "pcbs.max_close_to_free_s"})
         EXPECT_NE(html.find("<td>" + std::string(metric) + "</td>"), std::string::npos) << metric;
     EXPECT_NE(html.find("<td class=\"num\">61000</td>"), std::string::npos); // measured value
     EXPECT_NE(html.find("<td class=\"num\">32.5</td>"), std::string::npos);
@@ -167,7 +172,8 @@ TEST(ReportHtml, ListsEveryPcbAndExpectationWithoutExternalResources) {
 
     // Plots are inline; the only absolute URL allowed is the SVG namespace name.
     std::size_t svgs = 0;
-    for (std::size_t p = 0; (p = html.find("<svg", p)) != std::string::npos; ++p) ++svgs;
+    for (std::size_t p = 0; (p = html.find("<svg", p)) != std::string::npos; ++p)
+        ++svgs;
     EXPECT_EQ(svgs, 3u);
     static const std::regex url(R"(https?://[^"'\s)<>]*)");
     for (std::sregex_iterator it(html.begin(), html.end(), url), e; it != e; ++it)
@@ -197,7 +203,8 @@ TEST(ReportHtml, ComparisonLinksEachVariantReport) {
     EXPECT_TRUE(fs::exists(tmp.path() / "linger_10s" / "report.html"));
     // 3 expectations per variant in the combined table (2 variants).
     std::size_t rows = 0;
-    for (std::size_t p = 0; (p = html.find("<tr><td>linger_", p)) != std::string::npos; ++p) ++rows;
+    for (std::size_t p = 0; (p = html.find("<tr><td>linger_", p)) != std::string::npos; ++p)
+        ++rows;
     EXPECT_EQ(rows, 6u);
 }
 
@@ -216,13 +223,17 @@ TEST(ReportErrors, MissingAndMalformedFilesAreNamed) {
     write_run_folder(dir, {});
 
     fs::remove(dir / "events.jsonl");
-    EXPECT_NE(error_of([&] { plot_run(dir); }).find("events.jsonl: cannot open"), std::string::npos);
-
-    write_file(dir / "events.jsonl", "{\"t_s\": 1, \"type\": \"app_close\"}\n{\"t_s\": 2, \"type\": \n");
-    EXPECT_NE(error_of([&] { write_report(dir); }).find("events.jsonl:2: not valid JSON"), std::string::npos);
-    write_file(dir / "events.jsonl", "{\"type\": \"app_close\"}\n");
-    EXPECT_NE(error_of([&] { write_report(dir); }).find("events.jsonl:1: missing or non-numeric \"t_s\""),
+    EXPECT_NE(error_of([&] { plot_run(dir); }).find("events.jsonl: cannot open"),
               std::string::npos);
+
+    write_file(dir / "events.jsonl",
+               "{\"t_s\": 1, \"type\": \"app_close\"}\n{\"t_s\": 2, \"type\": \n");
+    EXPECT_NE(error_of([&] { write_report(dir); }).find("events.jsonl:2: not valid JSON"),
+              std::string::npos);
+    write_file(dir / "events.jsonl", "{\"type\": \"app_close\"}\n");
+    EXPECT_NE(
+        error_of([&] { write_report(dir); }).find("events.jsonl:1: missing or non-numeric \"t_s\""),
+        std::string::npos);
     write_file(dir / "events.jsonl", "");
 
     const std::string csv = read_file(dir / "timeseries.csv");
@@ -231,27 +242,35 @@ TEST(ReportErrors, MissingAndMalformedFilesAreNamed) {
     const auto line3 = broken.find('\n', broken.find('\n') + 1) + 1;
     broken.replace(line3, broken.find(',', line3) - line3, "soon");
     write_file(dir / "timeseries.csv", broken);
-    EXPECT_NE(error_of([&] { write_report(dir); }).find("timeseries.csv:3: column 't_s': not a number: 'soon'"),
+    EXPECT_NE(error_of([&] {
+                  write_report(dir);
+              }).find("timeseries.csv:3: column 't_s': not a number: 'soon'"),
               std::string::npos);
     write_file(dir / "timeseries.csv", "t_s,free\n0,1\n");
-    EXPECT_NE(error_of([&] { write_report(dir); }).find("timeseries.csv:1: header lacks column 'used'"),
-              std::string::npos);
+    EXPECT_NE(
+        error_of([&] { write_report(dir); }).find("timeseries.csv:1: header lacks column 'used'"),
+        std::string::npos);
     write_file(dir / "timeseries.csv", csv);
 
     const std::string summary = read_file(dir / "summary.json");
     write_file(dir / "summary.json", "{\n\"status\": \"passed\",\n\"scenario\": }\n");
-    EXPECT_NE(error_of([&] { write_report(dir); }).find("summary.json:3: not valid JSON"), std::string::npos);
+    EXPECT_NE(error_of([&] { write_report(dir); }).find("summary.json:3: not valid JSON"),
+              std::string::npos);
     std::string no_heap = summary;
     no_heap.replace(no_heap.find("\"heap\""), 6, "\"heapx\"");
     write_file(dir / "summary.json", no_heap);
-    EXPECT_NE(error_of([&] { write_report(dir); }).find("summary.json: $: missing key 'heap'"), std::string::npos);
+    EXPECT_NE(error_of([&] { write_report(dir); }).find("summary.json: $: missing key 'heap'"),
+              std::string::npos);
     std::string bad_pcb = summary;
     bad_pcb.replace(bad_pcb.find("\"local_port\": 49153"), 19, "\"local_port\": \"x\"");
     write_file(dir / "summary.json", bad_pcb);
-    EXPECT_NE(error_of([&] { write_report(dir); }).find("summary.json: $.pcbs[1].local_port: expected an integer"),
+    EXPECT_NE(error_of([&] {
+                  write_report(dir);
+              }).find("summary.json: $.pcbs[1].local_port: expected an integer"),
               std::string::npos);
     fs::remove(dir / "summary.json");
-    EXPECT_NE(error_of([&] { plot_run(dir); }).find("summary.json: cannot open"), std::string::npos);
+    EXPECT_NE(error_of([&] { plot_run(dir); }).find("summary.json: cannot open"),
+              std::string::npos);
 
     EXPECT_NE(error_of([&] { write_report(tmp.path() / "nowhere"); }).find("not a result folder"),
               std::string::npos);
@@ -280,12 +299,16 @@ TEST(ReportErrors, GnuplotErrorsAreSurfaced) {
 TEST(ReportHtml, InlineSvgDropsPrologAndPrefixesIds) {
     const std::string svg =
         "<?xml version=\"1.0\"?>\n<!DOCTYPE svg PUBLIC \"-//W3C//DTD SVG 1.1//EN\" "
-        "\"http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd\">\n<svg xmlns=\"http://www.w3.org/2000/svg\"\n"
-        " xmlns:xlink=\"http://www.w3.org/1999/xlink\">\n<path id='gpPt1'/><use xlink:href='#gpPt1' "
+        "\"http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd\">\n<svg "
+        "xmlns=\"http://www.w3.org/2000/svg\"\n"
+        " xmlns:xlink=\"http://www.w3.org/1999/xlink\">\n<path id='gpPt1'/><use "
+        "xlink:href='#gpPt1' "
         "clip-path='url(#c1)'/></svg>";
     const std::string out = inline_svg(svg, "p3_");
-    EXPECT_EQ(out, "<svg xmlns=\"http://www.w3.org/2000/svg\">\n<path id='p3_gpPt1'/><use href='#p3_gpPt1' "
-                   "clip-path='url(#p3_c1)'/></svg>");
+    EXPECT_EQ(
+        out,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\">\n<path id='p3_gpPt1'/><use href='#p3_gpPt1' "
+        "clip-path='url(#p3_c1)'/></svg>");
 }
 
 } // namespace

@@ -19,11 +19,12 @@ namespace fs = std::filesystem;
 
 // A fresh directory under $TMPDIR (or /tmp), removed by the destructor.
 class TempDir {
-public:
+  public:
     TempDir() {
         const char* base = std::getenv("TMPDIR");
         std::string pattern = std::string(base ? base : "/tmp") + "/lwipsim-report-XXXXXX";
-        if (mkdtemp(pattern.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed";
+        if (mkdtemp(pattern.data()) == nullptr)
+            ADD_FAILURE() << "mkdtemp failed";
         path_ = pattern;
     }
     ~TempDir() {
@@ -34,7 +35,7 @@ public:
     TempDir& operator=(const TempDir&) = delete;
     const fs::path& path() const { return path_; }
 
-private:
+  private:
     fs::path path_;
 };
 
@@ -71,7 +72,8 @@ struct SyntheticRun {
 };
 
 inline std::string json_num_or_null(double v) {
-    if (v < 0) return "null";
+    if (v < 0)
+        return "null";
     std::ostringstream s;
     s << v;
     return s.str();
@@ -85,38 +87,40 @@ inline void write_run_folder(const fs::path& dir, const SyntheticRun& r) {
         pcbs << (i ? ",\n" : "") << "{\"id\": " << p.id << ", \"local_port\": " << p.local_port
              << ", \"remote_port\": 8883, \"opened_at_s\": " << p.opened
              << ", \"closed_at_s\": " << json_num_or_null(p.closed)
-             << ", \"freed_at_s\": " << json_num_or_null(p.freed) << ", \"free_reason\": "
-             << (p.reason ? "\"" + std::string(p.reason) + "\"" : "null")
+             << ", \"freed_at_s\": " << json_num_or_null(p.freed)
+             << ", \"free_reason\": " << (p.reason ? "\"" + std::string(p.reason) + "\"" : "null")
              << ", \"states\": [{\"state\": \"SYN_SENT\", \"at_s\": " << p.opened
              << "}, {\"state\": \"ESTABLISHED\", \"at_s\": " << p.opened + 0.1 << "}"
-             << (p.closed >= 0 ? ", {\"state\": \"FIN_WAIT_1\", \"at_s\": " + json_num_or_null(p.closed) + "}"
-                               : std::string())
+             << (p.closed >= 0
+                     ? ", {\"state\": \"FIN_WAIT_1\", \"at_s\": " + json_num_or_null(p.closed) + "}"
+                     : std::string())
              << "], \"retransmissions\": " << (p.closed >= 0 ? 12 : 0) << "}";
     }
     std::ostringstream summary;
-    summary << "{\n\"status\": \"failed\", \"scenario\": \"hotspot_dropout\", \"variant\": \""
-            << r.variant << "\", \"seed\": 42, \"sim_time_s\": " << r.sim_time_s
-            << ", \"wall_time_s\": 1.25, \"profile\": \"esp-idf-v4.4\",\n"
-            << "\"options\": {\"LWIP_SO_LINGER\": 0, \"TCP_MAXRTX\": 12, \"linger\": \"off\"},\n"
-            << "\"heap\": {\"budget\": " << r.budget
-            << ", \"baseline_free\": 110000, \"min_free\": 61000, \"final_free\": 64000, "
-               "\"alloc_failures\": 2, \"by_subsystem\": {"
-               "\"lwip\": {\"in_use\": 5800, \"peak\": 9000, \"allocs\": 420, \"failures\": 0}, "
-               "\"mbedtls\": {\"in_use\": 40000, \"peak\": 42000, \"allocs\": 90, \"failures\": 2}, "
-               "\"app\": {\"in_use\": 200, \"peak\": 300, \"allocs\": 5, \"failures\": 0}}},\n"
-            << "\"pcbs\": [" << pcbs.str() << "],\n"
-            << "\"app\": {\"connects\": 3, \"tls_handshakes_ok\": 3, \"tls_handshake_failures\": 1, "
-               "\"ping_timeouts\": 2, \"publishes_sent\": 10, \"publishes_acked\": 8, "
-               "\"messages_received\": 4},\n"
-            << "\"time\": {\"mode\": \"virtual\", \"jumps\": 100, \"skipped_s\": 50.5, "
-               "\"host_wait_s\": 0.2, \"jumps_with_host_pending\": 0},\n"
-            << "\"faults\": [{\"name\": \"cellular_drop\", \"type\": \"blackhole\", \"windows\": [["
-            << r.sim_time_s * 0.1 << ", " << r.sim_time_s * 0.3 << "]]}],\n"
-            << "\"expectations\": [{\"metric\": \"heap.min_free\", \"op\": \">=\", \"value\": 70000, "
-               "\"measured\": 61000, \"passed\": false}, {\"metric\": \"app.alloc_failures_tls\", "
-               "\"op\": \"==\", \"value\": 0, \"measured\": 2, \"passed\": false}, "
-               "{\"metric\": \"pcbs.max_close_to_free_s\", \"op\": \"<=\", \"value\": 60, "
-               "\"measured\": 32.5, \"passed\": true}]\n}\n";
+    summary
+        << "{\n\"status\": \"failed\", \"scenario\": \"hotspot_dropout\", \"variant\": \""
+        << r.variant << "\", \"seed\": 42, \"sim_time_s\": " << r.sim_time_s
+        << ", \"wall_time_s\": 1.25, \"profile\": \"esp-idf-v4.4\",\n"
+        << "\"options\": {\"LWIP_SO_LINGER\": 0, \"TCP_MAXRTX\": 12, \"linger\": \"off\"},\n"
+        << "\"heap\": {\"budget\": " << r.budget
+        << ", \"baseline_free\": 110000, \"min_free\": 61000, \"final_free\": 64000, "
+           "\"alloc_failures\": 2, \"by_subsystem\": {"
+           "\"lwip\": {\"in_use\": 5800, \"peak\": 9000, \"allocs\": 420, \"failures\": 0}, "
+           "\"mbedtls\": {\"in_use\": 40000, \"peak\": 42000, \"allocs\": 90, \"failures\": 2}, "
+           "\"app\": {\"in_use\": 200, \"peak\": 300, \"allocs\": 5, \"failures\": 0}}},\n"
+        << "\"pcbs\": [" << pcbs.str() << "],\n"
+        << "\"app\": {\"connects\": 3, \"tls_handshakes_ok\": 3, \"tls_handshake_failures\": 1, "
+           "\"ping_timeouts\": 2, \"publishes_sent\": 10, \"publishes_acked\": 8, "
+           "\"messages_received\": 4},\n"
+        << "\"time\": {\"mode\": \"virtual\", \"jumps\": 100, \"skipped_s\": 50.5, "
+           "\"host_wait_s\": 0.2, \"jumps_with_host_pending\": 0},\n"
+        << "\"faults\": [{\"name\": \"cellular_drop\", \"type\": \"blackhole\", \"windows\": [["
+        << r.sim_time_s * 0.1 << ", " << r.sim_time_s * 0.3 << "]]}],\n"
+        << "\"expectations\": [{\"metric\": \"heap.min_free\", \"op\": \">=\", \"value\": 70000, "
+           "\"measured\": 61000, \"passed\": false}, {\"metric\": \"app.alloc_failures_tls\", "
+           "\"op\": \"==\", \"value\": 0, \"measured\": 2, \"passed\": false}, "
+           "{\"metric\": \"pcbs.max_close_to_free_s\", \"op\": \"<=\", \"value\": 60, "
+           "\"measured\": 32.5, \"passed\": true}]\n}\n";
     write_file(dir / "summary.json", summary.str());
 
     std::ostringstream ts;
@@ -138,10 +142,13 @@ inline void write_run_folder(const fs::path& dir, const SyntheticRun& r) {
        << "{\"t_s\": " << L * 0.2 << ", \"type\": \"app_close\", \"pcb\": 1}\n"
        << "{\"t_s\": " << L * 0.3 << ", \"type\": \"fault_end\", \"fault\": \"cellular_drop\"}\n"
        << "{\"t_s\": " << L * 0.35 << ", \"type\": \"mqtt_connected\"}\n"
-       << "{\"t_s\": " << L * 0.6 << ", \"type\": \"tls_handshake_failed\", \"error\": \"-0x7F00\"}\n"
-       << "{\"t_s\": " << L * 0.61 << ", \"type\": \"alloc_failure\", \"subsystem\": \"mbedtls\"}\n";
+       << "{\"t_s\": " << L * 0.6
+       << ", \"type\": \"tls_handshake_failed\", \"error\": \"-0x7F00\"}\n"
+       << "{\"t_s\": " << L * 0.61
+       << ", \"type\": \"alloc_failure\", \"subsystem\": \"mbedtls\"}\n";
     write_file(dir / "events.jsonl", ev.str());
-    for (const char* name : {"pcbs.csv", "device.pcap", "wire.pcap", "tls-keys.log", "broker.log", "run.log"})
+    for (const char* name :
+         {"pcbs.csv", "device.pcap", "wire.pcap", "tls-keys.log", "broker.log", "run.log"})
         write_file(dir / name, "");
 }
 
