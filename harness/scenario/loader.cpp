@@ -25,6 +25,29 @@ constexpr size_t kMaxFileBytes = 1 << 20;
 constexpr std::string_view kOriginTag = "!lwipsim-origin:";
 constexpr int kMaxDepth = 64;
 
+// Offset of the first byte that breaks UTF-8, or npos. YAML text is Unicode and the results
+// JSON must be valid UTF-8, so bad bytes are refused at the door, with their position.
+size_t invalid_utf8_at(std::string_view s) {
+    size_t i = 0;
+    while (i < s.size()) {
+        auto c = static_cast<unsigned char>(s[i]);
+        size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+        if (len == 0 || i + len > s.size()) return i;
+        uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1Fu) : len == 3 ? (c & 0x0Fu) : (c & 0x07u);
+        for (size_t k = 1; k < len; ++k) {
+            auto cc = static_cast<unsigned char>(s[i + k]);
+            if ((cc >> 6) != 0x2) return i;
+            cp = (cp << 6) | (cc & 0x3Fu);
+        }
+        // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
+        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+            (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+            return i;
+        i += len;
+    }
+    return std::string_view::npos;
+}
+
 struct Origin {
     std::string set_text; // non-empty: a --set override
     int line = 0;         // else: 1-based file position of the variant's `set` entry
@@ -740,6 +763,13 @@ Scenario resolve(std::string_view text, const std::filesystem::path& file,
     Doc doc(file.string());
     if (text.size() > kMaxFileBytes)
         throw ScenarioError(doc.file(), 0, 0, "file is larger than 1 MiB; not a scenario");
+    if (size_t bad = invalid_utf8_at(text); bad != std::string_view::npos) {
+        std::string_view before = text.substr(0, bad);
+        int line = 1 + static_cast<int>(std::count(before.begin(), before.end(), '\n'));
+        size_t nl = before.rfind('\n');
+        int col = static_cast<int>(nl == std::string_view::npos ? bad : bad - nl - 1) + 1;
+        throw ScenarioError(doc.file(), line, col, "invalid UTF-8 byte");
+    }
     YAML::Node root;
     try {
         root = YAML::Load(std::string(text));
@@ -788,6 +818,7 @@ Scenario resolve(std::string_view text, const std::filesystem::path& file,
             YAML::Node value;
             std::string value_text = set.substr(eq + 1);
             if (value_text.empty()) doc.fail(blame, "missing value after '='");
+            if (invalid_utf8_at(set) != std::string_view::npos) doc.fail(blame, "invalid UTF-8");
             try {
                 value = YAML::Load(value_text);
             } catch (const YAML::Exception& e) {

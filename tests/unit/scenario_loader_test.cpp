@@ -271,14 +271,15 @@ TEST(ScenarioLoader, JsonInSiUnits) {
 
 TEST(ScenarioLoader, SyntaxErrorCarriesPosition) {
     TempDir dir;
-    // Line 3 opens a quoted scalar that never closes.
-    fs::path f = dir.write("broken.yaml", "duration: 1h\napp:\n  client_id: \"abc\n");
+    // Line 2: a second ':' at column 7 where a value must end.
+    fs::path f = dir.write("broken.yaml", "duration: 1h\napp: a: b\n");
     try {
         load_scenario(f);
         FAIL() << "no error";
     } catch (const ScenarioError& e) {
         EXPECT_NE(e.message().find("YAML syntax"), std::string::npos) << e.what();
-        EXPECT_GE(e.line(), 3);
+        EXPECT_EQ(e.line(), 2);
+        EXPECT_EQ(e.column(), 7);
     }
 }
 
