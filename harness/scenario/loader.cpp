@@ -31,12 +31,18 @@ size_t invalid_utf8_at(std::string_view s) {
     size_t i = 0;
     while (i < s.size()) {
         auto c = static_cast<unsigned char>(s[i]);
-        size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-        if (len == 0 || i + len > s.size()) return i;
+        size_t len = c < 0x80           ? 1
+                     : (c >> 5) == 0x6  ? 2
+                     : (c >> 4) == 0xE  ? 3
+                     : (c >> 3) == 0x1E ? 4
+                                        : 0;
+        if (len == 0 || i + len > s.size())
+            return i;
         uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1Fu) : len == 3 ? (c & 0x0Fu) : (c & 0x07u);
         for (size_t k = 1; k < len; ++k) {
             auto cc = static_cast<unsigned char>(s[i + k]);
-            if ((cc >> 6) != 0x2) return i;
+            if ((cc >> 6) != 0x2)
+                return i;
             cp = (cp << 6) | (cc & 0x3Fu);
         }
         // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
@@ -62,11 +68,16 @@ struct Field {
 
 const char* kind_name(const YAML::Node& n) {
     switch (n.Type()) {
-    case YAML::NodeType::Map: return "a map";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Scalar: return "a scalar";
-    case YAML::NodeType::Null: return "nothing";
-    case YAML::NodeType::Undefined: return "nothing";
+    case YAML::NodeType::Map:
+        return "a map";
+    case YAML::NodeType::Sequence:
+        return "a list";
+    case YAML::NodeType::Scalar:
+        return "a scalar";
+    case YAML::NodeType::Null:
+        return "nothing";
+    case YAML::NodeType::Undefined:
+        return "nothing";
     }
     return "?";
 }
@@ -83,13 +94,15 @@ std::string suggestion(std::string_view word, std::span<const std::string_view> 
     }
     // Beyond about a third of the word, a "suggestion" is a different word.
     size_t limit = std::max<size_t>(2, word.size() / 3);
-    if (best_word.empty() || best > limit) return {};
+    if (best_word.empty() || best > limit)
+        return {};
     return " (did you mean '" + std::string(best_word) + "'?)";
 }
 
 std::string join(std::span<const std::string_view> words) {
     std::string out;
-    for (std::string_view w : words) out += (out.empty() ? "" : ", ") + std::string(w);
+    for (std::string_view w : words)
+        out += (out.empty() ? "" : ", ") + std::string(w);
     return out;
 }
 
@@ -110,7 +123,8 @@ class Doc {
             throw ScenarioError(file_, o.line, o.column, message, o.set_text);
         }
         YAML::Mark m = at.IsDefined() ? at.Mark() : YAML::Mark::null_mark();
-        if (m.is_null()) throw ScenarioError(file_, 0, 0, message);
+        if (m.is_null())
+            throw ScenarioError(file_, 0, 0, message);
         throw ScenarioError(file_, m.line + 1, m.column + 1, message);
     }
     /// Keys created by an override have no mark; their value knows where they came from.
@@ -126,12 +140,15 @@ class Doc {
         return origins_.size() - 1;
     }
     static void tag_tree(YAML::Node n, size_t origin, int depth = 0) {
-        if (depth > kMaxDepth) return;
+        if (depth > kMaxDepth)
+            return;
         n.SetTag(std::string(kOriginTag) + std::to_string(origin));
         if (n.IsMap()) {
-            for (auto it = n.begin(); it != n.end(); ++it) tag_tree(it->second, origin, depth + 1);
+            for (auto it = n.begin(); it != n.end(); ++it)
+                tag_tree(it->second, origin, depth + 1);
         } else if (n.IsSequence()) {
-            for (auto it = n.begin(); it != n.end(); ++it) tag_tree(*it, origin, depth + 1);
+            for (auto it = n.begin(); it != n.end(); ++it)
+                tag_tree(*it, origin, depth + 1);
         }
     }
 
@@ -153,14 +170,16 @@ class Section {
     Section(const Doc& doc, const YAML::Node& node, std::string path,
             std::span<const std::string_view> allowed)
         : doc_(doc), node_(node), path_(std::move(path)) {
-        if (!node.IsDefined() || node.IsNull()) return;
+        if (!node.IsDefined() || node.IsNull())
+            return;
         if (!node.IsMap())
             doc.fail(node, where() + " must be a map of keys, got " + kind_name(node));
         std::vector<std::string_view> allowed_v(allowed.begin(), allowed.end());
         for (auto it = node.begin(); it != node.end(); ++it) {
             Field f{it->first.IsScalar() ? it->first.Scalar() : std::string(), it->first,
                     it->second};
-            if (!it->first.IsScalar()) doc.fail(it->first, "keys must be plain words in " + where());
+            if (!it->first.IsScalar())
+                doc.fail(it->first, "keys must be plain words in " + where());
             if (std::find(allowed_v.begin(), allowed_v.end(), f.key) == allowed_v.end()) {
                 doc.fail_key(f, "unknown key '" + f.key + "' in " + where() +
                                     suggestion(f.key, allowed_v));
@@ -181,13 +200,15 @@ class Section {
 
     const Field* find(std::string_view key) const {
         for (const Field& f : fields_) {
-            if (f.key == key) return &f;
+            if (f.key == key)
+                return &f;
         }
         return nullptr;
     }
     const Field& require(std::string_view key) const {
         const Field* f = find(key);
-        if (!f) doc_.fail(node_, "missing required key '" + std::string(key) + "' in " + where());
+        if (!f)
+            doc_.fail(node_, "missing required key '" + std::string(key) + "' in " + where());
         return *f;
     }
     std::string where() const { return path_.empty() ? "the top level" : path_; }
@@ -213,41 +234,49 @@ class Values {
     }
     std::string str(const Field& f) const {
         std::string v = scalar(f, "a string");
-        if (v.empty()) fail(f, "must not be empty");
+        if (v.empty())
+            fail(f, "must not be empty");
         return v;
     }
     bool boolean(const Field& f) const {
         std::string v = scalar(f, "true or false");
         for (const char* t : {"true", "True", "TRUE", "yes", "Yes", "on", "On"})
-            if (v == t) return true;
+            if (v == t)
+                return true;
         for (const char* t : {"false", "False", "FALSE", "no", "No", "off", "Off"})
-            if (v == t) return false;
+            if (v == t)
+                return false;
         fail(f, "expected true or false, got '" + v + "'");
     }
     uint64_t integer(const Field& f, uint64_t lo, uint64_t hi) const {
         std::string v = scalar(f, "a whole number");
         uint64_t out = 0;
         auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-        if (ec == std::errc::result_out_of_range) fail(f, "number '" + v + "' is too large");
+        if (ec == std::errc::result_out_of_range)
+            fail(f, "number '" + v + "' is too large");
         if (ec != std::errc() || ptr != v.data() + v.size())
             fail(f, "expected a whole number, got '" + v + "'");
         if (out < lo || out > hi)
-            fail(f, v + " is out of range (" + std::to_string(lo) + ".." + std::to_string(hi) +
-                        ")");
+            fail(f,
+                 v + " is out of range (" + std::to_string(lo) + ".." + std::to_string(hi) + ")");
         return out;
     }
     SimDuration duration(const Field& f, SimDuration lo = SimDuration{0},
                          SimDuration hi = SimDuration::max()) const {
         auto r = parse_duration(scalar(f, "a duration"));
-        if (auto* e = std::get_if<std::string>(&r)) fail(f, *e);
+        if (auto* e = std::get_if<std::string>(&r))
+            fail(f, *e);
         SimDuration d = std::get<SimDuration>(r);
-        if (d < lo) fail(f, "must be at least " + format_duration(lo));
-        if (d > hi) fail(f, "must be at most " + format_duration(hi));
+        if (d < lo)
+            fail(f, "must be at least " + format_duration(lo));
+        if (d > hi)
+            fail(f, "must be at most " + format_duration(hi));
         return d;
     }
     uint64_t size(const Field& f, uint64_t lo, uint64_t hi) const {
         auto r = parse_size(scalar(f, "a size"));
-        if (auto* e = std::get_if<std::string>(&r)) fail(f, *e);
+        if (auto* e = std::get_if<std::string>(&r))
+            fail(f, *e);
         uint64_t v = std::get<uint64_t>(r);
         if (v < lo || v > hi)
             fail(f, format_size(v) + " is out of range (" + format_size(lo) + ".." +
@@ -256,14 +285,17 @@ class Values {
     }
     uint64_t rate(const Field& f) const {
         auto r = parse_rate(scalar(f, "a rate"));
-        if (auto* e = std::get_if<std::string>(&r)) fail(f, *e);
+        if (auto* e = std::get_if<std::string>(&r))
+            fail(f, *e);
         uint64_t v = std::get<uint64_t>(r);
-        if (v == 0) fail(f, "rate must be above 0 (leave the key out for no limit)");
+        if (v == 0)
+            fail(f, "rate must be above 0 (leave the key out for no limit)");
         return v;
     }
     double probability(const Field& f) const {
         auto r = parse_probability(scalar(f, "a probability"));
-        if (auto* e = std::get_if<std::string>(&r)) fail(f, *e);
+        if (auto* e = std::get_if<std::string>(&r))
+            fail(f, *e);
         return std::get<double>(r);
     }
     template <typename E> E choice(const Field& f, E last) const {
@@ -271,7 +303,8 @@ class Values {
         std::vector<std::string_view> names;
         for (int i = 0; i <= static_cast<int>(last); ++i) {
             E e = static_cast<E>(i);
-            if (v == to_string(e)) return e;
+            if (v == to_string(e))
+                return e;
             names.emplace_back(to_string(e));
         }
         fail(f, "unknown value '" + v + "' (expected one of: " + join(names) + ")" +
@@ -291,7 +324,8 @@ class Values {
 // ---- overrides -------------------------------------------------------------------------
 
 bool all_digits(std::string_view s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+    return !s.empty() &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 /// Grafts `value` at `path` in `root`. `origin` is where errors in grafted nodes point.
@@ -299,7 +333,8 @@ void apply_override(Doc& doc, YAML::Node root, const std::string& path, YAML::No
                     size_t origin, const YAML::Node& blame) {
     std::vector<std::string> parts;
     std::stringstream ss(path);
-    for (std::string part; std::getline(ss, part, '.');) parts.push_back(part);
+    for (std::string part; std::getline(ss, part, '.');)
+        parts.push_back(part);
     if (parts.empty() || path.back() == '.' ||
         std::any_of(parts.begin(), parts.end(), [](const std::string& p) { return p.empty(); }))
         doc.fail(blame, "bad key path '" + path + "' (expected words joined by dots)");
@@ -358,7 +393,8 @@ struct RawVariant {
 };
 
 std::string yaml_text(const YAML::Node& n) {
-    if (n.IsScalar()) return n.Scalar();
+    if (n.IsScalar())
+        return n.Scalar();
     YAML::Emitter out;
     out.SetMapFormat(YAML::Flow);
     out.SetSeqFormat(YAML::Flow);
@@ -376,13 +412,15 @@ bool valid_variant_name(std::string_view n) {
 std::vector<RawVariant> read_variants(const Doc& doc, const Section& top) {
     std::vector<RawVariant> out;
     const Field* vf = top.find("variants");
-    if (!vf || vf->value.IsNull()) return out;
+    if (!vf || vf->value.IsNull())
+        return out;
     if (!vf->value.IsSequence())
         doc.fail(vf->value, "variants: expected a list, got " + std::string(kind_name(vf->value)));
     for (size_t i = 0; i < vf->value.size(); ++i) {
         std::string path = "variants[" + std::to_string(i) + "]";
         Section s(doc, vf->value[i], path, {"name", "description", "set"});
-        if (!vf->value[i].IsMap()) doc.fail(vf->value[i], path + " must be a map");
+        if (!vf->value[i].IsMap())
+            doc.fail(vf->value[i], path + " must be a map");
         Values v(doc, s);
         RawVariant rv;
         const Field& nf = s.require("name");
@@ -390,14 +428,19 @@ std::vector<RawVariant> read_variants(const Doc& doc, const Section& top) {
         rv.name_node = nf.value;
         if (!valid_variant_name(rv.name))
             v.fail(nf, "'" + rv.name + "' may only hold letters, digits, '_', '-' and '.'");
-        if (rv.name == "base") v.fail(nf, "'base' is reserved for the scenario without variant");
+        if (rv.name == "base")
+            v.fail(nf, "'base' is reserved for the scenario without variant");
         for (const RawVariant& other : out)
-            if (other.name == rv.name) v.fail(nf, "duplicate variant name '" + rv.name + "'");
-        if (const Field* df = s.find("description")) v.scalar(*df, "a string");
+            if (other.name == rv.name)
+                v.fail(nf, "duplicate variant name '" + rv.name + "'");
+        if (const Field* df = s.find("description"))
+            v.scalar(*df, "a string");
         if (const Field* sf = s.find("set")) {
-            if (!sf->value.IsMap()) v.fail(*sf, "expected a map of key.path: value");
+            if (!sf->value.IsMap())
+                v.fail(*sf, "expected a map of key.path: value");
             for (auto it = sf->value.begin(); it != sf->value.end(); ++it) {
-                if (!it->first.IsScalar()) doc.fail(it->first, "set: keys must be key paths");
+                if (!it->first.IsScalar())
+                    doc.fail(it->first, "set: keys must be key paths");
                 rv.set.push_back(Field{it->first.Scalar(), it->first, it->second});
             }
         }
@@ -409,7 +452,8 @@ std::vector<RawVariant> read_variants(const Doc& doc, const Section& top) {
 // ---- sections -------------------------------------------------------------------------
 
 bool is_loopback(const std::string& host) {
-    if (host == "localhost" || host == "::1") return true;
+    if (host == "localhost" || host == "::1")
+        return true;
     in_addr a{};
     return inet_pton(AF_INET, host.c_str(), &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
 }
@@ -428,13 +472,16 @@ PacketFilter read_filter(const Doc& doc, const YAML::Node& n, const std::string&
     };
     address("src", pf.src);
     address("dst", pf.dst);
-    if (const Field* f = s.find("sport")) pf.sport = static_cast<uint16_t>(v.integer(*f, 1, 65535));
-    if (const Field* f = s.find("dport")) pf.dport = static_cast<uint16_t>(v.integer(*f, 1, 65535));
+    if (const Field* f = s.find("sport"))
+        pf.sport = static_cast<uint16_t>(v.integer(*f, 1, 65535));
+    if (const Field* f = s.find("dport"))
+        pf.dport = static_cast<uint16_t>(v.integer(*f, 1, 65535));
     if (const Field* f = s.find("proto")) {
         pf.proto = v.str(*f);
         static constexpr std::string_view kProtos[] = {"tcp", "udp", "icmp", "arp"};
         if (std::find(std::begin(kProtos), std::end(kProtos), pf.proto) == std::end(kProtos))
-            v.fail(*f, "unknown protocol '" + pf.proto + "' (expected one of: tcp, udp, icmp, arp)" +
+            v.fail(*f, "unknown protocol '" + pf.proto +
+                           "' (expected one of: tcp, udp, icmp, arp)" +
                            suggestion(pf.proto, kProtos));
     }
     return pf;
@@ -453,7 +500,8 @@ FaultParams read_params(const Doc& doc, const YAML::Node& n, const std::string& 
         Section s(doc, n, path, {"rst_stale_flows"});
         Values v(doc, s);
         NatResetParams p;
-        if (const Field* f = s.find("rst_stale_flows")) p.rst_stale_flows = v.boolean(*f);
+        if (const Field* f = s.find("rst_stale_flows"))
+            p.rst_stale_flows = v.boolean(*f);
         return p;
     }
     case FaultType::kLoss: {
@@ -466,10 +514,14 @@ FaultParams read_params(const Doc& doc, const YAML::Node& n, const std::string& 
         BurstLossParams p;
         p.p = v.probability(s.require("p"));
         p.r = v.probability(s.require("r"));
-        if (const Field* f = s.find("loss_good")) p.loss_good = v.probability(*f);
-        if (const Field* f = s.find("loss_bad")) p.loss_bad = v.probability(*f);
+        if (const Field* f = s.find("loss_good"))
+            p.loss_good = v.probability(*f);
+        if (const Field* f = s.find("loss_bad"))
+            p.loss_bad = v.probability(*f);
         // r = 0 with p > 0 makes the bad state absorbing: a blackhole spelled obscurely.
-        if (p.r == 0 && p.p > 0) v.fail(s.require("r"), "must be above 0 (the bad state would never end; use blackhole)");
+        if (p.r == 0 && p.p > 0)
+            v.fail(s.require("r"),
+                   "must be above 0 (the bad state would never end; use blackhole)");
         return p;
     }
     case FaultType::kDelay: {
@@ -479,7 +531,8 @@ FaultParams read_params(const Doc& doc, const YAML::Node& n, const std::string& 
         p.delay = v.duration(s.require("delay"), SimDuration{0}, std::chrono::hours(1));
         if (const Field* f = s.find("jitter")) {
             p.jitter = v.duration(*f, SimDuration{0}, std::chrono::hours(1));
-            if (p.jitter > p.delay) v.fail(*f, "jitter must not exceed delay (" + format_duration(p.delay) + ")");
+            if (p.jitter > p.delay)
+                v.fail(*f, "jitter must not exceed delay (" + format_duration(p.delay) + ")");
         }
         return p;
     }
@@ -492,7 +545,8 @@ FaultParams read_params(const Doc& doc, const YAML::Node& n, const std::string& 
         Values v(doc, s);
         ReorderParams p;
         p.probability = v.probability(s.require("probability"));
-        p.delay = v.duration(s.require("delay"), std::chrono::microseconds(1), std::chrono::minutes(1));
+        p.delay =
+            v.duration(s.require("delay"), std::chrono::microseconds(1), std::chrono::minutes(1));
         return p;
     }
     case FaultType::kDuplicate: {
@@ -511,17 +565,21 @@ FaultSpec read_fault(const Doc& doc, const YAML::Node& n, const std::string& pat
                      SimDuration scenario_duration) {
     Section s(doc, n, path,
               {"type", "name", "at", "trigger", "for", "every", "direction", "filter", "params"});
-    if (!n.IsMap()) doc.fail(n, path + " must be a map");
+    if (!n.IsMap())
+        doc.fail(n, path + " must be a map");
     Values v(doc, s);
     FaultSpec fs;
     fs.type = v.choice(s.require("type"), FaultType::kReset);
     fs.name = std::string(to_string(fs.type)) + "_" + std::to_string(index);
-    if (const Field* f = s.find("name")) fs.name = v.str(*f);
+    if (const Field* f = s.find("name"))
+        fs.name = v.str(*f);
     const Field* at = s.find("at");
     const Field* trig = s.find("trigger");
-    if (at && trig) v.fail(*trig, "give either 'at' or 'trigger', not both");
+    if (at && trig)
+        v.fail(*trig, "give either 'at' or 'trigger', not both");
     if (!at && !trig)
-        doc.fail(n, "fault '" + fs.name + "' needs a start: 'at: <time>' or 'trigger: {event: ...}'");
+        doc.fail(n,
+                 "fault '" + fs.name + "' needs a start: 'at: <time>' or 'trigger: {event: ...}'");
     if (at) {
         SimDuration t = v.duration(*at);
         if (t >= scenario_duration)
@@ -531,22 +589,26 @@ FaultSpec read_fault(const Doc& doc, const YAML::Node& n, const std::string& pat
     } else {
         std::string tpath = path + ".trigger";
         Section ts(doc, trig->value, tpath, {"event", "count", "filter", "delay"});
-        if (!trig->value.IsMap()) v.fail(*trig, "expected a map with 'event'");
+        if (!trig->value.IsMap())
+            v.fail(*trig, "expected a map with 'event'");
         Values tv(doc, ts);
         Trigger t;
         t.event = tv.choice(ts.require("event"), TriggerEvent::kNthPacket);
-        if (const Field* f = ts.find("count")) t.count = static_cast<uint32_t>(tv.integer(*f, 1, 1000000000));
+        if (const Field* f = ts.find("count"))
+            t.count = static_cast<uint32_t>(tv.integer(*f, 1, 1000000000));
         if (const Field* f = ts.find("filter")) {
             if (t.event != TriggerEvent::kNthPacket)
                 tv.fail(*f, "a packet filter applies only to event nth_packet");
             t.filter = read_filter(doc, f->value, tpath + ".filter");
         }
-        if (const Field* f = ts.find("delay")) t.delay = tv.duration(*f);
+        if (const Field* f = ts.find("delay"))
+            t.delay = tv.duration(*f);
         fs.start = t;
     }
     bool instantaneous = fs.type == FaultType::kReset;
     const Field* dur = s.find("for");
-    if (instantaneous && dur) v.fail(*dur, std::string(to_string(fs.type)) + " is instantaneous; 'for' does not apply");
+    if (instantaneous && dur)
+        v.fail(*dur, std::string(to_string(fs.type)) + " is instantaneous; 'for' does not apply");
     if (!instantaneous) {
         if (!dur)
             doc.fail(n, "fault '" + fs.name + "' (" + to_string(fs.type) +
@@ -560,10 +622,13 @@ FaultSpec read_fault(const Doc& doc, const YAML::Node& n, const std::string& pat
                            format_duration(*fs.duration) + ")");
         fs.every = every;
     }
-    if (const Field* f = s.find("direction")) fs.direction = v.choice(*f, Direction::kBoth);
-    if (const Field* f = s.find("filter")) fs.filter = read_filter(doc, f->value, path + ".filter");
+    if (const Field* f = s.find("direction"))
+        fs.direction = v.choice(*f, Direction::kBoth);
+    if (const Field* f = s.find("filter"))
+        fs.filter = read_filter(doc, f->value, path + ".filter");
     YAML::Node params;
-    if (const Field* f = s.find("params")) params = f->value;
+    if (const Field* f = s.find("params"))
+        params = f->value;
     fs.params = read_params(doc, params, path + ".params", fs.type);
     return fs;
 }
@@ -571,7 +636,8 @@ FaultSpec read_fault(const Doc& doc, const YAML::Node& n, const std::string& pat
 std::string resolve_file(const Doc& doc, const Values& v, const Field& f,
                          const std::filesystem::path& base_dir) {
     std::filesystem::path p = v.str(f);
-    if (p.is_relative()) p = base_dir / p;
+    if (p.is_relative())
+        p = base_dir / p;
     std::error_code ec;
     if (!std::filesystem::is_regular_file(p, ec))
         v.fail(f, "file '" + f.value.Scalar() + "' not found (looked at " + p.string() + ")");
@@ -584,9 +650,11 @@ void read_broker(const Doc& doc, const YAML::Node& n, BrokerSettings& b,
     Section s(doc, n, "broker",
               {"mode", "host", "port", "ca_file", "server_name", "client_cert", "client_key"});
     Values v(doc, s);
-    if (const Field* f = s.find("mode")) b.mode = v.choice(*f, BrokerMode::kExternal);
+    if (const Field* f = s.find("mode"))
+        b.mode = v.choice(*f, BrokerMode::kExternal);
     if (b.mode == BrokerMode::kManaged) {
-        for (const char* k : {"host", "port", "ca_file", "server_name", "client_cert", "client_key"})
+        for (const char* k :
+             {"host", "port", "ca_file", "server_name", "client_cert", "client_key"})
             if (const Field* f = s.find(k))
                 doc.fail_key(*f, std::string("broker.") + k +
                                      " applies only to 'mode: external' (the managed broker is "
@@ -599,14 +667,18 @@ void read_broker(const Doc& doc, const YAML::Node& n, BrokerSettings& b,
     // test traffic off the machine.
     if (!is_loopback(b.host))
         v.fail(hf, "'" + b.host + "' is not a loopback address (use localhost, 127.x.x.x or ::1)");
-    if (const Field* f = s.find("port")) b.port = static_cast<uint16_t>(v.integer(*f, 1, 65535));
+    if (const Field* f = s.find("port"))
+        b.port = static_cast<uint16_t>(v.integer(*f, 1, 65535));
     b.ca_file = resolve_file(doc, v, s.require("ca_file"), base_dir);
     b.server_name = b.host;
-    if (const Field* f = s.find("server_name")) b.server_name = v.str(*f);
+    if (const Field* f = s.find("server_name"))
+        b.server_name = v.str(*f);
     const Field* cert = s.find("client_cert");
     const Field* key = s.find("client_key");
-    if (cert && !key) doc.fail(s.node(), "broker: client_cert needs client_key too");
-    if (key && !cert) doc.fail(s.node(), "broker: client_key needs client_cert too");
+    if (cert && !key)
+        doc.fail(s.node(), "broker: client_cert needs client_key too");
+    if (key && !cert)
+        doc.fail(s.node(), "broker: client_key needs client_cert too");
     if (cert) {
         b.client_cert = resolve_file(doc, v, *cert, base_dir);
         b.client_key = resolve_file(doc, v, *key, base_dir);
@@ -615,20 +687,22 @@ void read_broker(const Doc& doc, const YAML::Node& n, BrokerSettings& b,
 
 void read_app(const Doc& doc, const YAML::Node& n, AppSettings& a) {
     Section s(doc, n, "app",
-              {"client_id", "keepalive", "clean_session", "publish", "subscribe",
-               "reconnect_delay", "network_timeout", "linger", "close_notify"});
+              {"client_id", "keepalive", "clean_session", "publish", "subscribe", "reconnect_delay",
+               "network_timeout", "linger", "close_notify"});
     Values v(doc, s);
     if (const Field* f = s.find("client_id")) {
         a.client_id = v.str(*f);
         // MQTT 3.1.1 3.1.3.1: servers must accept 1..23 bytes; more is implementation-defined.
-        if (a.client_id.size() > 23) v.fail(*f, "longer than 23 bytes (MQTT 3.1.1 limit servers must accept)");
+        if (a.client_id.size() > 23)
+            v.fail(*f, "longer than 23 bytes (MQTT 3.1.1 limit servers must accept)");
     }
     if (const Field* f = s.find("keepalive")) {
         a.keepalive = v.duration(*f, SimDuration{0}, std::chrono::seconds(65535));
         if (a.keepalive % std::chrono::seconds(1) != SimDuration{0})
             v.fail(*f, "MQTT keepalive is whole seconds");
     }
-    if (const Field* f = s.find("clean_session")) a.clean_session = v.boolean(*f);
+    if (const Field* f = s.find("clean_session"))
+        a.clean_session = v.boolean(*f);
     auto topic = [&](const Section& ts, Values& tv) {
         std::string t = tv.str(ts.require("topic"));
         return t;
@@ -640,10 +714,13 @@ void read_app(const Doc& doc, const YAML::Node& n, AppSettings& a) {
         p.topic = topic(ps, pv);
         if (p.topic.find_first_of("+#") != std::string::npos)
             pv.fail(ps.require("topic"), "a publish topic may not hold wildcards + or #");
-        if (const Field* g = ps.find("interval")) p.interval = pv.duration(*g, std::chrono::milliseconds(1));
+        if (const Field* g = ps.find("interval"))
+            p.interval = pv.duration(*g, std::chrono::milliseconds(1));
         // 256 MiB - 1 is MQTT's largest remaining length.
-        if (const Field* g = ps.find("size")) p.size = pv.size(*g, 0, 268435455);
-        if (const Field* g = ps.find("qos")) p.qos = static_cast<uint32_t>(pv.integer(*g, 0, 2));
+        if (const Field* g = ps.find("size"))
+            p.size = pv.size(*g, 0, 268435455);
+        if (const Field* g = ps.find("qos"))
+            p.qos = static_cast<uint32_t>(pv.integer(*g, 0, 2));
         a.publish = p;
     }
     if (const Field* f = s.find("subscribe")) {
@@ -651,10 +728,12 @@ void read_app(const Doc& doc, const YAML::Node& n, AppSettings& a) {
         Values sv(doc, ss);
         SubscribeSettings sub;
         sub.topic = topic(ss, sv);
-        if (const Field* g = ss.find("qos")) sub.qos = static_cast<uint32_t>(sv.integer(*g, 0, 2));
+        if (const Field* g = ss.find("qos"))
+            sub.qos = static_cast<uint32_t>(sv.integer(*g, 0, 2));
         a.subscribe = sub;
     }
-    if (const Field* f = s.find("reconnect_delay")) a.reconnect_delay = v.duration(*f);
+    if (const Field* f = s.find("reconnect_delay"))
+        a.reconnect_delay = v.duration(*f);
     if (const Field* f = s.find("network_timeout"))
         a.network_timeout = v.duration(*f, std::chrono::milliseconds(1));
     if (const Field* f = s.find("linger")) {
@@ -674,55 +753,72 @@ void read_app(const Doc& doc, const YAML::Node& n, AppSettings& a) {
             if (d % std::chrono::seconds(1) != SimDuration{0})
                 v.fail(*f, "SO_LINGER takes whole seconds, got " + format_duration(d));
             // lwIP keeps the linger time in an s16 (netconn.linger).
-            if (d > std::chrono::seconds(32767)) v.fail(*f, "must be at most 32767s (lwIP's limit)");
+            if (d > std::chrono::seconds(32767))
+                v.fail(*f, "must be at most 32767s (lwIP's limit)");
             a.linger = d;
         }
     }
-    if (const Field* f = s.find("close_notify")) a.close_notify = v.boolean(*f);
+    if (const Field* f = s.find("close_notify"))
+        a.close_notify = v.boolean(*f);
 }
 
 void read_lwip(const Doc& doc, const YAML::Node& n, LwipOverrides& l) {
     Section s(doc, n, "lwip",
-              {"tcp_maxrtx", "tcp_synmaxrtx", "tcp_rto_initial", "tcp_msl",
-               "tcp_fin_wait_timeout", "so_linger_available", "keepalive"});
+              {"tcp_maxrtx", "tcp_synmaxrtx", "tcp_rto_initial", "tcp_msl", "tcp_fin_wait_timeout",
+               "so_linger_available", "keepalive"});
     Values v(doc, s);
     // lwIP counts retransmissions in a u8 (pcb->nrtx).
-    if (const Field* f = s.find("tcp_maxrtx")) l.tcp_maxrtx = static_cast<uint32_t>(v.integer(*f, 1, 255));
-    if (const Field* f = s.find("tcp_synmaxrtx")) l.tcp_synmaxrtx = static_cast<uint32_t>(v.integer(*f, 1, 255));
+    if (const Field* f = s.find("tcp_maxrtx"))
+        l.tcp_maxrtx = static_cast<uint32_t>(v.integer(*f, 1, 255));
+    if (const Field* f = s.find("tcp_synmaxrtx"))
+        l.tcp_synmaxrtx = static_cast<uint32_t>(v.integer(*f, 1, 255));
     // RTO is kept in slow-timer ticks of 500 ms in an s16.
     if (const Field* f = s.find("tcp_rto_initial"))
         l.tcp_rto_initial = v.duration(*f, std::chrono::milliseconds(500), std::chrono::hours(4));
-    if (const Field* f = s.find("tcp_msl")) l.tcp_msl = v.duration(*f, std::chrono::milliseconds(1), std::chrono::hours(1));
+    if (const Field* f = s.find("tcp_msl"))
+        l.tcp_msl = v.duration(*f, std::chrono::milliseconds(1), std::chrono::hours(1));
     if (const Field* f = s.find("tcp_fin_wait_timeout"))
-        l.tcp_fin_wait_timeout = v.duration(*f, std::chrono::milliseconds(1), std::chrono::hours(24));
-    if (const Field* f = s.find("so_linger_available")) l.so_linger_available = v.boolean(*f);
+        l.tcp_fin_wait_timeout =
+            v.duration(*f, std::chrono::milliseconds(1), std::chrono::hours(24));
+    if (const Field* f = s.find("so_linger_available"))
+        l.so_linger_available = v.boolean(*f);
     if (const Field* f = s.find("keepalive")) {
         Section ks(doc, f->value, "lwip.keepalive", {"enabled", "idle", "intvl", "cnt"});
         Values kv(doc, ks);
-        if (const Field* g = ks.find("enabled")) l.keepalive.enabled = kv.boolean(*g);
-        if (const Field* g = ks.find("idle")) l.keepalive.idle = kv.duration(*g, std::chrono::seconds(1));
-        if (const Field* g = ks.find("intvl")) l.keepalive.intvl = kv.duration(*g, std::chrono::seconds(1));
-        if (const Field* g = ks.find("cnt")) l.keepalive.cnt = static_cast<uint32_t>(kv.integer(*g, 1, 255));
+        if (const Field* g = ks.find("enabled"))
+            l.keepalive.enabled = kv.boolean(*g);
+        if (const Field* g = ks.find("idle"))
+            l.keepalive.idle = kv.duration(*g, std::chrono::seconds(1));
+        if (const Field* g = ks.find("intvl"))
+            l.keepalive.intvl = kv.duration(*g, std::chrono::seconds(1));
+        if (const Field* g = ks.find("cnt"))
+            l.keepalive.cnt = static_cast<uint32_t>(kv.integer(*g, 1, 255));
     }
 }
 
 std::vector<Expectation> read_expectations(const Doc& doc, const YAML::Node& n,
                                            const std::vector<RawVariant>& variants) {
     std::vector<Expectation> out;
-    if (!n.IsDefined() || n.IsNull()) return out;
-    if (!n.IsSequence()) doc.fail(n, std::string("expectations: expected a list, got ") + kind_name(n));
+    if (!n.IsDefined() || n.IsNull())
+        return out;
+    if (!n.IsSequence())
+        doc.fail(n, std::string("expectations: expected a list, got ") + kind_name(n));
     std::vector<std::string_view> metric_names;
-    for (const MetricInfo& m : known_metrics()) metric_names.push_back(m.name);
+    for (const MetricInfo& m : known_metrics())
+        metric_names.push_back(m.name);
     for (size_t i = 0; i < n.size(); ++i) {
         std::string path = "expectations[" + std::to_string(i) + "]";
-        if (!n[i].IsMap()) doc.fail(n[i], path + " must be a map with metric, op, value");
+        if (!n[i].IsMap())
+            doc.fail(n[i], path + " must be a map with metric, op, value");
         Section s(doc, n[i], path, {"metric", "op", "value", "variants"});
         Values v(doc, s);
         Expectation e;
         const Field& mf = s.require("metric");
         e.metric = v.str(mf);
         const MetricInfo* info = find_metric(e.metric);
-        if (!info) v.fail(mf, "unknown metric '" + e.metric + "'" + suggestion(e.metric, metric_names) + "; known metrics are listed in docs/scenarios.md");
+        if (!info)
+            v.fail(mf, "unknown metric '" + e.metric + "'" + suggestion(e.metric, metric_names) +
+                           "; known metrics are listed in docs/scenarios.md");
         e.op = v.choice(s.require("op"), CompareOp::kNotEqual);
         const Field& vf = s.require("value");
         std::string text = v.scalar(vf, "a number");
@@ -740,13 +836,16 @@ std::vector<Expectation> read_expectations(const Doc& doc, const YAML::Node& n,
         }
         e.value = num;
         if (const Field* f = s.find("variants")) {
-            if (!f->value.IsSequence()) v.fail(*f, "expected a list of variant names");
+            if (!f->value.IsSequence())
+                v.fail(*f, "expected a list of variant names");
             for (size_t j = 0; j < f->value.size(); ++j) {
                 const YAML::Node& vn = f->value[j];
-                if (!vn.IsScalar()) doc.fail(vn, path + ".variants: expected a variant name");
+                if (!vn.IsScalar())
+                    doc.fail(vn, path + ".variants: expected a variant name");
                 std::string name = vn.Scalar();
                 std::vector<std::string_view> known{"base"};
-                for (const RawVariant& rv : variants) known.push_back(rv.name);
+                for (const RawVariant& rv : variants)
+                    known.push_back(rv.name);
                 if (std::find(known.begin(), known.end(), name) == known.end())
                     doc.fail(vn, path + ".variants: unknown variant '" + name + "'" +
                                      suggestion(name, known) + " (have: " + join(known) + ")");
@@ -758,8 +857,8 @@ std::vector<Expectation> read_expectations(const Doc& doc, const YAML::Node& n,
     return out;
 }
 
-Scenario resolve(std::string_view text, const std::filesystem::path& file,
-                 std::string_view variant, std::span<const std::string> set_overrides) {
+Scenario resolve(std::string_view text, const std::filesystem::path& file, std::string_view variant,
+                 std::span<const std::string> set_overrides) {
     Doc doc(file.string());
     if (text.size() > kMaxFileBytes)
         throw ScenarioError(doc.file(), 0, 0, "file is larger than 1 MiB; not a scenario");
@@ -779,11 +878,12 @@ Scenario resolve(std::string_view text, const std::filesystem::path& file,
     }
     if (!root.IsDefined() || root.IsNull())
         throw ScenarioError(doc.file(), 0, 0, "the scenario is empty (need at least 'duration')");
-    if (!root.IsMap()) doc.fail(root, std::string("the top level must be a map of keys, got ") + kind_name(root));
+    if (!root.IsMap())
+        doc.fail(root, std::string("the top level must be a map of keys, got ") + kind_name(root));
 
     static constexpr std::string_view kTop[] = {
-        "description", "seed", "duration", "time", "profile", "lwip", "heap", "link", "broker",
-        "app", "faults", "sampling", "variants", "expectations"};
+        "description", "seed",   "duration", "time",   "profile",  "lwip",     "heap",
+        "link",        "broker", "app",      "faults", "sampling", "variants", "expectations"};
     std::vector<RawVariant> variants;
     {
         Section top(doc, root, "", kTop);
@@ -796,11 +896,12 @@ Scenario resolve(std::string_view text, const std::filesystem::path& file,
                                    [&](const RawVariant& v) { return v.name == variant; });
             if (it == variants.end()) {
                 std::vector<std::string_view> names;
-                for (const RawVariant& v : variants) names.push_back(v.name);
-                throw ScenarioError(doc.file(), 0, 0,
-                                    "unknown variant '" + std::string(variant) + "'" +
-                                        suggestion(variant, names) + " (variants: " +
-                                        (names.empty() ? std::string("none") : join(names)) + ")");
+                for (const RawVariant& v : variants)
+                    names.push_back(v.name);
+                throw ScenarioError(
+                    doc.file(), 0, 0,
+                    "unknown variant '" + std::string(variant) + "'" + suggestion(variant, names) +
+                        " (variants: " + (names.empty() ? std::string("none") : join(names)) + ")");
             }
             for (const Field& f : it->set) {
                 YAML::Mark m = f.key_node.Mark();
@@ -817,8 +918,10 @@ Scenario resolve(std::string_view text, const std::filesystem::path& file,
                 doc.fail(blame, "expected key.path=value");
             YAML::Node value;
             std::string value_text = set.substr(eq + 1);
-            if (value_text.empty()) doc.fail(blame, "missing value after '='");
-            if (invalid_utf8_at(set) != std::string_view::npos) doc.fail(blame, "invalid UTF-8");
+            if (value_text.empty())
+                doc.fail(blame, "missing value after '='");
+            if (invalid_utf8_at(set) != std::string_view::npos)
+                doc.fail(blame, "invalid UTF-8");
             try {
                 value = YAML::Load(value_text);
             } catch (const YAML::Exception& e) {
@@ -842,41 +945,56 @@ Scenario resolve(std::string_view text, const std::filesystem::path& file,
 
     Section top(doc, root, "", kTop);
     Values v(doc, top);
-    if (const Field* f = top.find("description")) sc.description = v.scalar(*f, "a string");
-    if (const Field* f = top.find("seed")) sc.seed = v.integer(*f, 0, UINT64_MAX);
+    if (const Field* f = top.find("description"))
+        sc.description = v.scalar(*f, "a string");
+    if (const Field* f = top.find("seed"))
+        sc.seed = v.integer(*f, 0, UINT64_MAX);
     sc.duration = v.duration(top.require("duration"), std::chrono::milliseconds(1),
                              std::chrono::hours(24 * 365));
-    if (const Field* f = top.find("profile")) sc.profile = v.choice(*f, Profile::kUpstream213);
+    if (const Field* f = top.find("profile"))
+        sc.profile = v.choice(*f, Profile::kUpstream213);
     if (const Field* f = top.find("time")) {
         Section s(doc, f->value, "time", {"mode", "host_grace"});
         Values tv(doc, s);
-        if (const Field* g = s.find("mode")) sc.time.mode = tv.choice(*g, TimeMode::kRealtime);
+        if (const Field* g = s.find("mode"))
+            sc.time.mode = tv.choice(*g, TimeMode::kRealtime);
         if (const Field* g = s.find("host_grace"))
             sc.time.host_grace = tv.duration(*g, SimDuration{0}, std::chrono::seconds(10));
     }
-    if (const Field* f = top.find("lwip")) read_lwip(doc, f->value, sc.lwip);
+    if (const Field* f = top.find("lwip"))
+        read_lwip(doc, f->value, sc.lwip);
     if (const Field* f = top.find("heap")) {
         Section s(doc, f->value, "heap", {"budget", "block_overhead"});
         Values hv(doc, s);
-        if (const Field* g = s.find("budget")) sc.heap.budget = hv.size(*g, 1024, uint64_t{1} << 40);
-        if (const Field* g = s.find("block_overhead")) sc.heap.block_overhead = hv.size(*g, 0, 1024);
+        if (const Field* g = s.find("budget"))
+            sc.heap.budget = hv.size(*g, 1024, uint64_t{1} << 40);
+        if (const Field* g = s.find("block_overhead"))
+            sc.heap.block_overhead = hv.size(*g, 0, 1024);
     }
     if (const Field* f = top.find("link")) {
         Section s(doc, f->value, "link", {"kind", "latency", "rate", "queue_frames", "capture"});
         Values lv(doc, s);
-        if (const Field* g = s.find("kind")) sc.link.kind = lv.choice(*g, LinkKind::kTap);
-        if (const Field* g = s.find("latency")) sc.link.latency = lv.duration(*g, SimDuration{0}, std::chrono::minutes(1));
-        if (const Field* g = s.find("rate")) sc.link.rate = lv.rate(*g);
-        if (const Field* g = s.find("queue_frames")) sc.link.queue_frames = static_cast<uint32_t>(lv.integer(*g, 1, 1000000));
-        if (const Field* g = s.find("capture")) sc.link.capture = lv.boolean(*g);
+        if (const Field* g = s.find("kind"))
+            sc.link.kind = lv.choice(*g, LinkKind::kTap);
+        if (const Field* g = s.find("latency"))
+            sc.link.latency = lv.duration(*g, SimDuration{0}, std::chrono::minutes(1));
+        if (const Field* g = s.find("rate"))
+            sc.link.rate = lv.rate(*g);
+        if (const Field* g = s.find("queue_frames"))
+            sc.link.queue_frames = static_cast<uint32_t>(lv.integer(*g, 1, 1000000));
+        if (const Field* g = s.find("capture"))
+            sc.link.capture = lv.boolean(*g);
     }
-    if (const Field* f = top.find("broker")) read_broker(doc, f->value, sc.broker, base_dir);
-    if (const Field* f = top.find("app")) read_app(doc, f->value, sc.app);
+    if (const Field* f = top.find("broker"))
+        read_broker(doc, f->value, sc.broker, base_dir);
+    if (const Field* f = top.find("app"))
+        read_app(doc, f->value, sc.app);
     if (const Field* f = top.find("faults"); f && !f->value.IsNull()) {
-        if (!f->value.IsSequence()) v.fail(*f, std::string("expected a list of faults, got ") + kind_name(f->value));
+        if (!f->value.IsSequence())
+            v.fail(*f, std::string("expected a list of faults, got ") + kind_name(f->value));
         for (size_t i = 0; i < f->value.size(); ++i) {
-            FaultSpec fs = read_fault(doc, f->value[i], "faults[" + std::to_string(i) + "]", i,
-                                      sc.duration);
+            FaultSpec fs =
+                read_fault(doc, f->value[i], "faults[" + std::to_string(i) + "]", i, sc.duration);
             for (const FaultSpec& other : sc.faults)
                 if (other.name == fs.name)
                     doc.fail(f->value[i], "duplicate fault name '" + fs.name + "'");
@@ -892,18 +1010,21 @@ Scenario resolve(std::string_view text, const std::filesystem::path& file,
     for (const RawVariant& rv : variants) {
         Variant out;
         out.name = rv.name;
-        for (const Field& f : rv.set) out.set.emplace_back(f.key, yaml_text(f.value));
+        for (const Field& f : rv.set)
+            out.set.emplace_back(f.key, yaml_text(f.value));
         sc.variants.push_back(std::move(out));
     }
     // Descriptions are read from the tree (the overrides never touch `variants`).
     if (const Field* f = top.find("variants"); f && f->value.IsSequence()) {
         for (size_t i = 0; i < f->value.size() && i < sc.variants.size(); ++i) {
             YAML::Node d = f->value[i]["description"];
-            if (d && d.IsScalar()) sc.variants[i].description = d.Scalar();
+            if (d && d.IsScalar())
+                sc.variants[i].description = d.Scalar();
         }
     }
     YAML::Node exp;
-    if (const Field* f = top.find("expectations")) exp = f->value;
+    if (const Field* f = top.find("expectations"))
+        exp = f->value;
     sc.expectations = read_expectations(doc, exp, variants);
     return sc;
 }
@@ -912,7 +1033,8 @@ Scenario resolve(std::string_view text, const std::filesystem::path& file,
 
 size_t edit_distance(std::string_view a, std::string_view b) {
     std::vector<size_t> row(b.size() + 1);
-    for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (size_t j = 0; j <= b.size(); ++j)
+        row[j] = j;
     for (size_t i = 1; i <= a.size(); ++i) {
         size_t diag = row[0];
         row[0] = i;
@@ -928,14 +1050,16 @@ size_t edit_distance(std::string_view a, std::string_view b) {
 Scenario load_scenario_text(std::string_view yaml, const std::filesystem::path& file,
                             std::span<const std::string> set_overrides) {
     Scenario base = resolve(yaml, file, {}, set_overrides);
-    for (const Variant& v : base.variants) resolve(yaml, file, v.name, set_overrides);
+    for (const Variant& v : base.variants)
+        resolve(yaml, file, v.name, set_overrides);
     return base;
 }
 
 Scenario load_scenario(const std::filesystem::path& file,
                        std::span<const std::string> set_overrides) {
     std::ifstream in(file, std::ios::binary);
-    if (!in) throw ScenarioError(file.string(), 0, 0, "cannot open the scenario file");
+    if (!in)
+        throw ScenarioError(file.string(), 0, 0, "cannot open the scenario file");
     std::string text;
     char buf[65536];
     while (in.read(buf, sizeof buf) || in.gcount() > 0) {
@@ -943,13 +1067,15 @@ Scenario load_scenario(const std::filesystem::path& file,
         if (text.size() > kMaxFileBytes)
             throw ScenarioError(file.string(), 0, 0, "file is larger than 1 MiB; not a scenario");
     }
-    if (in.bad()) throw ScenarioError(file.string(), 0, 0, "read error");
+    if (in.bad())
+        throw ScenarioError(file.string(), 0, 0, "read error");
     return load_scenario_text(text, file, set_overrides);
 }
 
 std::vector<std::string> variant_names(const Scenario& base) {
     std::vector<std::string> out;
-    for (const Variant& v : base.variants) out.push_back(v.name);
+    for (const Variant& v : base.variants)
+        out.push_back(v.name);
     return out;
 }
 

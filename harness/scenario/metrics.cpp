@@ -37,11 +37,14 @@ constexpr std::array kMetrics{
 
 } // namespace
 
-std::span<const MetricInfo> known_metrics() { return kMetrics; }
+std::span<const MetricInfo> known_metrics() {
+    return kMetrics;
+}
 
 const MetricInfo* find_metric(std::string_view name) {
     for (const MetricInfo& m : kMetrics) {
-        if (m.name == name) return &m;
+        if (m.name == name)
+            return &m;
     }
     return nullptr;
 }

@@ -5,7 +5,8 @@
 namespace lwipsim::scenario {
 
 bool applies_to(const Expectation& e, const Scenario& s) {
-    if (e.variants.empty()) return true;
+    if (e.variants.empty())
+        return true;
     const std::string& run = s.applied_variant.empty() ? std::string("base") : s.applied_variant;
     return std::find(e.variants.begin(), e.variants.end(), run) != e.variants.end();
 }
@@ -14,73 +15,105 @@ bool applies_to(const Expectation& e, const Scenario& s) {
 // spelling lives only here.
 const char* to_string(TimeMode v) {
     switch (v) {
-    case TimeMode::kVirtual: return "virtual";
-    case TimeMode::kRealtime: return "realtime";
+    case TimeMode::kVirtual:
+        return "virtual";
+    case TimeMode::kRealtime:
+        return "realtime";
     }
     return "?";
 }
 const char* to_string(Profile v) {
     switch (v) {
-    case Profile::kEspIdfV44: return "esp-idf-v4.4";
-    case Profile::kUpstream213: return "upstream-2.1.3";
+    case Profile::kEspIdfV44:
+        return "esp-idf-v4.4";
+    case Profile::kUpstream213:
+        return "upstream-2.1.3";
     }
     return "?";
 }
 const char* to_string(LinkKind v) {
     switch (v) {
-    case LinkKind::kInMemory: return "inmemory";
-    case LinkKind::kTap: return "tap";
+    case LinkKind::kInMemory:
+        return "inmemory";
+    case LinkKind::kTap:
+        return "tap";
     }
     return "?";
 }
 const char* to_string(BrokerMode v) {
     switch (v) {
-    case BrokerMode::kManaged: return "managed";
-    case BrokerMode::kExternal: return "external";
+    case BrokerMode::kManaged:
+        return "managed";
+    case BrokerMode::kExternal:
+        return "external";
     }
     return "?";
 }
 const char* to_string(FaultType v) {
     switch (v) {
-    case FaultType::kBlackhole: return "blackhole";
-    case FaultType::kNatReset: return "nat_reset";
-    case FaultType::kLoss: return "loss";
-    case FaultType::kBurstLoss: return "burst_loss";
-    case FaultType::kDelay: return "delay";
-    case FaultType::kRate: return "rate";
-    case FaultType::kReorder: return "reorder";
-    case FaultType::kDuplicate: return "duplicate";
-    case FaultType::kCorrupt: return "corrupt";
-    case FaultType::kLinkDown: return "link_down";
-    case FaultType::kReset: return "reset";
+    case FaultType::kBlackhole:
+        return "blackhole";
+    case FaultType::kNatReset:
+        return "nat_reset";
+    case FaultType::kLoss:
+        return "loss";
+    case FaultType::kBurstLoss:
+        return "burst_loss";
+    case FaultType::kDelay:
+        return "delay";
+    case FaultType::kRate:
+        return "rate";
+    case FaultType::kReorder:
+        return "reorder";
+    case FaultType::kDuplicate:
+        return "duplicate";
+    case FaultType::kCorrupt:
+        return "corrupt";
+    case FaultType::kLinkDown:
+        return "link_down";
+    case FaultType::kReset:
+        return "reset";
     }
     return "?";
 }
 const char* to_string(Direction v) {
     switch (v) {
-    case Direction::kUp: return "up";
-    case Direction::kDown: return "down";
-    case Direction::kBoth: return "both";
+    case Direction::kUp:
+        return "up";
+    case Direction::kDown:
+        return "down";
+    case Direction::kBoth:
+        return "both";
     }
     return "?";
 }
 const char* to_string(TriggerEvent v) {
     switch (v) {
-    case TriggerEvent::kMqttConnected: return "mqtt_connected";
-    case TriggerEvent::kTlsHandshake: return "tls_handshake";
-    case TriggerEvent::kAppClose: return "app_close";
-    case TriggerEvent::kNthPacket: return "nth_packet";
+    case TriggerEvent::kMqttConnected:
+        return "mqtt_connected";
+    case TriggerEvent::kTlsHandshake:
+        return "tls_handshake";
+    case TriggerEvent::kAppClose:
+        return "app_close";
+    case TriggerEvent::kNthPacket:
+        return "nth_packet";
     }
     return "?";
 }
 const char* to_string(CompareOp v) {
     switch (v) {
-    case CompareOp::kLess: return "<";
-    case CompareOp::kLessEqual: return "<=";
-    case CompareOp::kEqual: return "==";
-    case CompareOp::kGreaterEqual: return ">=";
-    case CompareOp::kGreater: return ">";
-    case CompareOp::kNotEqual: return "!=";
+    case CompareOp::kLess:
+        return "<";
+    case CompareOp::kLessEqual:
+        return "<=";
+    case CompareOp::kEqual:
+        return "==";
+    case CompareOp::kGreaterEqual:
+        return ">=";
+    case CompareOp::kGreater:
+        return ">";
+    case CompareOp::kNotEqual:
+        return "!=";
     }
     return "?";
 }

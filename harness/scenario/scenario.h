@@ -140,9 +140,9 @@ enum class TriggerEvent { kMqttConnected, kTlsHandshake, kAppClose, kNthPacket }
 
 struct Trigger {
     TriggerEvent event = TriggerEvent::kMqttConnected;
-    uint32_t count = 1;     ///< fire on the count-th occurrence (1 = the first)
-    PacketFilter filter;    ///< nth_packet only
-    SimDuration delay{0};   ///< start this long after the event
+    uint32_t count = 1;   ///< fire on the count-th occurrence (1 = the first)
+    PacketFilter filter;  ///< nth_packet only
+    SimDuration delay{0}; ///< start this long after the event
     bool operator==(const Trigger&) const = default;
 };
 
@@ -188,9 +188,9 @@ struct CorruptParams {
 };
 
 /// monostate for types without parameters (blackhole, link_down, reset).
-using FaultParams = std::variant<std::monostate, NatResetParams, LossParams, BurstLossParams,
-                                 DelayParams, RateParams, ReorderParams, DuplicateParams,
-                                 CorruptParams>;
+using FaultParams =
+    std::variant<std::monostate, NatResetParams, LossParams, BurstLossParams, DelayParams,
+                 RateParams, ReorderParams, DuplicateParams, CorruptParams>;
 
 struct FaultSpec {
     FaultType type = FaultType::kBlackhole;
@@ -249,10 +249,10 @@ struct Scenario {
     std::vector<Expectation> expectations; ///< all; see applies_to() for the active ones
 
     // How this Scenario was resolved (not part of the YAML).
-    std::string source_path;                 ///< the file it was loaded from
-    std::string source_text;                 ///< its YAML text, for resolve_variant()
-    std::string applied_variant;             ///< empty = base
-    std::vector<std::string> set_overrides;  ///< --set texts applied after the variant
+    std::string source_path;                ///< the file it was loaded from
+    std::string source_text;                ///< its YAML text, for resolve_variant()
+    std::string applied_variant;            ///< empty = base
+    std::vector<std::string> set_overrides; ///< --set texts applied after the variant
 
     bool operator==(const Scenario&) const = default;
 };

@@ -5,9 +5,11 @@ namespace {
 
 std::string format(const std::string& file, int line, int column, const std::string& message,
                    const std::string& set_override) {
-    if (!set_override.empty()) return "--set " + set_override + ": " + message;
+    if (!set_override.empty())
+        return "--set " + set_override + ": " + message;
     std::string out = file;
-    if (line > 0) out += ":" + std::to_string(line) + ":" + std::to_string(column);
+    if (line > 0)
+        out += ":" + std::to_string(line) + ":" + std::to_string(column);
     return out + ": error: " + message;
 }
 
@@ -15,8 +17,8 @@ std::string format(const std::string& file, int line, int column, const std::str
 
 ScenarioError::ScenarioError(std::string file, int line, int column, std::string message,
                              std::string set_override)
-    : std::runtime_error(format(file, line, column, message, set_override)),
-      file_(std::move(file)), line_(line), column_(column), message_(std::move(message)),
+    : std::runtime_error(format(file, line, column, message, set_override)), file_(std::move(file)),
+      line_(line), column_(column), message_(std::move(message)),
       set_override_(std::move(set_override)) {}
 
 } // namespace lwipsim::scenario

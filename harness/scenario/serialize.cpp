@@ -9,7 +9,9 @@
 namespace lwipsim::scenario {
 namespace {
 
-double seconds(SimDuration d) { return std::chrono::duration<double>(d).count(); }
+double seconds(SimDuration d) {
+    return std::chrono::duration<double>(d).count();
+}
 
 // Shortest text that reads back to the same double, in fixed notation because the loader
 // accepts no exponents.
@@ -21,11 +23,16 @@ std::string exact(double v) {
 
 nlohmann::json filter_json(const PacketFilter& f) {
     nlohmann::json j = nlohmann::json::object();
-    if (!f.src.empty()) j["src"] = f.src;
-    if (!f.dst.empty()) j["dst"] = f.dst;
-    if (f.sport) j["sport"] = *f.sport;
-    if (f.dport) j["dport"] = *f.dport;
-    if (!f.proto.empty()) j["proto"] = f.proto;
+    if (!f.src.empty())
+        j["src"] = f.src;
+    if (!f.dst.empty())
+        j["dst"] = f.dst;
+    if (f.sport)
+        j["sport"] = *f.sport;
+    if (f.dport)
+        j["dport"] = *f.dport;
+    if (!f.proto.empty())
+        j["proto"] = f.proto;
     return j;
 }
 
@@ -58,11 +65,16 @@ template <typename Fn> void each_param(const FaultParams& p, Fn&& fn) {
 
 void emit_filter(YAML::Emitter& out, const PacketFilter& f) {
     out << YAML::BeginMap;
-    if (!f.src.empty()) out << YAML::Key << "src" << YAML::Value << f.src;
-    if (!f.dst.empty()) out << YAML::Key << "dst" << YAML::Value << f.dst;
-    if (f.sport) out << YAML::Key << "sport" << YAML::Value << *f.sport;
-    if (f.dport) out << YAML::Key << "dport" << YAML::Value << *f.dport;
-    if (!f.proto.empty()) out << YAML::Key << "proto" << YAML::Value << f.proto;
+    if (!f.src.empty())
+        out << YAML::Key << "src" << YAML::Value << f.src;
+    if (!f.dst.empty())
+        out << YAML::Key << "dst" << YAML::Value << f.dst;
+    if (f.sport)
+        out << YAML::Key << "sport" << YAML::Value << *f.sport;
+    if (f.dport)
+        out << YAML::Key << "dport" << YAML::Value << *f.dport;
+    if (!f.proto.empty())
+        out << YAML::Key << "proto" << YAML::Value << f.proto;
     out << YAML::EndMap;
 }
 
@@ -127,7 +139,8 @@ nlohmann::json to_json(const Scenario& s) {
                           {"interval", seconds(a.publish->interval)},
                           {"size", a.publish->size},
                           {"qos", a.publish->qos}};
-    if (a.subscribe) app["subscribe"] = {{"topic", a.subscribe->topic}, {"qos", a.subscribe->qos}};
+    if (a.subscribe)
+        app["subscribe"] = {{"topic", a.subscribe->topic}, {"qos", a.subscribe->qos}};
     j["app"] = app;
     json faults = json::array();
     for (const FaultSpec& f : s.faults) {
@@ -156,7 +169,8 @@ nlohmann::json to_json(const Scenario& s) {
     json variants = json::array();
     for (const Variant& v : s.variants) {
         json set = json::object();
-        for (const auto& [k, val] : v.set) set[k] = val;
+        for (const auto& [k, val] : v.set)
+            set[k] = val;
         variants.push_back({{"name", v.name}, {"description", v.description}, {"set", set}});
     }
     j["variants"] = variants;
@@ -175,7 +189,8 @@ nlohmann::json to_json(const Scenario& s) {
 std::string to_yaml(const Scenario& s) {
     YAML::Emitter out;
     out << YAML::BeginMap;
-    if (!s.description.empty()) kv(out, "description", s.description);
+    if (!s.description.empty())
+        kv(out, "description", s.description);
     kv(out, "seed", s.seed);
     kv(out, "duration", format_duration(s.duration));
     kv(out, "profile", to_string(s.profile));
@@ -186,28 +201,40 @@ std::string to_yaml(const Scenario& s) {
 
     const LwipOverrides& l = s.lwip;
     out << YAML::Key << "lwip" << YAML::Value << YAML::BeginMap;
-    if (l.tcp_maxrtx) kv(out, "tcp_maxrtx", *l.tcp_maxrtx);
-    if (l.tcp_synmaxrtx) kv(out, "tcp_synmaxrtx", *l.tcp_synmaxrtx);
-    if (l.tcp_rto_initial) kv(out, "tcp_rto_initial", format_duration(*l.tcp_rto_initial));
-    if (l.tcp_msl) kv(out, "tcp_msl", format_duration(*l.tcp_msl));
-    if (l.tcp_fin_wait_timeout) kv(out, "tcp_fin_wait_timeout", format_duration(*l.tcp_fin_wait_timeout));
-    if (l.so_linger_available) kv(out, "so_linger_available", *l.so_linger_available);
+    if (l.tcp_maxrtx)
+        kv(out, "tcp_maxrtx", *l.tcp_maxrtx);
+    if (l.tcp_synmaxrtx)
+        kv(out, "tcp_synmaxrtx", *l.tcp_synmaxrtx);
+    if (l.tcp_rto_initial)
+        kv(out, "tcp_rto_initial", format_duration(*l.tcp_rto_initial));
+    if (l.tcp_msl)
+        kv(out, "tcp_msl", format_duration(*l.tcp_msl));
+    if (l.tcp_fin_wait_timeout)
+        kv(out, "tcp_fin_wait_timeout", format_duration(*l.tcp_fin_wait_timeout));
+    if (l.so_linger_available)
+        kv(out, "so_linger_available", *l.so_linger_available);
     out << YAML::Key << "keepalive" << YAML::Value << YAML::BeginMap;
-    if (l.keepalive.enabled) kv(out, "enabled", *l.keepalive.enabled);
-    if (l.keepalive.idle) kv(out, "idle", format_duration(*l.keepalive.idle));
-    if (l.keepalive.intvl) kv(out, "intvl", format_duration(*l.keepalive.intvl));
-    if (l.keepalive.cnt) kv(out, "cnt", *l.keepalive.cnt);
+    if (l.keepalive.enabled)
+        kv(out, "enabled", *l.keepalive.enabled);
+    if (l.keepalive.idle)
+        kv(out, "idle", format_duration(*l.keepalive.idle));
+    if (l.keepalive.intvl)
+        kv(out, "intvl", format_duration(*l.keepalive.intvl));
+    if (l.keepalive.cnt)
+        kv(out, "cnt", *l.keepalive.cnt);
     out << YAML::EndMap << YAML::EndMap;
 
     out << YAML::Key << "heap" << YAML::Value << YAML::BeginMap;
-    if (s.heap.budget) kv(out, "budget", format_size(*s.heap.budget));
+    if (s.heap.budget)
+        kv(out, "budget", format_size(*s.heap.budget));
     kv(out, "block_overhead", format_size(s.heap.block_overhead));
     out << YAML::EndMap;
 
     out << YAML::Key << "link" << YAML::Value << YAML::BeginMap;
     kv(out, "kind", to_string(s.link.kind));
     kv(out, "latency", format_duration(s.link.latency));
-    if (s.link.rate) kv(out, "rate", format_rate(*s.link.rate));
+    if (s.link.rate)
+        kv(out, "rate", format_rate(*s.link.rate));
     kv(out, "queue_frames", s.link.queue_frames);
     kv(out, "capture", s.link.capture);
     out << YAML::EndMap;
@@ -271,8 +298,10 @@ std::string to_yaml(const Scenario& s) {
             kv(out, "delay", format_duration(t.delay));
             out << YAML::EndMap;
         }
-        if (f.duration) kv(out, "for", format_duration(*f.duration));
-        if (f.every) kv(out, "every", format_duration(*f.every));
+        if (f.duration)
+            kv(out, "for", format_duration(*f.duration));
+        if (f.every)
+            kv(out, "every", format_duration(*f.every));
         kv(out, "direction", to_string(f.direction));
         out << YAML::Key << "filter" << YAML::Value;
         emit_filter(out, f.filter);
@@ -292,7 +321,8 @@ std::string to_yaml(const Scenario& s) {
     for (const Variant& v : s.variants) {
         out << YAML::BeginMap;
         kv(out, "name", v.name);
-        if (!v.description.empty()) kv(out, "description", v.description);
+        if (!v.description.empty())
+            kv(out, "description", v.description);
         out << YAML::Key << "set" << YAML::Value << YAML::BeginMap;
         for (const auto& [k, val] : v.set) {
             out << YAML::Key << k << YAML::Value << YAML::Flow << YAML::Load(val);

@@ -22,9 +22,10 @@ struct BadFile {
 
 std::vector<BadFile> bad_files() {
     std::vector<BadFile> out;
-    for (const auto& e : fs::directory_iterator(fs::path(LWIPSIM_SOURCE_DIR) /
-                                                "tests/data/bad_scenarios")) {
-        if (e.path().extension() != ".yaml") continue;
+    for (const auto& e :
+         fs::directory_iterator(fs::path(LWIPSIM_SOURCE_DIR) / "tests/data/bad_scenarios")) {
+        if (e.path().extension() != ".yaml")
+            continue;
         std::ifstream in(e.path());
         BadFile b{e.path(), {}, {}};
         std::getline(in, b.first_line);
@@ -51,7 +52,8 @@ TEST(ScenarioBadFiles, EachFailsWithItsStatedPositionAndMessage) {
         std::string where = spec.substr(0, space);
         std::string message = spec.substr(space + 1);
         std::vector<std::string> sets;
-        if (b.second_line.rfind("# set: ", 0) == 0) sets.push_back(b.second_line.substr(7));
+        if (b.second_line.rfind("# set: ", 0) == 0)
+            sets.push_back(b.second_line.substr(7));
         try {
             load_scenario(b.path, sets);
             ADD_FAILURE() << "loaded without error";

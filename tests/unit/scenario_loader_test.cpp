@@ -229,7 +229,8 @@ TEST(ScenarioLoader, UnknownVariantNamesTheKnownOnes) {
         resolve_variant(base, "fats");
         FAIL() << "no error";
     } catch (const ScenarioError& e) {
-        EXPECT_EQ(e.message(), "unknown variant 'fats' (did you mean 'fast'?) (variants: fast, abort)");
+        EXPECT_EQ(e.message(),
+                  "unknown variant 'fats' (did you mean 'fast'?) (variants: fast, abort)");
     }
 }
 
@@ -300,8 +301,7 @@ TEST(ScenarioLoader, FieldCaseMatchesTheFieldReport) {
     EXPECT_EQ(s.profile, Profile::kEspIdfV44);
     EXPECT_EQ(s.app.keepalive, 120s); // FIELD_CASE.md: esp-mqtt default
     EXPECT_FALSE(s.app.close_notify);
-    EXPECT_EQ(variant_names(s),
-              (std::vector<std::string>{"linger_off", "linger_0", "linger_10s"}));
+    EXPECT_EQ(variant_names(s), (std::vector<std::string>{"linger_off", "linger_0", "linger_10s"}));
     EXPECT_FALSE(resolve_variant(s, "linger_off").app.linger);
     EXPECT_EQ(resolve_variant(s, "linger_0").app.linger, SimDuration(0s));
     EXPECT_EQ(resolve_variant(s, "linger_10s").app.linger, SimDuration(10s));
@@ -310,7 +310,8 @@ TEST(ScenarioLoader, FieldCaseMatchesTheFieldReport) {
 TEST(ScenarioLoader, EveryShippedScenarioLoadsWithAllVariants) {
     size_t count = 0;
     for (const auto& e : fs::directory_iterator(fs::path(LWIPSIM_SOURCE_DIR) / "scenarios")) {
-        if (e.path().extension() != ".yaml") continue;
+        if (e.path().extension() != ".yaml")
+            continue;
         SCOPED_TRACE(e.path().string());
         ++count;
         EXPECT_NO_THROW({

@@ -11,7 +11,8 @@ using lwipsim::clock::SimDuration;
 namespace {
 
 template <typename T> T ok(const Parsed<T>& p) {
-    if (auto* e = std::get_if<std::string>(&p)) ADD_FAILURE() << "unexpected error: " << *e;
+    if (auto* e = std::get_if<std::string>(&p))
+        ADD_FAILURE() << "unexpected error: " << *e;
     return std::holds_alternative<T>(p) ? std::get<T>(p) : T{};
 }
 template <typename T> std::string err(const Parsed<T>& p) {
@@ -86,7 +87,8 @@ TEST(ScenarioUnits, FormatPicksLargestExactUnitAndParsesBack) {
     EXPECT_EQ(format_size(2000), "2KB");
     EXPECT_EQ(format_size(1500), "1500B");
     EXPECT_EQ(format_rate(100000), "100kbit/s");
-    for (SimDuration d : std::initializer_list<SimDuration>{0ns, 1ns, 999us, 1500ms, 61s, 3601s, 25h}) {
+    for (SimDuration d :
+         std::initializer_list<SimDuration>{0ns, 1ns, 999us, 1500ms, 61s, 3601s, 25h}) {
         EXPECT_EQ(ok(parse_duration(format_duration(d))), d);
     }
 }

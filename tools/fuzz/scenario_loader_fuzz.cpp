@@ -20,7 +20,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     } catch (const ScenarioError&) {
         return 0;
     }
-    for (const std::string& v : variant_names(s)) (void)resolve_variant(s, v);
+    for (const std::string& v : variant_names(s))
+        (void)resolve_variant(s, v);
     (void)to_json(s).dump();
     std::string canonical = to_yaml(s);
     Scenario back;
