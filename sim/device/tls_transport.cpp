@@ -251,7 +251,7 @@ void TlsTransport::destroy() {
     if (impl_->tls_ready && impl_->close_notify) mbedtls_ssl_close_notify(&impl_->ssl);
     impl_->free_tls();
     if (impl_->fd >= 0) {
-        if (impl_->observer != nullptr) impl_->observer->on_socket_closing(impl_->fd);
+        if (impl_->observer != nullptr) impl_->observer->on_socket_closing(local_port());
         lwip_shutdown(impl_->fd, SHUT_RDWR);
         lwip_close(impl_->fd);
         impl_->fd = -1;

@@ -52,7 +52,8 @@ struct OpenError {
 class SocketObserver {
   public:
     virtual ~SocketObserver() = default;
-    virtual void on_socket_closing(int /*fd*/) {}
+    /// The application closes the socket bound to `local_port` (esp-tls destroy).
+    virtual void on_socket_closing(uint16_t /*local_port*/) {}
     virtual void on_linger_result(int /*fd*/, bool /*ok*/, int /*err*/) {}
     virtual void on_handshake_done(bool /*ok*/) {}
 };

@@ -1,0 +1,121 @@
+#include "harness/runner/metrics_eval.h"
+
+#include <algorithm>
+#include <functional>
+#include <map>
+
+namespace lwipsim::runner {
+
+namespace {
+
+double max_close_to_free(const std::vector<probes::PcbRecord>& pcbs, double end_s, bool mean) {
+    // A PCB closed but still alive at the end counts with the time it has lived so far: a
+    // lower bound, which is what "at least N minutes" expectations need.
+    double sum = 0, best = 0;
+    int n = 0;
+    for (const auto& p : pcbs) {
+        if (!p.closed_at_s) continue;
+        double d = p.freed_at_s.value_or(end_s) - *p.closed_at_s;
+        best = std::max(best, d);
+        sum += d;
+        ++n;
+    }
+    return mean ? (n ? sum / n : 0) : best;
+}
+
+int max_in_state(const std::vector<HeapSample>& samples, const std::string& state) {
+    int best = 0;
+    for (const auto& s : samples) {
+        auto it = s.pcbs_by_state.find(state);
+        if (it != s.pcbs_by_state.end()) best = std::max(best, it->second);
+    }
+    return best;
+}
+
+int max_alive(const std::vector<HeapSample>& samples) {
+    int best = 0;
+    for (const auto& s : samples) {
+        int n = 0;
+        for (const auto& [st, c] : s.pcbs_by_state) n += c;
+        best = std::max(best, n);
+    }
+    return best;
+}
+
+bool compare(double measured, scenario::CompareOp op, double value) {
+    switch (op) {
+    case scenario::CompareOp::kLess: return measured < value;
+    case scenario::CompareOp::kLessEqual: return measured <= value;
+    case scenario::CompareOp::kEqual: return measured == value;
+    case scenario::CompareOp::kGreaterEqual: return measured >= value;
+    case scenario::CompareOp::kGreater: return measured > value;
+    case scenario::CompareOp::kNotEqual: return measured != value;
+    }
+    return false;
+}
+
+const char* op_text(scenario::CompareOp op) {
+    static const char* const t[] = {"<", "<=", "==", ">=", ">", "!="};
+    return t[static_cast<int>(op)];
+}
+
+bool applies(const scenario::Expectation& e, const scenario::Scenario& sc) {
+    if (e.variants.empty()) return true;
+    std::string v = sc.applied_variant.empty() ? "base" : sc.applied_variant;
+    return std::find(e.variants.begin(), e.variants.end(), v) != e.variants.end();
+}
+
+} // namespace
+
+std::optional<double> metric_value(const std::string& name, const MeasuredRun& m) {
+    const auto& pcbs = *m.pcbs;
+    const auto& samples = *m.samples;
+    const std::map<std::string, std::function<double()>> table = {
+        {"heap.min_free", [&] { return double(m.min_free); }},
+        {"heap.max_used", [&] { return double(m.heap_budget - m.min_free); }},
+        {"heap.final_used", [&] { return double(m.final_used); }},
+        {"heap.alloc_failures", [&] { return double(m.alloc_failures); }},
+        {"pcbs.max_alive", [&] { return double(max_alive(samples)); }},
+        {"pcbs.max_fin_wait_1", [&] { return double(max_in_state(samples, "FIN_WAIT_1")); }},
+        {"pcbs.alive_at_end", [&] {
+             return double(std::count_if(pcbs.begin(), pcbs.end(),
+                                         [](const auto& p) { return !p.freed_at_s; }));
+         }},
+        {"pcbs.max_close_to_free_s", [&] { return max_close_to_free(pcbs, m.duration_s, false); }},
+        {"pcbs.mean_close_to_free_s", [&] { return max_close_to_free(pcbs, m.duration_s, true); }},
+        {"pcbs.aborted", [&] { return double(m.rst_sent); }},
+        {"tcp.rst_sent", [&] { return double(m.rst_sent); }},
+        {"tcp.retransmissions", [&] {
+             double n = 0;
+             for (const auto& p : pcbs) n += p.retransmissions;
+             return n;
+         }},
+        {"app.connects", [&] { return double(m.connects); }},
+        {"app.disconnects", [&] { return double(m.disconnects); }},
+        {"app.tls_handshakes", [&] { return double(m.handshakes_ok); }},
+        {"app.tls_handshake_failures", [&] { return double(m.handshake_failures); }},
+        {"app.messages_published", [&] { return double(m.publishes_acked); }},
+        {"app.messages_received", [&] { return double(m.messages_received); }},
+        {"link.frames_dropped", [&] { return double(m.frames_dropped); }},
+        {"link.frames_delivered", [&] { return double(m.frames_delivered); }},
+    };
+    auto it = table.find(name);
+    if (it == table.end()) return std::nullopt;
+    return it->second();
+}
+
+nlohmann::json evaluate_expectations(const scenario::Scenario& sc, const MeasuredRun& m) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& e : sc.expectations) {
+        if (!applies(e, sc)) continue;
+        auto v = metric_value(e.metric, m);
+        nlohmann::json row = {{"metric", e.metric}, {"op", op_text(e.op)}, {"value", e.value}};
+        row["measured"] = v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+        row["passed"] = v && compare(*v, e.op, e.value);
+        if (!v) row["error"] = "this run does not measure " + e.metric;
+        out.push_back(row);
+    }
+    return out;
+}
+
+} // namespace lwipsim::runner

@@ -1,0 +1,34 @@
+#pragma once
+// The summary metrics expectations are written against (names: harness/scenario/metrics.h),
+// computed from what a run measured, and the pass/fail of each expectation.
+
+#include "harness/probes/pcb_probe.h"
+#include "harness/runner/recorder.h"
+#include "harness/scenario/scenario.h"
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lwipsim::runner {
+
+struct MeasuredRun {
+    size_t heap_budget = 0, min_free = 0, final_used = 0;
+    uint64_t alloc_failures = 0;
+    const std::vector<probes::PcbRecord>* pcbs = nullptr;
+    const std::vector<HeapSample>* samples = nullptr;
+    uint64_t connects = 0, disconnects = 0, handshakes_ok = 0, handshake_failures = 0;
+    uint64_t publishes_acked = 0, messages_received = 0;
+    uint64_t frames_dropped = 0, frames_delivered = 0, rst_sent = 0;
+    double duration_s = 0;
+};
+
+/// The metric's value, or nullopt when this run cannot measure it (reported as an error).
+std::optional<double> metric_value(const std::string& name, const MeasuredRun& m);
+
+/// [{metric, op, value, measured, passed}] for the expectations that apply to the variant.
+nlohmann::json evaluate_expectations(const scenario::Scenario& sc, const MeasuredRun& m);
+
+} // namespace lwipsim::runner

@@ -1,0 +1,97 @@
+#include "harness/runner/recorder.h"
+
+#include <algorithm>
+#include <fstream>
+
+namespace lwipsim::runner {
+
+namespace {
+const char* const kStates[] = {"SYN_SENT", "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2",
+                               "CLOSE_WAIT", "CLOSING",    "LAST_ACK",   "TIME_WAIT"};
+
+nlohmann::json optional_number(const std::optional<double>& v) {
+    return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+} // namespace
+
+void Recorder::event(double t_s, const std::string& type, nlohmann::json fields) {
+    fields["t_s"] = t_s;
+    fields["type"] = type;
+    events_.push_back(std::move(fields));
+}
+
+size_t Recorder::count(const std::string& type) const {
+    return static_cast<size_t>(std::count_if(events_.begin(), events_.end(),
+                                             [&](const auto& e) { return e["type"] == type; }));
+}
+
+void Recorder::write_events(const std::filesystem::path& file) const {
+    // Events are recorded as they happen except fault windows, known up front: a stable sort
+    // by time keeps the order of everything that happened at the same instant.
+    std::vector<const nlohmann::json*> sorted;
+    for (const auto& e : events_) sorted.push_back(&e);
+    std::stable_sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) {
+        return (*a)["t_s"].template get<double>() < (*b)["t_s"].template get<double>();
+    });
+    std::ofstream out(file);
+    for (const auto* e : sorted) out << e->dump() << '\n';
+}
+
+void Recorder::write_timeseries(const std::filesystem::path& file) const {
+    std::ofstream out(file);
+    out << "t_s,free,used,lwip,mbedtls,app,min_free,alloc_failures,pcbs_live";
+    for (const char* s : kStates) out << ',' << s;
+    out << '\n';
+    for (const auto& s : samples_) {
+        int live = 0;
+        for (const auto& [state, n] : s.pcbs_by_state) live += n;
+        out << s.t_s << ',' << s.free << ',' << s.used << ',' << s.lwip << ',' << s.mbedtls << ','
+            << s.app << ',' << s.min_free << ',' << s.alloc_failures << ',' << live;
+        for (const char* st : kStates) {
+            auto it = s.pcbs_by_state.find(st);
+            out << ',' << (it == s.pcbs_by_state.end() ? 0 : it->second);
+        }
+        out << '\n';
+    }
+}
+
+void Recorder::write_pcbs_csv(const std::filesystem::path& file,
+                              const std::vector<probes::PcbRecord>& pcbs) {
+    std::ofstream out(file);
+    out << "id,local_port,remote_port,opened_at_s,closed_at_s,freed_at_s,free_reason,"
+           "retransmissions,unacked_bytes_at_close,states\n";
+    for (const auto& p : pcbs) {
+        out << p.id << ',' << p.local_port << ',' << p.remote_port << ',' << p.opened_at_s << ',';
+        if (p.closed_at_s) out << *p.closed_at_s;
+        out << ',';
+        if (p.freed_at_s) out << *p.freed_at_s;
+        out << ',' << p.free_reason << ',' << p.retransmissions << ',' << p.unacked_bytes_at_close
+            << ',';
+        for (size_t i = 0; i < p.states.size(); ++i) {
+            out << (i ? " " : "") << p.states[i].state << '@' << p.states[i].at_s;
+        }
+        out << '\n';
+    }
+}
+
+nlohmann::json Recorder::pcbs_json(const std::vector<probes::PcbRecord>& pcbs) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& p : pcbs) {
+        nlohmann::json states = nlohmann::json::array();
+        for (const auto& s : p.states) states.push_back({{"state", s.state}, {"at_s", s.at_s}});
+        list.push_back({{"id", p.id},
+                        {"local_port", p.local_port},
+                        {"remote_port", p.remote_port},
+                        {"opened_at_s", p.opened_at_s},
+                        {"closed_at_s", optional_number(p.closed_at_s)},
+                        {"freed_at_s", optional_number(p.freed_at_s)},
+                        {"free_reason", p.free_reason.empty() ? nlohmann::json(nullptr)
+                                                              : nlohmann::json(p.free_reason)},
+                        {"states", states},
+                        {"retransmissions", p.retransmissions},
+                        {"unacked_bytes_at_close", p.unacked_bytes_at_close}});
+    }
+    return list;
+}
+
+} // namespace lwipsim::runner

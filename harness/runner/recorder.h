@@ -1,0 +1,41 @@
+#pragma once
+// Collects what a run measured (events, heap samples) and writes the result files.
+// Format: docs/results.md.
+
+#include "harness/probes/pcb_probe.h"
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace lwipsim::runner {
+
+struct HeapSample {
+    double t_s;
+    size_t free, used, lwip, mbedtls, app, min_free;
+    uint64_t alloc_failures;
+    std::map<std::string, int> pcbs_by_state;
+};
+
+class Recorder {
+  public:
+    void event(double t_s, const std::string& type, nlohmann::json fields = nlohmann::json::object());
+    void sample(const HeapSample& s) { samples_.push_back(s); }
+    [[nodiscard]] const std::vector<HeapSample>& samples() const { return samples_; }
+    [[nodiscard]] size_t count(const std::string& type) const;
+
+    void write_events(const std::filesystem::path& file) const;
+    void write_timeseries(const std::filesystem::path& file) const;
+    static void write_pcbs_csv(const std::filesystem::path& file,
+                               const std::vector<probes::PcbRecord>& pcbs);
+    static nlohmann::json pcbs_json(const std::vector<probes::PcbRecord>& pcbs);
+
+  private:
+    std::vector<nlohmann::json> events_;
+    std::vector<HeapSample> samples_;
+};
+
+} // namespace lwipsim::runner

@@ -1,0 +1,500 @@
+#include "harness/runner/variant_run.h"
+
+#include "harness/broker/errors.h"
+#include "harness/broker/managed_broker.h"
+#include "harness/probes/pcb_probe.h"
+#include "harness/runner/metrics_eval.h"
+#include "harness/runner/recorder.h"
+#include "harness/scenario/serialize.h"
+#include "sim/clock/scheduler.h"
+#include "sim/device/mqtt_session.h"
+#include "sim/device/tls_transport.h"
+#include "sim/heap/device_heap.h"
+#include "sim/link/link_builder.h"
+#include "sim/link/slirp_gateway.h"
+#include "sim/port/lwip/device_stack.h"
+#include "sim/port/mbedtls/mbedtls_platform.h"
+
+#include "lwipsim_settings.h"
+
+#include <arpa/inet.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+namespace lwipsim::runner {
+
+namespace fs = std::filesystem;
+using clock::Scheduler;
+using clock::SimDuration;
+using clock::SimTime;
+using heap::DeviceHeap;
+using heap::Subsystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kGatewayIp = "10.0.2.2"; // slirp maps it to the host's 127.0.0.1
+constexpr const char* kDeviceIp = "10.0.2.15";
+
+double now_s() { return Scheduler::current().now().seconds(); }
+
+class SchedulerTimer final : public link::Timer {
+  public:
+    [[nodiscard]] SimTime now() const override { return Scheduler::current().now(); }
+    void at(SimTime when, std::function<void()> fn) override {
+        Scheduler::current().at(when, std::move(fn));
+    }
+};
+
+// TCP flags and ports of an Ethernet/IPv4/TCP frame; false for anything else.
+bool tcp_header(const link::Frame& f, uint16_t& sport, uint16_t& dport, uint8_t& flags) {
+    const auto& b = f.bytes;
+    if (b.size() < 14 + 20 || b[12] != 0x08 || b[13] != 0x00 || b[14 + 9] != 6) return false;
+    size_t ihl = static_cast<size_t>(b[14] & 0x0f) * 4;
+    size_t t = 14 + ihl;
+    if (b.size() < t + 14) return false;
+    sport = static_cast<uint16_t>(b[t] << 8 | b[t + 1]);
+    dport = static_cast<uint16_t>(b[t + 2] << 8 | b[t + 3]);
+    flags = b[t + 13];
+    return true;
+}
+
+// Watches frames at the device's edge for RSTs (free reasons) and passes them on.
+class RstWatch final : public link::FrameSink {
+  public:
+    RstWatch(probes::PcbProbe& probe, bool sent) : probe_(probe), sent_(sent) {}
+    void set_next(link::FrameSink* next) { next_ = next; }
+    void deliver(link::Frame frame) override {
+        uint16_t sport = 0, dport = 0;
+        uint8_t flags = 0;
+        if (tcp_header(frame, sport, dport, flags) && (flags & 0x04) != 0) {
+            probe_.on_rst(sent_ ? sport : dport, sent_);
+        }
+        next_->deliver(std::move(frame));
+    }
+
+  private:
+    probes::PcbProbe& probe_;
+    bool sent_;
+    link::FrameSink* next_ = nullptr;
+};
+
+std::optional<uint32_t> filter_ip(const std::string& text) {
+    if (text.empty()) return std::nullopt;
+    std::string ip = text == "device" ? kDeviceIp : text == "broker" ? kGatewayIp : text;
+    in_addr a{};
+    if (inet_pton(AF_INET, ip.c_str(), &a) != 1) throw std::invalid_argument("bad address " + text);
+    return ntohl(a.s_addr);
+}
+
+std::string fault_type_name(scenario::FaultType t) {
+    static const char* const names[] = {"blackhole", "nat_reset", "loss",    "burst_loss",
+                                        "delay",     "rate",      "reorder", "duplicate",
+                                        "corrupt",   "link_down", "reset"};
+    return names[static_cast<int>(t)];
+}
+
+double ms(SimDuration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+// The scenario's fault (loader model) as the link builder takes it.
+link::FaultSpec to_link_spec(const scenario::FaultSpec& f) {
+    if (!std::holds_alternative<SimDuration>(f.start)) {
+        throw std::invalid_argument("fault '" + f.name +
+                                    "': event triggers are not supported by the runner yet; "
+                                    "use `at`");
+    }
+    link::FaultSpec s;
+    s.type = fault_type_name(f.type);
+    s.name = f.name;
+    s.start = SimTime{std::get<SimDuration>(f.start)};
+    s.duration = f.duration;
+    s.repeat = f.every;
+    s.direction = f.direction == scenario::Direction::kUp     ? link::FaultDirection::kUp
+                  : f.direction == scenario::Direction::kDown ? link::FaultDirection::kDown
+                                                              : link::FaultDirection::kBoth;
+    s.filter.src_ip = filter_ip(f.filter.src);
+    s.filter.dst_ip = filter_ip(f.filter.dst);
+    if (f.filter.sport) s.filter.src_port = *f.filter.sport;
+    if (f.filter.dport) s.filter.dst_port = *f.filter.dport;
+    std::visit([&](const auto& p) {
+        using P = std::decay_t<decltype(p)>;
+        if constexpr (std::is_same_v<P, scenario::LossParams>) s.params["p"] = p.rate;
+        if constexpr (std::is_same_v<P, scenario::BurstLossParams>) {
+            s.params["p"] = p.p;
+            s.params["r"] = p.r;
+            s.params["k"] = 1.0 - p.loss_good;
+            s.params["h"] = 1.0 - p.loss_bad;
+        }
+        if constexpr (std::is_same_v<P, scenario::DelayParams>) {
+            s.params["delay_ms"] = ms(p.delay);
+            s.params["jitter_ms"] = ms(p.jitter);
+        }
+        if constexpr (std::is_same_v<P, scenario::RateParams>) s.params["rate_bps"] = double(p.rate);
+        if constexpr (std::is_same_v<P, scenario::ReorderParams>) {
+            s.params["p"] = p.probability;
+            s.params["delay_ms"] = ms(p.delay);
+        }
+        if constexpr (std::is_same_v<P, scenario::DuplicateParams>) s.params["p"] = p.probability;
+        if constexpr (std::is_same_v<P, scenario::CorruptParams>) s.params["p"] = p.probability;
+    }, f.params);
+    return s;
+}
+
+// Fault windows over the run, known up front from the schedule.
+json fault_windows(const scenario::Scenario& sc, Recorder& rec) {
+    json out = json::array();
+    for (const auto& f : sc.faults) {
+        if (!std::holds_alternative<SimDuration>(f.start)) continue;
+        json windows = json::array();
+        SimDuration start = std::get<SimDuration>(f.start);
+        SimDuration len = f.duration.value_or(SimDuration{0});
+        for (; start < sc.duration; start += *f.every) {
+            double a = SimTime{start}.seconds();
+            double b = SimTime{std::min(start + len, sc.duration)}.seconds();
+            windows.push_back({a, b});
+            rec.event(a, "fault_start", {{"fault", f.name}});
+            rec.event(b, "fault_end", {{"fault", f.name}});
+            if (!f.every) break;
+        }
+        out.push_back({{"name", f.name}, {"type", fault_type_name(f.type)}, {"windows", windows}});
+    }
+    return out;
+}
+
+port::TcpSettings tcp_settings(const scenario::Scenario& sc) {
+    port::TcpSettings t = port::profile_defaults();
+    const auto& o = sc.lwip;
+    auto to_ms = [](SimDuration d) {
+        return static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+    };
+    if (o.tcp_maxrtx) t.maxrtx = *o.tcp_maxrtx;
+    if (o.tcp_synmaxrtx) t.synmaxrtx = *o.tcp_synmaxrtx;
+    if (o.tcp_rto_initial) t.rto_initial_ms = to_ms(*o.tcp_rto_initial);
+    if (o.tcp_msl) t.msl_ms = to_ms(*o.tcp_msl);
+    if (o.tcp_fin_wait_timeout) t.fin_wait_timeout_ms = to_ms(*o.tcp_fin_wait_timeout);
+    if (o.so_linger_available) t.so_linger_available = *o.so_linger_available;
+    return t;
+}
+
+// Counts the MQTT session's events and writes them to the event log.
+class AppObserver final : public device::SessionObserver, public device::SocketObserver {
+  public:
+    AppObserver(Recorder& rec, probes::PcbProbe& probe) : rec_(rec), probe_(probe) {}
+    void on_connected(bool) override {
+        ++connects;
+        rec_.event(now_s(), "mqtt_connected");
+    }
+    void on_ping_timeout() override {
+        ++ping_timeouts;
+        rec_.event(now_s(), "ping_timeout");
+    }
+    void on_handshake_done(bool ok) override {
+        ++(ok ? handshakes_ok : handshake_failures);
+        rec_.event(now_s(), ok ? "tls_handshake_ok" : "tls_handshake_failed");
+    }
+    void on_linger_result(int, bool ok, int err) override {
+        if (!ok) rec_.event(now_s(), "linger_failed", {{"errno", err}});
+    }
+    void on_socket_closing(uint16_t local_port) override {
+        probe_.on_app_close(local_port);
+        rec_.event(now_s(), "app_close", {{"local_port", local_port}});
+    }
+    uint64_t connects = 0, ping_timeouts = 0, handshakes_ok = 0, handshake_failures = 0;
+
+  private:
+    Recorder& rec_;
+    probes::PcbProbe& probe_;
+};
+
+class DeviceClock final : public device::SessionClock {
+  public:
+    [[nodiscard]] SimTime now() const override { return Scheduler::current().now(); }
+};
+
+struct BrokerTarget {
+    uint16_t port;
+    std::string server_name, ca_pem;
+};
+
+std::string read_text(const fs::path& p) {
+    std::ifstream in(p);
+    if (!in) throw std::runtime_error("cannot read " + p.string());
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+device::SessionConfig session_config(const scenario::AppSettings& app) {
+    device::SessionConfig c;
+    c.client_id = app.client_id;
+    c.keepalive_s = static_cast<uint16_t>(std::chrono::duration_cast<std::chrono::seconds>(app.keepalive).count());
+    c.clean_session = app.clean_session;
+    c.network_timeout = app.network_timeout;
+    if (app.publish) {
+        c.publish_topic = app.publish->topic;
+        c.publish_interval = app.publish->interval;
+        c.publish_payload_size = app.publish->size;
+        c.publish_qos = app.publish->qos;
+    }
+    if (app.subscribe) {
+        c.subscribe_topic = app.subscribe->topic;
+        c.subscribe_qos = app.subscribe->qos;
+    }
+    return c;
+}
+
+struct AppTotals {
+    uint64_t publishes_sent = 0, publishes_acked = 0, messages_received = 0, disconnects = 0;
+};
+
+// The device application: connect, run MQTT until it fails, destroy like esp-tls, wait,
+// reconnect — the field case's loop — until the run ends.
+AppTotals run_app(const scenario::Scenario& sc, const BrokerTarget& broker, AppObserver& obs,
+                  Recorder& rec, std::ofstream& keylog) {
+    auto& s = Scheduler::current();
+    SimTime end{sc.duration};
+    port::DeterministicRng rng(sc.seed);
+    DeviceClock device_clock;
+    AppTotals totals;
+    device::TlsOptions o;
+    o.ip = kGatewayIp;
+    o.port = broker.port;
+    o.server_name = broker.server_name;
+    o.ca_pem = broker.ca_pem;
+    o.close_notify = sc.app.close_notify;
+    o.connect_timeout = sc.app.network_timeout;
+    o.handshake_timeout = sc.app.network_timeout;
+    if (sc.app.linger) {
+        o.linger.enabled = true;
+        o.linger.seconds = static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(*sc.app.linger).count());
+    }
+    auto write_key = [&](const std::string& line) { keylog << line << '\n'; };
+    while (s.now() < end) {
+        device::OpenError err{};
+        auto t = device::TlsTransport::open(o, rng, &obs, write_key, err);
+        if (!t) {
+            rec.event(now_s(), "connect_failed", {{"stage", static_cast<int>(err.stage)},
+                                                  {"code", err.code}, {"detail", err.detail}});
+        } else {
+            device::MqttSession session(session_config(sc.app), *t, device_clock, &obs);
+            auto c = session.connect();
+            if (c.outcome == device::ConnectOutcome::kAccepted) {
+                auto r = session.run_until(end);
+                if (r.reason != device::StopReason::kDeadline) {
+                    ++totals.disconnects;
+                    rec.event(now_s(), "mqtt_disconnected", {{"reason", std::string(device::to_string(r.reason))},
+                                                            {"detail", r.detail}});
+                }
+            } else {
+                rec.event(now_s(), "mqtt_connect_failed", {{"outcome", std::string(device::to_string(c.outcome))}});
+            }
+            totals.publishes_sent += session.counters().publishes_sent;
+            totals.publishes_acked += session.counters().publishes_acked;
+            totals.messages_received += session.counters().messages_received;
+            if (s.now() >= end) break; // still connected at the end: leave it open
+            t->destroy();
+        }
+        if (s.now() + sc.app.reconnect_delay >= end) break;
+        s.sleep_for(sc.app.reconnect_delay);
+    }
+    if (s.now() < end) s.sleep_for(end - s.now());
+    return totals;
+}
+
+HeapSample take_sample(const probes::PcbProbe& probe) {
+    auto& h = DeviceHeap::instance();
+    return HeapSample{now_s(), h.free_bytes(), h.in_use(), h.stats(Subsystem::kLwip).in_use,
+                      h.stats(Subsystem::kMbedtls).in_use, h.stats(Subsystem::kApp).in_use,
+                      h.min_free(), h.failures(), probe.count_by_state()};
+}
+
+void schedule_sampling(SimDuration interval, SimTime end, Recorder& rec, probes::PcbProbe& probe) {
+    auto& s = Scheduler::current();
+    for (SimTime t = s.now(); t <= end; t = t + interval) {
+        s.at(t, [&rec, &probe] { rec.sample(take_sample(probe)); });
+    }
+}
+
+json subsystem_json(Subsystem sub) {
+    const auto& st = DeviceHeap::instance().stats(sub);
+    return {{"in_use", st.in_use}, {"peak", st.peak}, {"allocs", st.allocs}, {"failures", st.failures}};
+}
+
+} // namespace
+
+RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
+    fs::path partial = out_dir;
+    partial += ".partial";
+    fs::remove_all(partial);
+    fs::create_directories(partial);
+    auto wall_start = std::chrono::steady_clock::now();
+
+    // The broker lives on this OS thread (PDEATHSIG follows it), which waits in run() below.
+    std::optional<broker::ManagedBroker> managed;
+    BrokerTarget target{};
+    if (sc.broker.mode == scenario::BrokerMode::kManaged) {
+        broker::ManagedBrokerOptions bo;
+        bo.run_dir = partial;
+        managed.emplace(bo);
+        target = {managed->tls_port(), managed->server_name(), read_text(managed->ca_file())};
+    } else {
+        throw std::invalid_argument("external brokers are reachable only from a TAP link, which "
+                                    "the runner does not drive yet");
+    }
+
+    auto& heap = DeviceHeap::instance();
+    // No budget in the scenario: measure only (a budget far above any device's heap).
+    heap.configure(sc.heap.budget.value_or(size_t{1} << 40), sc.heap.block_overhead);
+    port::install_mbedtls_platform(std::time(nullptr));
+    port::apply_tcp_settings(tcp_settings(sc));
+
+    clock::SchedulerOptions so;
+    so.mode = sc.time.mode == scenario::TimeMode::kRealtime ? clock::TimeMode::kRealtime
+                                                            : clock::TimeMode::kVirtual;
+    so.host_grace = std::chrono::duration_cast<std::chrono::milliseconds>(sc.time.host_grace);
+    auto& sched = Scheduler::create(so);
+    heap.set_clock([&sched] { return sched.now(); });
+
+    Recorder rec;
+    json faults = fault_windows(sc, rec);
+    probes::PcbProbe probe([&rec](const probes::PcbRecord& r, const std::string& what) {
+        rec.event(now_s(), what, {{"pcb", r.id}, {"local_port", r.local_port},
+                                  {"state", r.states.empty() ? "" : r.states.back().state},
+                                  {"reason", r.free_reason}});
+    });
+    probe.set_failure_sink([&rec](Subsystem s, size_t size, bool injected) {
+        rec.event(now_s(), "alloc_failure", {{"subsystem", std::string(heap::subsystem_name(s))},
+                                             {"size", size}, {"injected", injected}});
+    });
+    AppObserver obs(rec, probe);
+    AppTotals totals;
+    size_t baseline_free = 0;
+    uint64_t dropped = 0, delivered = 0;
+    std::ofstream keylog(partial / "tls-keys.log");
+
+    sched.run("app", 5, [&] {
+        SimTime end{sc.duration};
+        SchedulerTimer timer;
+        struct Audit final : link::AuditLog {
+            Recorder* rec;
+            uint64_t* dropped;
+            void record(const link::AuditEvent& e) override {
+                if (e.action == link::AuditAction::kDropped) ++*dropped;
+                rec->event(e.at.seconds(), "frame_" + std::string(link::to_string(e.action)),
+                           {{"frame", e.frame_id}, {"by", std::string(e.piece)},
+                            {"reason", std::string(e.reason)},
+                            {"dir", e.direction == link::Direction::kUp ? "up" : "down"}});
+            }
+        } audit;
+        audit.rec = &rec;
+        audit.dropped = &dropped;
+
+        RstWatch rst_up(probe, true), rst_down(probe, false);
+        port::LinkNetif netif(&rst_up);
+        rst_down.set_next(&netif);
+        // The gateway's downlink is the link's network side; set once the link exists.
+        struct Forward final : link::FrameSink {
+            link::FrameSink* to = nullptr;
+            void deliver(link::Frame f) override { to->deliver(std::move(f)); }
+        } gateway_down;
+        link::SlirpGateway gateway(timer, gateway_down, [&rec](const link::ContainmentEvent& e) {
+            rec.event(now_s(), "contained", {{"reason", e.reason}});
+        });
+        link::LinkConfig lc;
+        lc.up.latency = lc.down.latency = sc.link.latency;
+        lc.up.rate_bps = lc.down.rate_bps = static_cast<double>(sc.link.rate.value_or(0));
+        lc.seed = sc.seed;
+        lc.device_pcap = (partial / "device.pcap").string();
+        lc.wire_pcap = (partial / "wire.pcap").string();
+        std::vector<link::FaultSpec> specs;
+        for (const auto& f : sc.faults) specs.push_back(to_link_spec(f));
+        link::LinkHooks hooks;
+        hooks.on_link_change = [&netif](bool up) { netif.set_link_up(up); };
+        auto lnk = link::build_link(lc, specs, timer, audit, {&rst_down, &gateway}, hooks);
+        rst_up.set_next(&lnk->from_device());
+        gateway_down.to = &lnk->from_network();
+        sched.add_host_io(&gateway);
+
+        port::NetifConfig nc;
+        port::start_stack(&netif, nc, sc.seed);
+        probe.install();
+        baseline_free = heap.free_bytes();
+        schedule_sampling(sc.sampling.heap_interval, end, rec, probe);
+        totals = run_app(sc, target, obs, rec, keylog);
+        delivered = lnk->model(link::Direction::kUp).stats().delivered +
+                    lnk->model(link::Direction::kDown).stats().delivered;
+        lnk->close();
+        sched.remove_host_io(&gateway);
+    });
+    keylog.close();
+    if (managed) managed->stop();
+
+    // Summary, metrics and expectations.
+    const auto& pcbs = probe.records();
+    MeasuredRun m;
+    m.heap_budget = heap.budget();
+    m.min_free = heap.min_free();
+    m.final_used = heap.in_use();
+    m.alloc_failures = heap.failures();
+    m.pcbs = &pcbs;
+    m.samples = &rec.samples();
+    m.connects = obs.connects;
+    m.disconnects = totals.disconnects;
+    m.handshakes_ok = obs.handshakes_ok;
+    m.handshake_failures = obs.handshake_failures;
+    m.publishes_acked = totals.publishes_acked;
+    m.messages_received = totals.messages_received;
+    m.frames_dropped = dropped;
+    m.frames_delivered = delivered;
+    m.rst_sent = 0;
+    for (const auto& p : pcbs) m.rst_sent += p.free_reason == "aborted_rst" ? 1 : 0;
+    m.duration_s = SimTime{sc.duration}.seconds();
+    json expectations = evaluate_expectations(sc, m);
+    bool passed = true;
+    for (const auto& e : expectations) passed = passed && e["passed"].get<bool>();
+
+    auto ts = sched.stats();
+    json summary = {
+        {"status", passed ? "passed" : "failed"},
+        {"scenario", sc.name},
+        {"variant", sc.applied_variant.empty() ? "base" : sc.applied_variant},
+        {"seed", sc.seed},
+        {"sim_time_s", sched.now().seconds()},
+        {"wall_time_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count()},
+        {"profile", port::profile_name()},
+        {"options", {{"tcp_maxrtx", lwipsim_tcp_maxrtx}, {"tcp_synmaxrtx", lwipsim_tcp_synmaxrtx},
+                     {"tcp_rto_initial_ms", lwipsim_tcp_rto_initial_ms}, {"tcp_msl_ms", lwipsim_tcp_msl_ms},
+                     {"tcp_fin_wait_timeout_ms", lwipsim_tcp_fin_wait_timeout_ms},
+                     {"so_linger_available", lwipsim_so_linger_available != 0},
+                     {"linger_s", sc.app.linger ? json(SimTime{*sc.app.linger}.seconds()) : json(nullptr)},
+                     {"heap_block_overhead", sc.heap.block_overhead}}},
+        {"heap", {{"budget", heap.budget()}, {"baseline_free", baseline_free},
+                  {"min_free", heap.min_free()}, {"final_free", heap.free_bytes()},
+                  {"alloc_failures", heap.failures()},
+                  {"by_subsystem", {{"lwip", subsystem_json(Subsystem::kLwip)},
+                                    {"mbedtls", subsystem_json(Subsystem::kMbedtls)},
+                                    {"app", subsystem_json(Subsystem::kApp)}}}}},
+        {"pcbs", Recorder::pcbs_json(pcbs)},
+        {"app", {{"connects", obs.connects}, {"tls_handshakes_ok", obs.handshakes_ok},
+                 {"tls_handshake_failures", obs.handshake_failures}, {"ping_timeouts", obs.ping_timeouts},
+                 {"publishes_sent", totals.publishes_sent}, {"publishes_acked", totals.publishes_acked},
+                 {"messages_received", totals.messages_received}}},
+        {"time", {{"mode", so.mode == clock::TimeMode::kVirtual ? "virtual" : "realtime"},
+                  {"jumps", ts.jumps}, {"skipped_s", std::chrono::duration<double>(ts.skipped).count()},
+                  {"host_wait_s", ts.host_wait_s}, {"jumps_with_host_pending", ts.jumps_with_host_pending}}},
+        {"faults", faults},
+        {"expectations", expectations},
+        {"scenario_resolved", scenario::to_json(sc)},
+    };
+    std::ofstream(partial / "summary.json") << summary.dump(2) << '\n';
+    rec.write_events(partial / "events.jsonl");
+    rec.write_timeseries(partial / "timeseries.csv");
+    Recorder::write_pcbs_csv(partial / "pcbs.csv", pcbs);
+    fs::remove_all(out_dir);
+    fs::rename(partial, out_dir);
+    return RunOutcome{passed, out_dir};
+}
+
+} // namespace lwipsim::runner
