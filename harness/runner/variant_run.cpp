@@ -214,8 +214,8 @@ class DeviceClock final : public device::SessionClock {
 };
 
 struct BrokerTarget {
-    uint16_t port;
-    std::string server_name, ca_pem;
+    uint16_t port = 0;
+    std::string server_name, ca_pem, client_cert_pem, client_key_pem;
 };
 
 std::string read_text(const fs::path& p) {
@@ -263,6 +263,8 @@ AppTotals run_app(const scenario::Scenario& sc, const BrokerTarget& broker, AppO
     o.port = broker.port;
     o.server_name = broker.server_name;
     o.ca_pem = broker.ca_pem;
+    o.client_cert_pem = broker.client_cert_pem;
+    o.client_key_pem = broker.client_key_pem;
     o.close_notify = sc.app.close_notify;
     o.connect_timeout = sc.app.network_timeout;
     o.handshake_timeout = sc.app.network_timeout;
@@ -338,10 +340,14 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
         broker::ManagedBrokerOptions bo;
         bo.run_dir = partial;
         managed.emplace(bo);
-        target = {managed->tls_port(), managed->server_name(), read_text(managed->ca_file())};
+        target = {managed->tls_port(), managed->server_name(), read_text(managed->ca_file()), {}, {}};
     } else {
-        throw std::invalid_argument("external brokers are reachable only from a TAP link, which "
-                                    "the runner does not drive yet");
+        // The loader only accepts a loopback host: slirp's gateway 10.0.2.2 reaches it.
+        target = {sc.broker.port, sc.broker.server_name, read_text(sc.broker.ca_file)};
+        if (!sc.broker.client_cert.empty()) {
+            target.client_cert_pem = read_text(sc.broker.client_cert);
+            target.client_key_pem = read_text(sc.broker.client_key);
+        }
     }
 
     auto& heap = DeviceHeap::instance();
