@@ -48,26 +48,32 @@ void write_text(const fs::path& path, const std::string& text) {
     }
 }
 
-void make_ec_key(const fs::path& key) {
+void make_key(const fs::path& key, KeyType type) {
+    if (type == KeyType::kRsa2048) {
+        openssl({"genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out",
+                 key.string()});
+        return;
+    }
     openssl({"genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out",
              key.string()});
 }
 
 // Leaf certificate signed by the CA, with extensions from a file (openssl x509 -req does not
 // take -addext).
+// Serials are fixed (CA 1, server 2, client 3) so certificates have the same length every run.
 void make_leaf(const fs::path& folder, const std::string& stem, const std::string& common_name,
-               const std::string& extensions, const TestPki& pki, int days) {
+               const std::string& extensions, const TestPki& pki, int days, KeyType type,
+               int serial) {
     const fs::path key = folder / (stem + ".key");
     const fs::path csr = folder / (stem + ".csr");
     const fs::path ext = folder / (stem + ".ext");
     const fs::path cert = folder / (stem + ".crt");
-    make_ec_key(key);
+    make_key(key, type);
     openssl(
         {"req", "-new", "-key", key.string(), "-subj", "/CN=" + common_name, "-out", csr.string()});
     write_text(ext, extensions);
     openssl({"x509", "-req", "-in", csr.string(), "-CA", pki.ca_cert.string(), "-CAkey",
-             pki.ca_key.string(), "-CAcreateserial", "-CAserial", (folder / "ca.srl").string(),
-             "-days", std::to_string(days), "-sha256", "-extfile", ext.string(), "-out",
+             pki.ca_key.string(), "-set_serial", std::to_string(serial), "-days", std::to_string(days), "-sha256", "-extfile", ext.string(), "-out",
              cert.string()});
 }
 
@@ -95,8 +101,9 @@ TestPki generate_test_pki(const fs::path& folder, const PkiOptions& options) {
     pki.server_name = options.server_name;
     pki.ca_key = dir / "ca.key";
     pki.ca_cert = dir / "ca.crt";
-    make_ec_key(pki.ca_key);
-    openssl({"req", "-x509", "-new", "-key", pki.ca_key.string(), "-sha256", "-days", days, "-subj",
+    make_key(pki.ca_key, options.key_type);
+    openssl({"req", "-x509", "-new", "-key", pki.ca_key.string(), "-sha256", "-set_serial", "1",
+             "-days", days, "-subj",
              "/CN=lwipsim test CA", "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
              "keyUsage=critical,keyCertSign,cRLSign", "-out", pki.ca_cert.string()});
 
@@ -106,7 +113,7 @@ TestPki generate_test_pki(const fs::path& folder, const PkiOptions& options) {
               "extendedKeyUsage=serverAuth\n"
               "subjectAltName=DNS:" +
                   options.server_name + ",IP:127.0.0.1\n",
-              pki, options.valid_days);
+              pki, options.valid_days, options.key_type, 2);
     pki.server_key = dir / "server.key";
     pki.server_cert = dir / "server.crt";
 
@@ -115,7 +122,7 @@ TestPki generate_test_pki(const fs::path& folder, const PkiOptions& options) {
                   "basicConstraints=critical,CA:FALSE\n"
                   "keyUsage=critical,digitalSignature\n"
                   "extendedKeyUsage=clientAuth\n",
-                  pki, options.valid_days);
+                  pki, options.valid_days, options.key_type, 3);
         pki.client_key = dir / "client.key";
         pki.client_cert = dir / "client.crt";
     }

@@ -11,7 +11,13 @@ namespace lwipsim::broker {
 
 inline constexpr const char* kDefaultServerName = "broker.lwipsim.test";
 
+// Key type of every certificate. RSA 2048 (what most cloud MQTT brokers present) gives
+// fixed-length signatures, so TLS record sizes repeat exactly from run to run; EC P-256 is
+// smaller and faster but its DER signatures vary by a byte or two.
+enum class KeyType { kEcP256, kRsa2048 };
+
 struct PkiOptions {
+    KeyType key_type = KeyType::kEcP256;
     // DNS subjectAltName (and CN) of the server certificate; IP:127.0.0.1 is always added.
     // Letters, digits, '-' and '.' only.
     std::string server_name = kDefaultServerName;

@@ -339,6 +339,9 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
     if (sc.broker.mode == scenario::BrokerMode::kManaged) {
         broker::ManagedBrokerOptions bo;
         bo.run_dir = partial;
+        // RSA 2048, as most cloud brokers present: fixed-length signatures keep every TLS
+        // record the same size run to run (EC signatures vary), so traces repeat exactly.
+        bo.pki_options.key_type = broker::KeyType::kRsa2048;
         managed.emplace(bo);
         target = {managed->tls_port(), managed->server_name(), read_text(managed->ca_file()), {}, {}};
     } else {

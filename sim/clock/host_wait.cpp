@@ -9,6 +9,10 @@
 
 namespace lwipsim::clock {
 
+namespace {
+constexpr std::chrono::milliseconds kHostSettle{2};
+} // namespace
+
 std::chrono::steady_clock::time_point Scheduler::realtime_now() {
     return std::chrono::steady_clock::now();
 }
@@ -26,11 +30,29 @@ void Scheduler::poll_host(int timeout_ms) {
         stats_.host_wait_s += std::chrono::duration<double>(realtime_now() - t0).count();
     }
     if (n < 0 && errno != EINTR) std::perror("lwipsim: poll");
+    if (n > 0 && timeout_ms > 0) {
+        // The host answered while virtual time stood still. A server often writes to several
+        // sockets in one go (mosquitto drops the old session and sends CONNACK): let those
+        // writes land, then read the whole set, so slirp sees them in its own fixed order
+        // rather than in the order the kernel happened to wake us.
+        std::this_thread::sleep_for(kHostSettle);
+        n = ::poll(fds.data(), fds.size(), 0);
+        stats_.host_wait_s += std::chrono::duration<double>(kHostSettle).count();
+    }
     // Every source sees its slice even when nothing is ready: slirp needs the call to run
     // its own bookkeeping.
     for (size_t i = 0; i < host_ios_.size(); ++i) {
         size_t end = i + 1 < starts.size() ? starts[i + 1] : fds.size();
         host_ios_[i]->on_polled(std::span<const pollfd>(fds.data() + starts[i], end - starts[i]));
+    }
+}
+
+void Scheduler::hold_for_host() {
+    auto until = realtime_now() + options_.host_grace;
+    while (runnable_.empty() && any_host_pending()) {
+        auto left = std::chrono::ceil<std::chrono::milliseconds>(until - realtime_now()).count();
+        if (left <= 0) return;
+        poll_host(static_cast<int>(left));
     }
 }
 

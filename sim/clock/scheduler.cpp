@@ -219,15 +219,16 @@ void Scheduler::idle_step() {
             return;
         }
     }
-    bool host_pending = std::any_of(host_ios_.begin(), host_ios_.end(),
-                                    [](const HostIo* io) { return io->awaiting_host(); });
+    bool host_pending = any_host_pending();
     if (host_pending && options_.mode == TimeMode::kVirtual) {
-        // Hold virtual time still while a host round trip is due, for up to the grace.
-        poll_host(static_cast<int>(options_.host_grace.count()));
+        // Hold virtual time still while a host round trip is due, for up to the grace in all:
+        // an answer on one connection may come before the one still awaited on another.
+        hold_for_host();
         if (!runnable_.empty()) {
             in_dispatch_ = false;
             return;
         }
+        host_pending = any_host_pending();
     }
     if (events_.empty()) {
         deadlock_ = "every simulated thread is blocked and nothing is scheduled:\n" +
@@ -267,6 +268,11 @@ void Scheduler::idle_step() {
     if (trace_enabled_) record("event");
     fn();
     in_dispatch_ = false;
+}
+
+bool Scheduler::any_host_pending() const {
+    return std::any_of(host_ios_.begin(), host_ios_.end(),
+                       [](const HostIo* io) { return io->awaiting_host(); });
 }
 
 void Scheduler::fail_deadlock(SimThread* me) {

@@ -151,6 +151,8 @@ class Scheduler {
     void dispatch(SimThread* me);
     void idle_step();
     void poll_host(int timeout_ms);             // host_wait.cpp
+    void hold_for_host();                       // host_wait.cpp
+    [[nodiscard]] bool any_host_pending() const;
     void wait_realtime_until(SimTime when);     // host_wait.cpp
     void hand_baton(SimThread* from, SimThread* to);
     void wait_for_baton(SimThread* me);

@@ -89,11 +89,15 @@ int to_slirp_events(short revents) {
 }
 
 // Is this slirp->device frame host input arriving (so a pending host round trip is over)?
-bool carries_host_input(std::span<const uint8_t> f) {
+// The device port a host answer goes to, or 0 when the frame answers nothing.
+uint16_t host_input_port(std::span<const uint8_t> f) {
     const PacketInfo p = parse_frame(f);
-    return p.ipv4 && p.protocol == kTcp && p.has_ports && p.src_ip == kSlirpGatewayIp &&
-           (p.tcp_payload_len > 0 || (p.tcp_flags & (kTcpSyn | kTcpFin | kTcpRst)) != 0);
+    bool answer = p.ipv4 && p.protocol == kTcp && p.has_ports && p.src_ip == kSlirpGatewayIp &&
+                  (p.tcp_payload_len > 0 || (p.tcp_flags & (kTcpSyn | kTcpFin | kTcpRst)) != 0);
+    return answer ? p.dst_port : 0;
 }
+
+uint16_t guest_port(std::span<const uint8_t> f) { return parse_frame(f).src_port; }
 
 } // namespace
 
@@ -269,8 +273,9 @@ void SlirpGateway::deliver(Frame frame) {
     service();
     if (v.expects_host_reply) {
         // Set before slirp_input: a refused loopback connect is answered (RST) from inside it.
-        awaiting_ = true;
-        awaiting_since_ = timer_.now();
+        // Kept per device port: an answer on another connection (mosquitto dropping the old
+        // session when the new one sends CONNECT) must not end the wait for this one.
+        awaiting_[guest_port(frame.bytes)] = timer_.now();
     }
     slirp_input(slirp_, frame.bytes.data(), static_cast<int>(frame.bytes.size()));
     // slirp only sends queued output (e.g. packets held until the device answered an ARP)
@@ -297,7 +302,12 @@ void SlirpGateway::on_polled(std::span<const pollfd> fds) {
 }
 
 bool SlirpGateway::awaiting_host() const {
-    return awaiting_ && timer_.now() == awaiting_since_;
+    // One grace per instant: once virtual time has moved on, a flow that got no answer (a
+    // QoS 0 PUBLISH needs none) no longer holds time still.
+    for (const auto& [port, since] : awaiting_) {
+        if (since == timer_.now()) return true;
+    }
+    return false;
 }
 
 std::string SlirpGateway::connection_info() const {
@@ -315,8 +325,8 @@ void SlirpGateway::on_send_packet(const uint8_t* data, size_t len) {
     f.direction = Direction::kDown;
     f.id = next_frame_id_++;
     f.created_at = timer_.now();
-    if (carries_host_input(f.bytes))
-        awaiting_ = false;
+    if (uint16_t port = host_input_port(f.bytes); port != 0)
+        awaiting_.erase(port);
     ++stats_.frames_out;
     // Handed on after libslirp returns (flush_downlink): the downlink may call back into us.
     to_device_.push_back(std::move(f));

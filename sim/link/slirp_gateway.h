@@ -167,8 +167,7 @@ class SlirpGateway final : public FrameSink, public clock::HostIo {
     bool flushing_ = false;
     uint64_t next_frame_id_ = 1;
 
-    bool awaiting_ = false;
-    clock::SimTime awaiting_since_{};
+    std::map<uint16_t, clock::SimTime> awaiting_; ///< device port -> when its data reached us
 
     SlirpGatewayStats stats_;
 };
