@@ -37,6 +37,31 @@ void Recorder::write_events(const std::filesystem::path& file) const {
     for (const auto* e : sorted) out << e->dump() << '\n';
 }
 
+void Recorder::write_run_log(const std::filesystem::path& file,
+                             const std::vector<std::string>& header,
+                             const std::vector<std::string>& footer) const {
+    std::ofstream out(file);
+    for (const auto& line : header) out << "[        start] " << line << '\n';
+    std::vector<const nlohmann::json*> sorted;
+    for (const auto& e : events_) {
+        if (e["type"].get<std::string>().rfind("frame_", 0) != 0) sorted.push_back(&e);
+    }
+    std::stable_sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) {
+        return (*a)["t_s"].template get<double>() < (*b)["t_s"].template get<double>();
+    });
+    char stamp[32];
+    for (const auto* e : sorted) {
+        nlohmann::json rest = *e;
+        rest.erase("t_s");
+        rest.erase("type");
+        std::snprintf(stamp, sizeof stamp, "[%11.3fs] ", (*e)["t_s"].get<double>());
+        out << stamp << (*e)["type"].get<std::string>();
+        if (!rest.empty()) out << ' ' << rest.dump();
+        out << '\n';
+    }
+    for (const auto& line : footer) out << "[          end] " << line << '\n';
+}
+
 void Recorder::write_timeseries(const std::filesystem::path& file) const {
     std::ofstream out(file);
     out << "t_s,free,used,lwip,mbedtls,app,min_free,alloc_failures,pcbs_live";

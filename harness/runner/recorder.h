@@ -28,6 +28,10 @@ class Recorder {
     [[nodiscard]] size_t count(const std::string& type) const;
 
     void write_events(const std::filesystem::path& file) const;
+    /// run.log: a human-readable account, every line stamped with simulated time; frame-level
+    /// events are left to events.jsonl.
+    void write_run_log(const std::filesystem::path& file, const std::vector<std::string>& header,
+                       const std::vector<std::string>& footer) const;
     void write_timeseries(const std::filesystem::path& file) const;
     static void write_pcbs_csv(const std::filesystem::path& file,
                                const std::vector<probes::PcbRecord>& pcbs);

@@ -315,7 +315,15 @@ HeapSample take_sample(const probes::PcbProbe& probe) {
 void schedule_sampling(SimDuration interval, SimTime end, Recorder& rec, probes::PcbProbe& probe) {
     auto& s = Scheduler::current();
     for (SimTime t = s.now(); t <= end; t = t + interval) {
-        s.at(t, [&rec, &probe] { rec.sample(take_sample(probe)); });
+        s.at(t, [&rec, &probe] {
+            rec.sample(take_sample(probe));
+            // The accounting must equal the blocks actually alive, at every sample.
+            auto& h = DeviceHeap::instance();
+            if (size_t walked = h.sum_live_blocks(); walked != h.in_use()) {
+                rec.event(now_s(), "heap_accounting_mismatch",
+                          {{"accounted", h.in_use()}, {"live_blocks", walked}});
+            }
+        });
     }
 }
 
@@ -499,6 +507,16 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
     };
     std::ofstream(partial / "summary.json") << summary.dump(2) << '\n';
     rec.write_events(partial / "events.jsonl");
+    rec.write_run_log(partial / "run.log",
+                      {"scenario " + sc.name + " (" + sc.source_path + ")",
+                       "variant " + summary["variant"].get<std::string>() + ", seed " +
+                           std::to_string(sc.seed) + ", profile " + port::profile_name(),
+                       "broker 127.0.0.1:" + std::to_string(target.port) + " as 10.0.2.2 (" +
+                           target.server_name + ")"},
+                      {"status " + summary["status"].get<std::string>() + ", " +
+                       std::to_string(sched.now().seconds()) + " s simulated in " +
+                       std::to_string(summary["wall_time_s"].get<double>()) + " s wall, " +
+                       std::to_string(ts.jumps) + " time jumps"});
     rec.write_timeseries(partial / "timeseries.csv");
     Recorder::write_pcbs_csv(partial / "pcbs.csv", pcbs);
     fs::remove_all(out_dir);
