@@ -13,3 +13,6 @@ function(lwipsim_e2e_test name script)
 endfunction()
 
 lwipsim_e2e_test(blackhole e2e_blackhole.py)
+foreach(variant linger_0 linger_off linger_unavailable linger_off_maxrtx4)
+    lwipsim_e2e_test(${variant} e2e_linger.py ${variant})
+endforeach()
