@@ -4,7 +4,8 @@ set -euo pipefail
 lwipsim="$1" scenario="$2" out="$3"
 rm -rf "$out"
 for run in a b; do
-    "$lwipsim" run "$scenario" --variant linger_0 --out "$out/$run" --no-plots --quiet
+    "$lwipsim" run "$scenario" --variant linger_0 --out "$out/$run" --no-plots --quiet \
+        --set time.host_grace=500ms
 done
 cmp "$out/a/linger_0/events.jsonl" "$out/b/linger_0/events.jsonl"
 cmp "$out/a/linger_0/timeseries.csv" "$out/b/linger_0/timeseries.csv"
