@@ -69,10 +69,11 @@ def load_events(folder):
         return [json.loads(line) for line in f if line.strip()]
 
 
-def tshark(pcap, fields, display_filter=None, options=()):
-    """Rows of `tshark -T fields`, one list of strings per frame (empty string = absent)."""
+def tshark(pcap, fields, display_filter=None, options=(), occurrence="f"):
+    """Rows of `tshark -T fields`, one list of strings per frame (empty string = absent).
+    occurrence "f": a field's first value per frame; "a": all, joined with '|'."""
     cmd = ["tshark", "-n", "-r", pcap, *options, "-T", "fields", "-E", "separator=\t",
-           "-E", "occurrence=f"]
+           "-E", f"occurrence={occurrence}", "-E", "aggregator=|"]
     for f in fields:
         cmd += ["-e", f]
     if display_filter:
