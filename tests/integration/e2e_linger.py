@@ -128,6 +128,17 @@ def main():
                         f"freed one slow tick after the last retransmission: {pcb['freed_at_s']} "
                         f"== {want}")
         else:
+            # Issue 4: after the fault the client reconnects, and the old PCB is still alive
+            # in FIN_WAIT_1 when the new connection is ESTABLISHED (tshark: the SYN-ACK).
+            back = [ev["t_s"] for ev in events if ev["type"] == "mqtt_connected" and ev["t_s"] >= e]
+            c.check(len(back) == 1 and summary["app"]["connects"] == 2,
+                    f"one reconnect after the blackhole: {back}, connects {summary['app']['connects']}")
+            synacks = [f["t"] for f in e2e.frames(os.path.join(res, "device.pcap"),
+                                                  "tcp.flags.syn==1 && tcp.flags.ack==1")
+                       if f["t"] >= e]
+            c.check(bool(synacks) and (pcb["freed_at_s"] is None or pcb["freed_at_s"] > synacks[0]),
+                    f"old PCB alive ({pcb['states'][-1]['state']}, freed {pcb['freed_at_s']}) "
+                    f"when the new connection is established ({synacks[:1]})")
             c.check(pcb["freed_at_s"] is None or pcb["freed_at_s"] >= e,
                     f"alive in FIN_WAIT_1 at least until the blackhole ends ({e}): freed_at_s "
                     f"{pcb['freed_at_s']}")
