@@ -1,0 +1,266 @@
+#include "harness/cli/cli_common.h"
+
+#include "harness/broker/child_registry.h"
+#include "harness/broker/errors.h"
+#include "harness/runner/variant_run.h"
+#include "harness/scenario/loader.h"
+#include "harness/scenario/scenario_error.h"
+#include "sim/port/lwip/device_stack.h"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+
+namespace lwipsim::cli {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+Verbosity& verbosity() {
+    static Verbosity v = Verbosity::kNormal;
+    return v;
+}
+
+int worse(int a, int b) {
+    auto rank = [](int c) { return c == kExitPassed ? 0 : c == kExitFailed ? 1 : 2; };
+    if (rank(a) != rank(b))
+        return rank(a) > rank(b) ? a : b;
+    return std::max(a, b);
+}
+
+std::string describe_exit(int code) {
+    switch (code) {
+    case kExitPassed:
+        return "passed";
+    case kExitFailed:
+        return "expectation failed";
+    case kExitUsage:
+        return "scenario or usage error";
+    case kExitEnvironment:
+        return "environment problem";
+    default:
+        return "internal error (exit " + std::to_string(code) + ")";
+    }
+}
+
+namespace {
+
+std::string profile_of(const scenario::Scenario& sc) {
+    return sc.profile == scenario::Profile::kEspIdfV44 ? "esp-idf-v4.4" : "upstream-2.1.3";
+}
+
+// lwIP's options are compile-time: a variant of the other profile runs in the sibling binary
+// built for it, as a one-variant `run` into the same parent folder.
+[[noreturn]] void exec_sibling(const std::string& profile, const VariantJob& job) {
+    fs::path self = fs::read_symlink("/proc/self/exe");
+    fs::path sibling =
+        self.parent_path() / (profile == "esp-idf-v4.4" ? "lwipsim" : "lwipsim-" + profile);
+    std::vector<std::string> args = {
+        sibling.string(), "--quiet",   "run",   job.scenario,
+        "--variant",      job.variant, "--out", job.parent_out.string(),
+        "--no-plots",     "--jobs",    "1"};
+    for (const auto& s : job.sets)
+        args.insert(args.end(), {"--set", s});
+    if (job.seed)
+        args.insert(args.end(), {"--seed", std::to_string(*job.seed)});
+    std::vector<char*> argv;
+    for (auto& a : args)
+        argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    std::fprintf(stderr, "lwipsim: cannot exec %s: %s\n", sibling.c_str(), std::strerror(errno));
+    _exit(kExitEnvironment);
+}
+
+// The worker: one variant in this forked process. Why it failed goes to stderr and, for the
+// parent's reports (JUnit), to `error_fd`.
+[[noreturn]] void run_worker(const VariantJob& job, int error_fd) {
+    int rc = kExitInternal;
+    std::string error;
+    try {
+        auto base = scenario::load_scenario(job.scenario, job.sets);
+        auto sc = job.variant == "base" ? base : scenario::resolve_variant(base, job.variant);
+        if (job.seed)
+            sc.seed = *job.seed;
+        if (profile_of(sc) != port::profile_name())
+            exec_sibling(profile_of(sc), job);
+        auto result = runner::run_variant(sc, job.parent_out / job.variant);
+        rc = result.expectations_passed ? kExitPassed : kExitFailed;
+    } catch (const scenario::ScenarioError& e) {
+        error = e.what();
+        rc = kExitUsage;
+    } catch (const broker::EnvironmentError& e) {
+        error = std::string("environment: ") + e.what();
+        rc = kExitEnvironment;
+    } catch (const std::invalid_argument& e) {
+        error = e.what();
+        rc = kExitUsage;
+    } catch (const std::exception& e) {
+        error = std::string("internal error: ") + e.what();
+    }
+    if (!error.empty()) {
+        std::fprintf(stderr, "lwipsim: %s: %s\n", job.label.c_str(), error.c_str());
+        (void)!write(error_fd, error.data(), error.size());
+    }
+    std::fflush(nullptr);
+    _exit(rc); // lwIP's threads stay parked; nothing else to tear down
+}
+
+std::string read_all(int fd) {
+    std::string s;
+    char buf[4096];
+    for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;)
+        s.append(buf, static_cast<size_t>(n));
+    return s;
+}
+
+} // namespace
+
+std::vector<JobResult> run_jobs(const std::vector<VariantJob>& list, int jobs,
+                                const std::function<void(size_t, const JobResult&)>& on_done) {
+    std::vector<JobResult> results(list.size());
+    struct Running {
+        size_t index;
+        int error_fd;
+    };
+    std::map<pid_t, Running> running;
+    auto reap_one = [&] {
+        // Peek first: the registry wants a pid unregistered before it is reaped.
+        siginfo_t info{};
+        if (waitid(P_ALL, 0, &info, WEXITED | WNOWAIT) != 0 || info.si_pid <= 0) {
+            throw std::runtime_error(std::string("waitid: ") + std::strerror(errno));
+        }
+        pid_t pid = info.si_pid;
+        broker::unregister_child(pid);
+        int status = 0;
+        waitpid(pid, &status, 0);
+        auto it = running.find(pid);
+        if (it == running.end())
+            return; // not a worker (cannot happen: we start no others)
+        JobResult& r = results[it->second.index];
+        r.error = read_all(it->second.error_fd);
+        close(it->second.error_fd);
+        if (WIFEXITED(status)) {
+            r.exit_code = WEXITSTATUS(status);
+            if (r.error.empty() && r.exit_code != kExitPassed && r.exit_code != kExitFailed) {
+                r.error = "worker exited with code " + std::to_string(r.exit_code) + " (" +
+                          describe_exit(r.exit_code) + ")";
+            }
+        } else {
+            r.exit_code = kExitInternal;
+            r.error = "worker killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
+                      strsignal(WTERMSIG(status)) + ")";
+        }
+        size_t index = it->second.index;
+        running.erase(it);
+        on_done(index, r);
+    };
+    for (size_t i = 0; i < list.size(); ++i) {
+        while (static_cast<int>(running.size()) >= std::max(1, jobs))
+            reap_one();
+        int fds[2];
+        if (pipe2(fds, O_CLOEXEC) != 0)
+            throw std::runtime_error("pipe failed");
+        if (verbose()) {
+            std::fprintf(stderr, "lwipsim: starting %s -> %s\n", list[i].label.c_str(),
+                         (list[i].parent_out / list[i].variant).c_str());
+        }
+        std::fflush(nullptr);
+        pid_t pid = fork();
+        if (pid < 0)
+            throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+        if (pid == 0) {
+            close(fds[0]);
+            run_worker(list[i], fds[1]);
+        }
+        close(fds[1]);
+        broker::register_child(pid);
+        running[pid] = {i, fds[0]};
+    }
+    while (!running.empty())
+        reap_one();
+    return results;
+}
+
+KeyFigures read_key_figures(const fs::path& folder) {
+    KeyFigures k;
+    std::ifstream in(folder / "summary.json");
+    if (!in)
+        return k;
+    json s = json::parse(in, nullptr, false);
+    if (s.is_discarded() || !s.is_object())
+        return k;
+    auto u64 = [&](const json& j) -> std::optional<uint64_t> {
+        return j.is_number() ? std::optional<uint64_t>(j.get<uint64_t>()) : std::nullopt;
+    };
+    k.status = s.value("status", "error");
+    const json& heap = s.value("heap", json::object());
+    k.min_free = u64(heap.value("min_free", json()));
+    k.final_free = u64(heap.value("final_free", json()));
+    k.alloc_failures = u64(heap.value("alloc_failures", json()));
+    const json& app = s.value("app", json::object());
+    k.connects = u64(app.value("connects", json()));
+    k.tls_handshake_failures = u64(app.value("tls_handshake_failures", json()));
+    if (s.contains("wall_time_s"))
+        k.wall_time_s = s["wall_time_s"].get<double>();
+    double end = s.value("sim_time_s", 0.0), best = 0;
+    int alive = 0;
+    for (const auto& p : s.value("pcbs", json::array())) {
+        if (p["freed_at_s"].is_null())
+            ++alive;
+        if (p["closed_at_s"].is_null())
+            continue;
+        double freed = p["freed_at_s"].is_null() ? end : p["freed_at_s"].get<double>();
+        best = std::max(best, freed - p["closed_at_s"].get<double>());
+    }
+    k.max_close_to_free_s = best;
+    k.pcbs_alive_at_end = alive;
+    k.expectations = s.value("expectations", json::array());
+    return k;
+}
+
+void print_table(const fs::path& out, const std::vector<std::string>& variants) {
+    std::printf("%-14s %-7s %10s %10s %8s %8s %10s %9s\n", "variant", "status", "min_free",
+                "final_free", "connects", "tls_fail", "max_c2f_s", "pcbs_end");
+    for (const auto& v : variants) {
+        KeyFigures k = read_key_figures(out / v);
+        if (k.status == "error") {
+            std::printf("%-14s %-7s\n", v.c_str(), "error");
+            continue;
+        }
+        std::printf("%-14s %-7s %10llu %10llu %8llu %8llu %10.1f %9d\n", v.c_str(),
+                    k.status.c_str(), static_cast<unsigned long long>(k.min_free.value_or(0)),
+                    static_cast<unsigned long long>(k.final_free.value_or(0)),
+                    static_cast<unsigned long long>(k.connects.value_or(0)),
+                    static_cast<unsigned long long>(k.tls_handshake_failures.value_or(0)),
+                    k.max_close_to_free_s.value_or(0), k.pcbs_alive_at_end.value_or(0));
+        for (const auto& e : k.expectations) {
+            bool passed = e.value("passed", false);
+            if (passed && !verbose())
+                continue;
+            std::printf("    %s %s %s %g (measured %s)\n", passed ? "passed" : "FAILED",
+                        e.value("metric", "?").c_str(), e.value("op", "?").c_str(),
+                        e.value("value", 0.0), e.value("measured", json()).dump().c_str());
+        }
+    }
+}
+
+/// The variant folders of `dir` (sorted), or `dir` itself when it is one result folder.
+std::pair<fs::path, std::vector<std::string>> variant_folders(const fs::path& dir) {
+    if (fs::exists(dir / "summary.json"))
+        return {dir.parent_path(), {dir.filename().string()}};
+    std::vector<std::string> variants;
+    for (const auto& e : fs::directory_iterator(dir)) {
+        if (fs::exists(e.path() / "summary.json"))
+            variants.push_back(e.path().filename());
+    }
+    std::sort(variants.begin(), variants.end());
+    return {dir, variants};
+}
+
+} // namespace lwipsim::cli

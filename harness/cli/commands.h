@@ -1,0 +1,22 @@
+#pragma once
+// One setup function per subcommand (CLI11's pattern): each adds its subcommand, its options
+// struct and a callback to `app`. A callback that ends with a non-zero exit code throws
+// CLI::RuntimeError(code); errors it cannot handle propagate to main, which maps them to
+// exit codes. Reference: docs/cli.md.
+
+#include <CLI/CLI.hpp>
+
+namespace lwipsim::cli {
+
+void setup_run(CLI::App& app);
+void setup_sweep(CLI::App& app);
+void setup_merge(CLI::App& app);
+void setup_validate(CLI::App& app);
+void setup_list(CLI::App& app);
+void setup_compare(CLI::App& app);
+void setup_plot(CLI::App& app);
+
+/// Ends a subcommand's callback with `code` (nothing to do for 0).
+void finish(int code);
+
+} // namespace lwipsim::cli
