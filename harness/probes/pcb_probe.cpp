@@ -104,8 +104,8 @@ void PcbProbe::on_free(heap::Subsystem s, const void* ptr, size_t) {
         r.free_reason = "rst_received";
     } else if (last == "TIME_WAIT") {
         r.free_reason = "time_wait_expired";
-    } else if ((last == "SYN_SENT" && pcb->nrtx >= TCP_SYNMAXRTX) ||
-               (last != "SYN_SENT" && pcb->nrtx >= TCP_MAXRTX)) {
+    } else if ((last == "SYN_SENT" && pcb->nrtx >= TCP_SYNMAXRTX) || pcb->nrtx >= TCP_MAXRTX) {
+        // tcp_slowtmr: SYN_SENT gives up at TCP_SYNMAXRTX, any state (SYN_SENT too) at MAXRTX.
         r.free_reason = "retransmissions_exhausted";
     } else if (same_instant(rst_sent_at_, r.local_port)) {
         r.free_reason = "aborted_rst";

@@ -3,6 +3,7 @@
 #include "harness/broker/errors.h"
 #include "harness/broker/managed_broker.h"
 #include "harness/probes/pcb_probe.h"
+#include "harness/runner/fault_triggers.h"
 #include "harness/runner/metrics_eval.h"
 #include "harness/runner/recorder.h"
 #include "harness/scenario/serialize.h"
@@ -64,9 +65,11 @@ bool tcp_header(const link::Frame& f, uint16_t& sport, uint16_t& dport, uint8_t&
 // Watches frames at the device's edge for RSTs (free reasons) and passes them on.
 class RstWatch final : public link::FrameSink {
   public:
-    RstWatch(probes::PcbProbe& probe, bool sent) : probe_(probe), sent_(sent) {}
+    RstWatch(probes::PcbProbe& probe, FaultTriggers& triggers, bool sent)
+        : probe_(probe), triggers_(triggers), sent_(sent) {}
     void set_next(link::FrameSink* next) { next_ = next; }
     void deliver(link::Frame frame) override {
+        triggers_.on_frame(frame);
         uint16_t sport = 0, dport = 0;
         uint8_t flags = 0;
         if (tcp_header(frame, sport, dport, flags) && (flags & 0x04) != 0) {
@@ -77,47 +80,28 @@ class RstWatch final : public link::FrameSink {
 
   private:
     probes::PcbProbe& probe_;
+    FaultTriggers& triggers_;
     bool sent_;
     link::FrameSink* next_ = nullptr;
 };
 
-std::optional<uint32_t> filter_ip(const std::string& text) {
-    if (text.empty()) return std::nullopt;
-    std::string ip = text == "device" ? kDeviceIp : text == "broker" ? kGatewayIp : text;
-    in_addr a{};
-    if (inet_pton(AF_INET, ip.c_str(), &a) != 1) throw std::invalid_argument("bad address " + text);
-    return ntohl(a.s_addr);
-}
-
-std::string fault_type_name(scenario::FaultType t) {
-    static const char* const names[] = {"blackhole", "nat_reset", "loss",    "burst_loss",
-                                        "delay",     "rate",      "reorder", "duplicate",
-                                        "corrupt",   "link_down", "reset"};
-    return names[static_cast<int>(t)];
-}
 
 double ms(SimDuration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
 // The scenario's fault (loader model) as the link builder takes it.
 link::FaultSpec to_link_spec(const scenario::FaultSpec& f) {
-    if (!std::holds_alternative<SimDuration>(f.start)) {
-        throw std::invalid_argument("fault '" + f.name +
-                                    "': event triggers are not supported by the runner yet; "
-                                    "use `at`");
-    }
     link::FaultSpec s;
-    s.type = fault_type_name(f.type);
+    s.type = scenario::to_string(f.type);
     s.name = f.name;
-    s.start = SimTime{std::get<SimDuration>(f.start)};
+    // A fault waiting for an event is built dormant; FaultTriggers starts it.
+    s.dormant = !std::holds_alternative<SimDuration>(f.start);
+    s.start = s.dormant ? SimTime{} : SimTime{std::get<SimDuration>(f.start)};
     s.duration = f.duration;
     s.repeat = f.every;
     s.direction = f.direction == scenario::Direction::kUp     ? link::FaultDirection::kUp
                   : f.direction == scenario::Direction::kDown ? link::FaultDirection::kDown
                                                               : link::FaultDirection::kBoth;
-    s.filter.src_ip = filter_ip(f.filter.src);
-    s.filter.dst_ip = filter_ip(f.filter.dst);
-    if (f.filter.sport) s.filter.src_port = *f.filter.sport;
-    if (f.filter.dport) s.filter.dst_port = *f.filter.dport;
+    s.filter = to_flow_filter(f.filter);
     std::visit([&](const auto& p) {
         using P = std::decay_t<decltype(p)>;
         if constexpr (std::is_same_v<P, scenario::LossParams>) s.params["p"] = p.rate;
@@ -158,7 +142,7 @@ json fault_windows(const scenario::Scenario& sc, Recorder& rec) {
             rec.event(b, "fault_end", {{"fault", f.name}});
             if (!f.every) break;
         }
-        out.push_back({{"name", f.name}, {"type", fault_type_name(f.type)}, {"windows", windows}});
+        out.push_back({{"name", f.name}, {"type", scenario::to_string(f.type)}, {"windows", windows}});
     }
     return out;
 }
@@ -181,10 +165,12 @@ port::TcpSettings tcp_settings(const scenario::Scenario& sc) {
 // Counts the MQTT session's events and writes them to the event log.
 class AppObserver final : public device::SessionObserver, public device::SocketObserver {
   public:
-    AppObserver(Recorder& rec, probes::PcbProbe& probe) : rec_(rec), probe_(probe) {}
+    AppObserver(Recorder& rec, probes::PcbProbe& probe, FaultTriggers& triggers)
+        : rec_(rec), probe_(probe), triggers_(triggers) {}
     void on_connected(bool) override {
         ++connects;
         rec_.event(now_s(), "mqtt_connected");
+        triggers_.on_event(scenario::TriggerEvent::kMqttConnected);
     }
     void on_ping_timeout() override {
         ++ping_timeouts;
@@ -193,6 +179,7 @@ class AppObserver final : public device::SessionObserver, public device::SocketO
     void on_handshake_done(bool ok) override {
         ++(ok ? handshakes_ok : handshake_failures);
         rec_.event(now_s(), ok ? "tls_handshake_ok" : "tls_handshake_failed");
+        if (ok) triggers_.on_event(scenario::TriggerEvent::kTlsHandshake);
     }
     void on_linger_result(int, bool ok, int err) override {
         if (!ok) rec_.event(now_s(), "linger_failed", {{"errno", err}});
@@ -200,12 +187,14 @@ class AppObserver final : public device::SessionObserver, public device::SocketO
     void on_socket_closing(uint16_t local_port) override {
         probe_.on_app_close(local_port);
         rec_.event(now_s(), "app_close", {{"local_port", local_port}});
+        triggers_.on_event(scenario::TriggerEvent::kAppClose);
     }
     uint64_t connects = 0, ping_timeouts = 0, handshakes_ok = 0, handshake_failures = 0;
 
   private:
     Recorder& rec_;
     probes::PcbProbe& probe_;
+    FaultTriggers& triggers_;
 };
 
 class DeviceClock final : public device::SessionClock {
@@ -295,7 +284,12 @@ AppTotals run_app(const scenario::Scenario& sc, const BrokerTarget& broker, AppO
             totals.publishes_sent += session.counters().publishes_sent;
             totals.publishes_acked += session.counters().publishes_acked;
             totals.messages_received += session.counters().messages_received;
-            if (s.now() >= end) break; // still connected at the end: leave it open
+            if (s.now() >= end) {
+                // Still connected at the end: leave it open. The device process ends with the
+                // run, so the transport is deliberately not destroyed (that would close it).
+                (void)t.release();
+                break;
+            }
             t->destroy();
         }
         if (s.now() + sc.app.reconnect_delay >= end) break;
@@ -385,7 +379,8 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
         rec.event(now_s(), "alloc_failure", {{"subsystem", std::string(heap::subsystem_name(s))},
                                              {"size", size}, {"injected", injected}});
     });
-    AppObserver obs(rec, probe);
+    FaultTriggers triggers(sc, rec);
+    AppObserver obs(rec, probe, triggers);
     AppTotals totals;
     size_t baseline_free = 0;
     uint64_t dropped = 0, delivered = 0;
@@ -408,7 +403,7 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
         audit.rec = &rec;
         audit.dropped = &dropped;
 
-        RstWatch rst_up(probe, true), rst_down(probe, false);
+        RstWatch rst_up(probe, triggers, true), rst_down(probe, triggers, false);
         port::LinkNetif netif(&rst_up);
         rst_down.set_next(&netif);
         // The gateway's downlink is the link's network side; set once the link exists.
@@ -430,6 +425,7 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
         link::LinkHooks hooks;
         hooks.on_link_change = [&netif](bool up) { netif.set_link_up(up); };
         auto lnk = link::build_link(lc, specs, timer, audit, {&rst_down, &gateway}, hooks);
+        triggers.bind(lnk.get());
         rst_up.set_next(&lnk->from_device());
         gateway_down.to = &lnk->from_network();
         sched.add_host_io(&gateway);
@@ -501,7 +497,11 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
         {"time", {{"mode", so.mode == clock::TimeMode::kVirtual ? "virtual" : "realtime"},
                   {"jumps", ts.jumps}, {"skipped_s", std::chrono::duration<double>(ts.skipped).count()},
                   {"host_wait_s", ts.host_wait_s}, {"jumps_with_host_pending", ts.jumps_with_host_pending}}},
-        {"faults", faults},
+        {"faults", [&] {
+             json all = faults;
+             for (const auto& f : triggers.fired()) all.push_back(f);
+             return all;
+         }()},
         {"expectations", expectations},
         {"scenario_resolved", scenario::to_json(sc)},
     };

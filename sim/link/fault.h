@@ -49,6 +49,9 @@ class Fault : public Stage {
     /// own (link_down) schedule them here.
     virtual void arm() {}
 
+    /// Starts a fault built dormant (FaultSpec::dormant) at `at`: the scenario's event triggers.
+    void trigger(clock::SimTime at) { common_.schedule.trigger(at); }
+
     [[nodiscard]] const std::string& name() const { return common_.name; }
     [[nodiscard]] const FaultCommon& common() const { return common_; }
 

@@ -136,6 +136,9 @@ void validate_fault_spec(const FaultSpec& spec, size_t index) {
         fail(spec, index, std::string("schedule: ") + e.what());
     }
     if (spec.type == "link_down") {
+        if (spec.dormant) {
+            fail(spec, index, "link_down cannot wait for an event trigger yet; give it `at`");
+        }
         if (spec.direction != FaultDirection::kBoth) {
             fail(spec, index, "direction must be 'both' (a link that is down carries nothing)");
         }
@@ -153,7 +156,8 @@ std::unique_ptr<Fault> make_fault(const FaultSpec& spec, size_t index, uint64_t 
     validate_fault_spec(spec, index);
     const auto params = checked_params(spec, index);
     const std::string name = display_name(spec, index);
-    FaultCommon common{name, Schedule{spec.start, spec.duration, spec.repeat}, spec.direction,
+    FaultCommon common{name, Schedule{spec.start, spec.duration, spec.repeat, spec.dormant},
+                       spec.direction,
                        spec.filter, derive_seed(seed, name)};
     const std::string& t = spec.type;
     auto param = [&](const char* key) { return params.at(key); };

@@ -43,6 +43,9 @@ struct FaultSpec {
     FaultDirection direction = FaultDirection::kBoth;
     FlowFilter filter;
     std::map<std::string, double> params;
+    /// Waits for Fault::trigger() instead of starting at `start` (not for link_down, whose
+    /// edges are scheduled when the link is built).
+    bool dormant = false;
 };
 
 /// A spec that cannot be built; the message names the fault, and the key when there is one.

@@ -28,7 +28,7 @@ void Schedule::validate() const {
 }
 
 std::optional<SimTime> Schedule::last_start(SimTime now) const {
-    if (now < start) {
+    if (dormant || now < start) {
         return std::nullopt;
     }
     if (!repeat) {
@@ -44,6 +44,9 @@ bool Schedule::active(SimTime now) const {
 }
 
 std::optional<SimTime> Schedule::next_start(SimTime now) const {
+    if (dormant) {
+        return std::nullopt;
+    }
     if (now < start) {
         return start;
     }

@@ -12,6 +12,14 @@ struct Schedule {
     clock::SimTime start{};
     std::optional<clock::SimDuration> duration; ///< nullopt: active until the run ends
     std::optional<clock::SimDuration> repeat;   ///< period between window starts
+    /// Waiting for a trigger (a protocol event): never active until trigger() sets the start.
+    bool dormant = false;
+
+    /// Starts a dormant schedule at `at` (its first window begins then).
+    void trigger(clock::SimTime at) {
+        dormant = false;
+        start = at;
+    }
 
     /// Throws std::invalid_argument when negative times, a non-positive period, a repeat
     /// without a finite duration, or a duration longer than the period.

@@ -1,0 +1,55 @@
+#pragma once
+// Faults that start on a protocol event instead of at a fixed time (the scenario's `trigger`):
+// after the Nth MQTT connect, TLS handshake, application close, or matching packet. The link
+// builds them dormant; this starts them when their event comes, and records their windows.
+
+#include "harness/runner/recorder.h"
+#include "harness/scenario/scenario.h"
+#include "sim/link/flow_filter.h"
+#include "sim/link/frame.h"
+
+#include <nlohmann/json.hpp>
+
+#include <vector>
+
+namespace lwipsim::link {
+class Link;
+}
+
+namespace lwipsim::runner {
+
+/// The scenario's packet filter as the link matches it ("device"/"broker" name the device's
+/// and the gateway's addresses). Throws std::invalid_argument for a bad address.
+link::FlowFilter to_flow_filter(const scenario::PacketFilter& f);
+
+class FaultTriggers {
+  public:
+    FaultTriggers(const scenario::Scenario& sc, Recorder& rec);
+    /// The built link; fault i of the scenario is link.faults()[i].
+    void bind(link::Link* link) { link_ = link; }
+    void on_event(scenario::TriggerEvent event);
+    /// Every frame at the device's edge (both directions), for nth_packet triggers.
+    void on_frame(const link::Frame& frame);
+    [[nodiscard]] bool any_packet_triggers() const { return packet_triggers_; }
+    /// {name, type, windows} of the triggered faults that fired (for summary.json).
+    [[nodiscard]] const nlohmann::json& fired() const { return fired_; }
+
+  private:
+    struct Pending {
+        size_t index;
+        scenario::Trigger trigger;
+        link::FlowFilter filter;
+        uint32_t seen = 0;
+        bool done = false;
+    };
+    void fire(Pending& p);
+
+    const scenario::Scenario& sc_;
+    Recorder& rec_;
+    link::Link* link_ = nullptr;
+    std::vector<Pending> pending_;
+    bool packet_triggers_ = false;
+    nlohmann::json fired_ = nlohmann::json::array();
+};
+
+} // namespace lwipsim::runner

@@ -1,0 +1,5 @@
+find_package(Python3 COMPONENTS Interpreter REQUIRED)
+add_test(NAME scenario.event_trigger
+         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/triggers_check.py
+                 $<TARGET_FILE:lwipsim> ${CMAKE_SOURCE_DIR}/tests/data/scenarios/trigger_app_close.yaml)
+set_tests_properties(scenario.event_trigger PROPERTIES LABELS scenario TIMEOUT 120)
