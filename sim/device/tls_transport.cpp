@@ -200,7 +200,12 @@ std::unique_ptr<TlsTransport> TlsTransport::open(const TlsOptions& o, port::Dete
         return nullptr;
     };
     impl->fd = lwip_socket(AF_INET, SOCK_STREAM, 0);
-    if (impl->fd < 0) return fail(OpenStage::kSocket, errno, "lwip_socket failed (no memory?)");
+    if (impl->fd < 0) {
+        // ENOBUFS: no heap for the netconn; ENFILE: every socket slot taken (e.g. leaked by
+        // closes that returned EWOULDBLOCK, see tests/unit/linger_test.cpp).
+        int err = errno;
+        return fail(OpenStage::kSocket, err, "lwip_socket failed: errno " + std::to_string(err));
+    }
     if (o.linger.enabled) {
         int err = set_linger(impl->fd, o.linger);
         if (observer != nullptr) observer->on_linger_result(impl->fd, err == 0, err);
