@@ -23,6 +23,7 @@ uint32_t unacked_bytes(const tcp_pcb* pcb) {
 
 void PcbProbe::install() {
     port::set_tcpip_step_hook([this] { step(); });
+    port::set_pcb_cap_observer([this] { pcb_alloc_failed_ = true; });
     heap::DeviceHeap::instance().set_observer(this);
 }
 
@@ -61,6 +62,7 @@ void PcbProbe::step() {
             }
         }
     }
+    pcb_alloc_failed_ = false; // a refused PCB that killed nothing explains no later free
 }
 
 void PcbProbe::on_app_close(uint16_t local_port) {

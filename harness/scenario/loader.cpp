@@ -765,13 +765,15 @@ void read_app(const Doc& doc, const YAML::Node& n, AppSettings& a) {
 void read_lwip(const Doc& doc, const YAML::Node& n, LwipOverrides& l) {
     Section s(doc, n, "lwip",
               {"tcp_maxrtx", "tcp_synmaxrtx", "tcp_rto_initial", "tcp_msl", "tcp_fin_wait_timeout",
-               "so_linger_available", "keepalive"});
+               "so_linger_available", "tcp_pcb_cap", "keepalive"});
     Values v(doc, s);
-    // lwIP counts retransmissions in a u8 (pcb->nrtx).
+    // lwIP's init.c: TCP_MAXRTX and TCP_SYNMAXRTX must be <= 12 (the tcp_backoff table).
     if (const Field* f = s.find("tcp_maxrtx"))
-        l.tcp_maxrtx = static_cast<uint32_t>(v.integer(*f, 1, 255));
+        l.tcp_maxrtx = static_cast<uint32_t>(v.integer(*f, 1, 12));
     if (const Field* f = s.find("tcp_synmaxrtx"))
-        l.tcp_synmaxrtx = static_cast<uint32_t>(v.integer(*f, 1, 255));
+        l.tcp_synmaxrtx = static_cast<uint32_t>(v.integer(*f, 1, 12));
+    if (const Field* f = s.find("tcp_pcb_cap"))
+        l.tcp_pcb_cap = static_cast<uint32_t>(v.integer(*f, 0, 255));
     // RTO is kept in slow-timer ticks of 500 ms in an s16.
     if (const Field* f = s.find("tcp_rto_initial"))
         l.tcp_rto_initial = v.duration(*f, std::chrono::milliseconds(500), std::chrono::hours(4));

@@ -46,6 +46,7 @@ struct LwipOverrides {
     std::optional<SimDuration> tcp_msl;
     std::optional<SimDuration> tcp_fin_wait_timeout;
     std::optional<bool> so_linger_available;
+    std::optional<uint32_t> tcp_pcb_cap; ///< live TCP PCBs before the oldest closing is killed
     KeepaliveOverrides keepalive;
     bool operator==(const LwipOverrides&) const = default;
 };

@@ -105,6 +105,7 @@ nlohmann::json to_json(const Scenario& s) {
     l["tcp_msl"] = opt_s(s.lwip.tcp_msl);
     l["tcp_fin_wait_timeout"] = opt_s(s.lwip.tcp_fin_wait_timeout);
     l["so_linger_available"] = opt(s.lwip.so_linger_available);
+    l["tcp_pcb_cap"] = opt(s.lwip.tcp_pcb_cap);
     l["keepalive"] = {{"enabled", opt(s.lwip.keepalive.enabled)},
                       {"idle", opt_s(s.lwip.keepalive.idle)},
                       {"intvl", opt_s(s.lwip.keepalive.intvl)},
@@ -213,6 +214,8 @@ std::string to_yaml(const Scenario& s) {
         kv(out, "tcp_fin_wait_timeout", format_duration(*l.tcp_fin_wait_timeout));
     if (l.so_linger_available)
         kv(out, "so_linger_available", *l.so_linger_available);
+    if (l.tcp_pcb_cap)
+        kv(out, "tcp_pcb_cap", *l.tcp_pcb_cap);
     out << YAML::Key << "keepalive" << YAML::Value << YAML::BeginMap;
     if (l.keepalive.enabled)
         kv(out, "enabled", *l.keepalive.enabled);

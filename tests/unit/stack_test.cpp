@@ -138,3 +138,56 @@ TEST(Stack, FailureInjectionHitsTheChosenAllocation) {
         lwip_close(fd);
     });
 }
+
+namespace {
+// One loopback connection closed by the client first: the client's PCB stays in TIME_WAIT
+// (2 * TCP_MSL), the server's goes through LAST_ACK and is freed.
+void one_closed_connection(uint16_t port) {
+    int server = listen_on(port);
+    int client = connect_to(port);
+    ASSERT_GE(client, 0);
+    int accepted = lwip_accept(server, nullptr, nullptr);
+    ASSERT_GE(accepted, 0);
+    lwip_close(client);
+    lwip_close(accepted);
+    lwip_close(server);
+    clock::Scheduler::current().sleep_for(1s); // let the FIN/ACK exchange finish
+}
+
+u16_t live_pcbs() { return lwip_stats.memp[MEMP_TCP_PCB]->used; }
+} // namespace
+
+TEST(Stack, PcbCapKillsTheOldestTimeWaitPcbLikeEspLwip) {
+    lwipsim::testing::run_as_device([] {
+        DeviceHeap::instance().configure(256 * 1024, 0);
+        auto settings = port::profile_defaults();
+        settings.pcb_cap = 2;
+        port::apply_tcp_settings(settings);
+        port::start_stack(nullptr, {}, 1);
+        one_closed_connection(7100);
+        EXPECT_EQ(live_pcbs(), 1) << "the client's PCB should be in TIME_WAIT";
+        // A second connection needs two PCBs; with a cap of 2, tcp_alloc must kill the
+        // TIME_WAIT one (esp-lwip's first choice) to make room for the second of them.
+        int server = listen_on(7101);
+        int client = connect_to(7101);
+        ASSERT_GE(client, 0);
+        int accepted = lwip_accept(server, nullptr, nullptr);
+        ASSERT_GE(accepted, 0);
+        EXPECT_EQ(live_pcbs(), 2);
+        EXPECT_LE(lwip_stats.memp[MEMP_TCP_PCB]->max, 2);
+    });
+}
+
+TEST(Stack, WithoutACapTimeWaitPcbsAccumulateAsUpstream) {
+    lwipsim::testing::run_as_device([] {
+        DeviceHeap::instance().configure(256 * 1024, 0);
+        auto settings = port::profile_defaults();
+        settings.pcb_cap = 0;
+        port::apply_tcp_settings(settings);
+        port::start_stack(nullptr, {}, 1);
+        one_closed_connection(7200);
+        one_closed_connection(7201);
+        one_closed_connection(7202);
+        EXPECT_EQ(live_pcbs(), 3) << "three clients in TIME_WAIT (2 * 60 s not over)";
+    });
+}

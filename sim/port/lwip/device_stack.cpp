@@ -80,6 +80,7 @@ TcpSettings profile_defaults() {
 #if defined(LWIPSIM_PROFILE_ESP_IDF_V4_4)
     s.rto_initial_ms = 1500; // esp-lwip: rto = sv = 3 slow ticks
     s.synmaxrtx = 12;
+    s.pcb_cap = MEMP_NUM_TCP_PCB;
 #else
     s.rto_initial_ms = 3000;
     s.synmaxrtx = 6;
@@ -102,6 +103,7 @@ void apply_tcp_settings(const TcpSettings& s) {
     lwipsim_tcp_msl_ms = s.msl_ms;
     lwipsim_tcp_fin_wait_timeout_ms = s.fin_wait_timeout_ms;
     lwipsim_so_linger_available = s.so_linger_available ? 1 : 0;
+    lwipsim_tcp_pcb_cap = s.pcb_cap;
 }
 
 void LinkNetif::send_up(link::Frame frame) {

@@ -20,6 +20,7 @@ struct TcpSettings {
     uint32_t msl_ms = 60000;
     uint32_t fin_wait_timeout_ms = 20000;
     bool so_linger_available = true;
+    uint32_t pcb_cap = 0; ///< esp-lwip's MEMP_NUM_TCP_PCB cap on live PCBs; 0 = none
 };
 
 /// The profile this binary was built with ("esp-idf-v4.4" or "upstream-2.1.3").

@@ -29,6 +29,7 @@ uint32_t lwipsim_tcp_rto_initial_ms = 3000;
 uint32_t lwipsim_tcp_msl_ms = 60000;
 uint32_t lwipsim_tcp_fin_wait_timeout_ms = 20000;
 int lwipsim_so_linger_available = 1;
+uint32_t lwipsim_tcp_pcb_cap = 0;
 }
 
 namespace {

@@ -78,6 +78,9 @@ void lwipsim_lwip_free(void* ptr);
 #define TCP_FIN_WAIT_TIMEOUT (lwipsim_tcp_fin_wait_timeout_ms)
 #define TCP_TMR_INTERVAL 250
 #define TCP_QUEUE_OOSEQ 1
+/* esp-lwip's cap on live TCP PCBs and its kill order (third_party/patches/lwip/0003); the cap
+ * is a run-time setting (0 in the upstream profile: no cap). */
+#define LWIP_HOOK_MEMP_MALLOC_ALLOWED(desc) lwipsim_memp_malloc_allowed(desc)
 #define LWIP_TCP_SACK_OUT 0
 
 /* --- Profile ---------------------------------------------------------------------------- */
@@ -90,7 +93,8 @@ void lwipsim_lwip_free(void* ptr);
 #define TCP_OVERSIZE TCP_MSS
 #define LWIP_NETIF_TX_SINGLE_PBUF 1
 #define MEMP_NUM_NETCONN 10 /* LWIP_MAX_SOCKETS */
-#define MEMP_NUM_TCP_PCB 16
+#define MEMP_NUM_TCP_PCB 16 /* enforced at run time by lwipsim_tcp_pcb_cap */
+#define LWIP_TCP_KILL_FIN_WAIT 1
 #define LWIPSIM_PROFILE_NAME "esp-idf-v4.4"
 #elif defined(LWIPSIM_PROFILE_UPSTREAM_2_1_3)
 /* lwIP 2.1.3 opt.h defaults for TCP (memory still heap-backed, see above) */
