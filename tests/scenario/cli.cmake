@@ -1,0 +1,8 @@
+# The CLI (harness/cli): parallel vs serial runs, sweep shards + merge, exit codes, JUnit XML.
+# Short scenarios from tests/data/cli (a few simulated minutes, ~1-2 s of host time each).
+foreach(case parallel shards exit_codes junit)
+    add_test(NAME scenario.cli_${case}
+             COMMAND python3 ${CMAKE_CURRENT_LIST_DIR}/cli_test.py ${case} $<TARGET_FILE:lwipsim>
+                     ${CMAKE_SOURCE_DIR}/tests/data/cli ${CMAKE_BINARY_DIR}/scenario-results/cli_${case})
+    set_tests_properties(scenario.cli_${case} PROPERTIES LABELS scenario TIMEOUT 180)
+endforeach()

@@ -1,0 +1,262 @@
+#!/usr/bin/env python3
+"""CLI tests (label scenario): parallel == serial, shards + merge == whole sweep, exit codes,
+JUnit XML. Usage: cli_test.py CASE LWIPSIM DATA_DIR WORK_DIR.
+
+Expected values come from the scenario files in tests/data/cli (their comments say why) and
+from the documented rules (docs/cli.md: grid order, seeds, shard membership), not from
+lwipsim's own output."""
+import csv
+import itertools
+import json
+import os
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+CASE, LWIPSIM, DATA, WORK = sys.argv[1:5]
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what)
+
+
+def lwipsim(*args, env=None):
+    p = subprocess.run([LWIPSIM, *args], capture_output=True, text=True, env=env, timeout=240)
+    return p.returncode, p.stdout, p.stderr
+
+
+def summary(folder):
+    with open(os.path.join(folder, "summary.json")) as f:
+        return json.load(f)
+
+
+# Host-time figures differ between any two runs, and so does the managed broker's port (an
+# ephemeral port the host's kernel picks for each variant's own mosquitto): it shows up as the
+# PCBs' remote_port. mbedTLS's allocation *count* also varies by a few between runs (seen:
+# 15618 vs 15622), most likely because the broker's (OpenSSL's) random key material changes
+# how often the device's bignum code grows its buffers; bytes in use, peaks and every other
+# figure must match.
+HOST_TIME = [("wall_time_s",), ("time", "host_wait_s"), ("heap", "by_subsystem", "mbedtls", "allocs")]
+
+
+def without_host_time(s):
+    s = json.loads(json.dumps(s))
+    for path in HOST_TIME:
+        d = s
+        for k in path[:-1]:
+            d = d[k]
+        d.pop(path[-1], None)
+    for p in s["pcbs"]:
+        p.pop("remote_port")
+    return s
+
+
+def read(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    if path.endswith("pcbs.csv"):  # drop the remote_port column (the broker's port)
+        with open(path, newline="") as f:
+            rows = list(csv.reader(f))
+        col = rows[0].index("remote_port")
+        data = [r[:col] + r[col + 1:] for r in rows]
+    return data
+
+
+def case_parallel():
+    """A two-variant run with --jobs 2 equals the variants run one by one with --jobs 1."""
+    scen = os.path.join(DATA, "two_variants.yaml")
+    par, ser = os.path.join(WORK, "parallel"), os.path.join(WORK, "serial")
+    rc, _, err = lwipsim("run", scen, "--jobs", "2", "--out", par, "--no-plots", "--quiet")
+    check(rc == 0, f"parallel run exit {rc}: {err}")
+    for v in ["linger_off", "linger_0"]:
+        rc, _, err = lwipsim("run", scen, "--variant", v, "--jobs", "1", "--out", ser,
+                             "--no-plots", "--quiet")
+        check(rc == 0, f"serial run of {v} exit {rc}: {err}")
+    for v in ["linger_off", "linger_0"]:
+        a, b = os.path.join(par, v), os.path.join(ser, v)
+        sa, sb = summary(a), summary(b)
+        check(sa["variant"] == v and sb["variant"] == v, f"{v}: variant names in summary.json")
+        check(without_host_time(sa) == without_host_time(sb),
+              f"{v}: summary.json differs beyond wall_time_s/time.host_wait_s")
+        for f in ["events.jsonl", "timeseries.csv", "pcbs.csv"]:
+            check(read(os.path.join(a, f)) == read(os.path.join(b, f)), f"{v}: {f} differs")
+        # The two variants really differ (linger 0 aborts instead of FIN_WAIT_1), so the
+        # comparison above is not between two copies of one run.
+    check(summary(os.path.join(par, "linger_0"))["options"]["linger_s"] == 0,
+          "linger_0 ran with linger 0")
+    check(summary(os.path.join(par, "linger_off"))["options"]["linger_s"] is None,
+          "linger_off ran without linger")
+
+
+def rows_without_wall_time(folder):
+    with open(os.path.join(folder, "sweep.json")) as f:
+        doc = json.load(f)
+    rows = []
+    for r in doc["rows"]:
+        r = dict(r)
+        r.pop("wall_time_s")
+        rows.append(r)
+    return doc, rows
+
+
+def csv_without_wall_time(folder):
+    with open(os.path.join(folder, "sweep.csv"), newline="") as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        r.pop("wall_time_s")
+    return rows
+
+
+def case_shards():
+    """A sweep split in two shards and merged equals the unsharded sweep."""
+    scen = os.path.join(DATA, "two_variants.yaml")
+    grid = ["--param", "app.keepalive=20s,40s", "--param", "app.reconnect_delay=5s",
+            "--seeds", "2", "--variant", "linger_0", "--jobs", "2", "--quiet"]
+    whole, s1, s2, merged = (os.path.join(WORK, n) for n in ["whole", "s1", "s2", "merged"])
+    for out, extra in [(whole, []), (s1, ["--shard", "1/2"]), (s2, ["--shard", "2/2"])]:
+        rc, _, err = lwipsim("sweep", scen, *grid, *extra, "--out", out)
+        check(rc == 0, f"sweep {extra} exit {rc}: {err}")
+    # docs/cli.md: first --param outermost, seeds innermost, seeds = scenario seed (7) + i.
+    names = [f"app.keepalive={k},app.reconnect_delay=5s,seed={s}"
+             for k, s in itertools.product(["20s", "40s"], [7, 8])]
+    # Shard K/N holds the points whose 0-based index i has i % N == K - 1.
+    expect = {whole: names, s1: names[0::2], s2: names[1::2]}
+    for out, pts in expect.items():
+        doc, rows = rows_without_wall_time(out)
+        check([r["point_name"] for r in rows] == pts, f"{out}: points {[r['point_name'] for r in rows]}")
+        for p in pts:
+            check(os.path.isfile(os.path.join(out, p, "linger_0", "summary.json")), f"{out}/{p}: run folder")
+        check(sorted(os.listdir(out)) == sorted(pts + ["sweep.csv", "sweep.json"]),
+              f"{out}: only the shard's points: {sorted(os.listdir(out))}")
+
+    # Overlap and gaps are refused, and nothing is written.
+    for dirs, what in [([s1, s1], "both"), ([s1], "missing")]:
+        bad = os.path.join(WORK, "bad_merge")
+        rc, _, err = lwipsim("merge", *dirs, "--out", bad)
+        check(rc == 2, f"merge {dirs}: exit {rc}, expected 2")
+        check(what in err, f"merge {dirs}: stderr names the problem ({what!r}): {err!r}")
+        check(not os.path.exists(bad), f"merge {dirs}: wrote {bad}")
+
+    rc, _, err = lwipsim("merge", s2, s1, "--out", merged)
+    check(rc == 0, f"merge exit {rc}: {err}")
+    dw, rw = rows_without_wall_time(whole)
+    dm, rm = rows_without_wall_time(merged)
+    check(rm == rw, "merged sweep.json rows differ from the unsharded sweep (ignoring wall time)")
+    check(dm["shard"] is None and dw["shard"] is None, "merged folder is a whole sweep")
+    check(csv_without_wall_time(merged) == csv_without_wall_time(whole), "sweep.csv differs")
+    for p in names:
+        a = summary(os.path.join(whole, p, "linger_0"))
+        b = summary(os.path.join(merged, p, "linger_0"))
+        check(without_host_time(a) == without_host_time(b), f"{p}: summary.json differs")
+        # The grid point's values reached the run (resolved scenario, seconds).
+        keepalive = 20 if "keepalive=20s" in p else 40
+        check(a["scenario_resolved"]["app"]["keepalive"] == keepalive, f"{p}: keepalive applied")
+        check(a["seed"] == int(p.rsplit("seed=", 1)[1]), f"{p}: seed applied")
+
+
+def case_exit_codes():
+    """0 all pass, 1 an expectation fails, 2 bad scenario (file:line:col) or bad --set."""
+    out = os.path.join(WORK, "runs")
+    rc, _, err = lwipsim("run", os.path.join(DATA, "two_variants.yaml"), "--out", out + "/ok",
+                         "--no-plots", "--quiet")
+    check(rc == 0, f"passing scenario: exit {rc}: {err}")
+    rc, _, err = lwipsim("run", os.path.join(DATA, "failing.yaml"), "--variant", "linger_0",
+                         "--out", out + "/fail", "--no-plots", "--quiet")
+    check(rc == 1, f"failing expectation: exit {rc}, expected 1: {err}")
+    bad = os.path.join(DATA, "bad_unit.yaml")
+    rc, _, err = lwipsim("run", bad, "--out", out + "/bad", "--no-plots")
+    # bad_unit.yaml line 3 is "  keepalive: 30sec": the value starts in column 14.
+    check(rc == 2, f"bad scenario: exit {rc}, expected 2")
+    check(f"{bad}:3:14:" in err, f"bad scenario: file:line:col on stderr: {err!r}")
+    check(not os.path.exists(out + "/bad"), "bad scenario: nothing written")
+    rc, _, err = lwipsim("run", os.path.join(DATA, "two_variants.yaml"), "--set",
+                         "app.keepalive=banana", "--out", out + "/badset", "--no-plots")
+    check(rc == 2, f"bad --set: exit {rc}, expected 2")
+    check("--set app.keepalive=banana" in err, f"bad --set named on stderr: {err!r}")
+    check(not os.path.exists(out + "/badset"), "bad --set: nothing written")
+    rc, _, err = lwipsim("sweep", os.path.join(DATA, "two_variants.yaml"), "--param",
+                         "app.keepalive=30s,forever", "--out", out + "/badsweep")
+    check(rc == 2, f"sweep with a bad --param value: exit {rc}, expected 2")
+    check(not os.path.exists(out + "/badsweep"), "bad sweep: nothing written")
+    for args in [["run"], ["frobnicate"], ["sweep", os.path.join(DATA, "two_variants.yaml"),
+                                          "--param", "x=1", "--shard", "3/2", "--out", out + "/x"]]:
+        rc, _, err = lwipsim(*args)
+        check(rc == 2, f"usage error {args}: exit {rc}, expected 2")
+    rc, so, _ = lwipsim("--version")
+    check(rc == 0 and so.startswith("lwipsim "), f"--version: {rc} {so!r}")
+    rc, so, _ = lwipsim("sweep", "--help")
+    check(rc == 0 and "--shard" in so and "Examples" in so, "sweep --help")
+
+
+def case_junit():
+    """--junit: one testcase per expectation per variant, failures = failed expectations."""
+    scen = os.path.join(DATA, "failing.yaml")
+    out, xml_file = os.path.join(WORK, "fail"), os.path.join(WORK, "junit.xml")
+    rc, _, err = lwipsim("run", scen, "--out", out, "--no-plots", "--quiet", "--junit", xml_file)
+    check(rc == 1, f"exit {rc}, expected 1: {err}")
+    root = ET.parse(xml_file).getroot()
+    check(root.tag == "testsuites", "root element")
+    cases = root.findall("./testsuite/testcase")
+    expected_cases, expected_failed = [], []
+    for v in ["linger_off", "linger_0"]:
+        s = summary(os.path.join(out, v))
+        for e in s["expectations"]:
+            expected_cases.append(("failing." + v, e))
+            if not e["passed"]:
+                expected_failed.append(("failing." + v, e))
+    # From the scenario file: 2 expectations apply to linger_off, 3 to linger_0; the one
+    # "heap.min_free > 64KiB" fails in both (free heap cannot exceed the 64 KiB budget).
+    check(len(expected_cases) == 5 and len(expected_failed) == 2,
+          f"summary.json expectations: {len(expected_cases)} / {len(expected_failed)} failed")
+    check(len(cases) == len(expected_cases), f"{len(cases)} testcases")
+    check(int(root.get("tests")) == len(expected_cases), "testsuites@tests")
+    check(int(root.get("failures")) == len(expected_failed), "testsuites@failures")
+    check(int(root.get("errors")) == 0, "testsuites@errors")
+    failed = [c for c in cases if c.find("failure") is not None]
+    check(len(failed) == len(expected_failed), f"{len(failed)} failure elements")
+    for cls, e in expected_failed:
+        match = [c for c in failed if c.get("classname") == cls
+                 and c.get("name").startswith(e["metric"] + " " + e["op"])]
+        check(len(match) == 1, f"{cls}: failed testcase for {e['metric']} {e['op']}")
+        if match:
+            msg = match[0].find("failure").get("message")
+            check(msg == "measured %g" % e["measured"], f"{cls}: failure message {msg!r}")
+            # Independent of the summary: it is the free heap, at most the 64 KiB budget.
+            check(0 < e["measured"] <= 65536, f"{cls}: measured {e['measured']}")
+    for suite in root.findall("testsuite"):
+        n = len(suite.findall("testcase"))
+        f = len([c for c in suite.findall("testcase") if c.find("failure") is not None])
+        check(int(suite.get("tests")) == n and int(suite.get("failures")) == f,
+              f"testsuite {suite.get('name')} counts")
+
+    # A variant that cannot run (no mosquitto in PATH: the worker's broker fails) is an
+    # <error> testcase, and the exit code says "environment".
+    env = dict(os.environ, PATH="/nonexistent")
+    xml2 = os.path.join(WORK, "junit_error.xml")
+    rc, _, err = lwipsim("run", scen, "--variant", "linger_0", "--out", out + "_env",
+                         "--no-plots", "--quiet", "--junit", xml2, env=env)
+    check(rc == 3, f"without mosquitto: exit {rc}, expected 3: {err}")
+    root = ET.parse(xml2).getroot()
+    cases = root.findall("./testsuite/testcase")
+    check(len(cases) == 1 and root.get("errors") == "1" and root.get("failures") == "0",
+          f"error run: {len(cases)} testcases, errors={root.get('errors')}")
+    if cases:
+        e = cases[0].find("error")
+        check(cases[0].get("classname") == "failing.linger_0", "error testcase classname")
+        check(e is not None and "mosquitto" in e.get("message", ""), "error message names mosquitto")
+
+
+CASES = {"parallel": case_parallel, "shards": case_shards, "exit_codes": case_exit_codes,
+         "junit": case_junit}
+
+shutil.rmtree(WORK, ignore_errors=True)
+os.makedirs(WORK)
+CASES[CASE]()
+if failures:
+    print(f"{len(failures)} check(s) failed")
+    sys.exit(1)
+print(f"cli {CASE}: ok")
