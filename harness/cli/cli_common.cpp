@@ -5,6 +5,7 @@
 #include "harness/runner/variant_run.h"
 #include "harness/scenario/loader.h"
 #include "harness/scenario/scenario_error.h"
+#include "sim/link/tap_backend.h"
 #include "sim/port/lwip/device_stack.h"
 
 #include <fcntl.h>
@@ -95,6 +96,9 @@ std::string profile_of(const scenario::Scenario& sc) {
         error = e.what();
         rc = kExitUsage;
     } catch (const broker::EnvironmentError& e) {
+        error = std::string("environment: ") + e.what();
+        rc = kExitEnvironment;
+    } catch (const link::EnvironmentError& e) { // TAP: no root, no /dev/net/tun, no iproute2
         error = std::string("environment: ") + e.what();
         rc = kExitEnvironment;
     } catch (const std::invalid_argument& e) {
@@ -243,9 +247,13 @@ void print_table(const fs::path& out, const std::vector<std::string>& variants) 
             bool passed = e.value("passed", false);
             if (passed && !verbose())
                 continue;
+            const json& m = e.value("measured", json());
+            char measured[64] = "not measurable";
+            if (m.is_number())
+                std::snprintf(measured, sizeof measured, "%g", m.get<double>());
             std::printf("    %s %s %s %g (measured %s)\n", passed ? "passed" : "FAILED",
                         e.value("metric", "?").c_str(), e.value("op", "?").c_str(),
-                        e.value("value", 0.0), e.value("measured", json()).dump().c_str());
+                        e.value("value", 0.0), measured);
         }
     }
 }
