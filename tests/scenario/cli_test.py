@@ -117,7 +117,9 @@ def case_shards():
     grid = ["--param", "app.keepalive=20s,40s", "--param", "app.reconnect_delay=5s",
             "--seeds", "2", "--variant", "linger_0", "--jobs", "2", "--quiet"]
     whole, s1, s2, merged = (os.path.join(WORK, n) for n in ["whole", "s1", "s2", "merged"])
-    for out, extra in [(whole, []), (s1, ["--shard", "1/2"]), (s2, ["--shard", "2/2"])]:
+    sweep_xml = os.path.join(WORK, "sweep_junit.xml")
+    for out, extra in [(whole, ["--junit", sweep_xml]), (s1, ["--shard", "1/2"]),
+                       (s2, ["--shard", "2/2"])]:
         rc, _, err = lwipsim("sweep", scen, *grid, *extra, "--out", out)
         check(rc == 0, f"sweep {extra} exit {rc}: {err}")
     # docs/cli.md: first --param outermost, seeds innermost, seeds = scenario seed (7) + i.
@@ -140,6 +142,17 @@ def case_shards():
         check(rc == 2, f"merge {dirs}: exit {rc}, expected 2")
         check(what in err, f"merge {dirs}: stderr names the problem ({what!r}): {err!r}")
         check(not os.path.exists(bad), f"merge {dirs}: wrote {bad}")
+
+    # The sweep's JUnit XML: one testsuite per run, one testcase per expectation in its
+    # summary.json (two_variants.yaml: 2 apply to linger_0), names tagged with the point.
+    root = ET.parse(sweep_xml).getroot()
+    suites = root.findall("testsuite")
+    check([x.get("name") for x in suites] == [p + "/linger_0" for p in names], "sweep junit suites")
+    for suite, p in zip(suites, names):
+        cases = suite.findall("testcase")
+        check(len(cases) == 2 and all(c.get("name").endswith(f" [{p}]") for c in cases),
+              f"sweep junit testcases of {p}")
+        check(all(c.get("classname") == "two_variants.linger_0" for c in cases), "classname")
 
     rc, _, err = lwipsim("merge", s2, s1, "--out", merged)
     check(rc == 0, f"merge exit {rc}: {err}")
