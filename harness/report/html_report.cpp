@@ -66,22 +66,7 @@ std::string opt_seconds(const std::optional<double>& s) {
     return s ? seconds(*s) : "&mdash;";
 }
 
-std::string read_text(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in)
-        throw ReportError(file.string() + ": cannot open");
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
 
-void write_text(const fs::path& file, const std::string& text) {
-    std::ofstream out(file, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.close();
-    if (!out)
-        throw ReportError(file.string() + ": cannot write");
-}
 
 const char* const kStyle =
     "<style>\n"

@@ -47,20 +47,7 @@ std::string file_safe(const std::string& s) {
     return out.empty() ? "run" : out;
 }
 
-void write_text(const fs::path& file, const std::string& text) {
-    std::ofstream out(file, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.close();
-    if (!out)
-        throw ReportError(file.string() + ": cannot write");
-}
 
-std::string read_text(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
 
 // Colours follow the TCP life cycle: cool while opening/established, warm while closing,
 // grey for TIME_WAIT, so the lingering FIN_WAIT_1 of the field case stands out in red.

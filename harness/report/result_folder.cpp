@@ -338,4 +338,21 @@ std::vector<fs::path> variant_folders(const fs::path& parent) {
     return out;
 }
 
+std::string read_text(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in)
+        throw ReportError(file.string() + ": cannot open");
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+void write_text(const std::filesystem::path& file, const std::string& text) {
+    std::ofstream out(file, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.close();
+    if (!out)
+        throw ReportError(file.string() + ": cannot write");
+}
+
 } // namespace lwipsim::report

@@ -110,6 +110,10 @@ RunResult load_run(const std::filesystem::path& dir);
 // True when dir holds a summary.json (one variant's result folder).
 bool is_run_folder(const std::filesystem::path& dir);
 
+// Whole-file text I/O for the report's outputs; ReportError naming the file on failure.
+std::string read_text(const std::filesystem::path& file);
+void write_text(const std::filesystem::path& file, const std::string& text);
+
 // Subfolders of a multi-variant parent that are run folders, sorted by name. Empty when none.
 std::vector<std::filesystem::path> variant_folders(const std::filesystem::path& parent);
 
