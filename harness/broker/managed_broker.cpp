@@ -43,6 +43,10 @@ class Fd {
     int fd_;
 };
 
+// mosquitto's log line once every listener is open (mosquitto.c, after listeners__start).
+constexpr const char* kRunningPrefix = "mosquitto version ";
+constexpr const char* kRunningSuffix = " running";
+
 sockaddr_in loopback(std::uint16_t port) {
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -51,13 +55,35 @@ sockaddr_in loopback(std::uint16_t port) {
     return addr;
 }
 
-bool accepts_connections(std::uint16_t port) {
+bool accepts_connections(const std::string& host, std::uint16_t port) {
     Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (fd.get() < 0) {
         return false;
     }
-    const sockaddr_in addr = loopback(port);
+    sockaddr_in addr = loopback(port);
+    ::inet_pton(AF_INET, host.c_str(), &addr.sin_addr); // validated in the constructor
     return ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
+}
+
+// broker.log from `offset` on (this start attempt's part).
+std::string log_since(const fs::path& log, std::streamoff offset) {
+    std::ifstream in(log);
+    in.seekg(offset);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+bool logged_running(const std::string& text) {
+    for (std::size_t at = text.find(kRunningPrefix); at != std::string::npos;
+         at = text.find(kRunningPrefix, at + 1)) {
+        const std::size_t eol = text.find('\n', at);
+        const std::string line = text.substr(at, eol == std::string::npos ? eol : eol - at);
+        if (line.size() > std::strlen(kRunningSuffix) &&
+            line.compare(line.size() - std::strlen(kRunningSuffix), std::string::npos,
+                         kRunningSuffix) == 0) {
+            return true;
+        }
+    }
+    return false;
 }
 
 // mosquitto.conf takes the rest of a line as the value, but not every option trims or accepts
@@ -107,6 +133,12 @@ ManagedBroker::ManagedBroker(ManagedBrokerOptions options) : options_(std::move(
     if (options_.run_dir.empty()) {
         throw BrokerError("managed broker: run_dir is empty");
     }
+    in_addr listen{};
+    if (::inet_pton(AF_INET, options_.listen_address.c_str(), &listen) != 1) {
+        throw BrokerError("managed broker: listen_address '" + options_.listen_address +
+                          "' is not a numeric IPv4 address");
+    }
+    host_ = options_.listen_address;
     if (options_.port_tries < 1) {
         throw BrokerError("managed broker: port_tries must be >= 1, got " +
                           std::to_string(options_.port_tries));
@@ -205,17 +237,16 @@ bool ManagedBroker::try_start(int attempt) {
     [[maybe_unused]] auto n = ::write(log_fd.get(), marker.data(), marker.size());
     const std::streamoff log_start = static_cast<std::streamoff>(fs::file_size(log_path()));
 
-    pid_ = spawn_child({options_.executable, "-c", config_path().string()}, log_fd.get());
+    std::vector<std::string> argv = options_.command_prefix;
+    argv.insert(argv.end(), {options_.executable, "-c", config_path().string()});
+    pid_ = spawn_child(argv, log_fd.get());
 
     const auto deadline = Clock::now() + options_.start_timeout;
     while (Clock::now() < deadline) {
         if (child_has_exited(pid_)) {
             const auto status = wait_child(pid_, std::chrono::seconds(1));
             pid_ = -1;
-            std::ifstream in(log_path());
-            in.seekg(log_start);
-            const std::string this_attempt((std::istreambuf_iterator<char>(in)),
-                                           std::istreambuf_iterator<char>());
+            const std::string this_attempt = log_since(log_path(), log_start);
             if (this_attempt.find(kAddressInUse) != std::string::npos) {
                 return false;
             }
@@ -223,14 +254,17 @@ bool ManagedBroker::try_start(int attempt) {
                               (status ? status->describe() : std::string("unknown status")) +
                               "); log " + log_path().string() + ":\n" + log_tail());
         }
-        if (accepts_connections(tls_port_) && (!plain_port_ || accepts_connections(*plain_port_)) &&
-            !child_has_exited(pid_)) {
+        const bool ready = options_.command_prefix.empty()
+                               ? accepts_connections(host_, tls_port_) &&
+                                     (!plain_port_ || accepts_connections(host_, *plain_port_))
+                               : logged_running(log_since(log_path(), log_start));
+        if (ready && !child_has_exited(pid_)) {
             return true;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     stop();
-    throw BrokerError("managed broker: mosquitto did not accept connections on 127.0.0.1:" +
+    throw BrokerError("managed broker: mosquitto did not accept connections on " + host_ + ":" +
                       std::to_string(tls_port_) + " within " +
                       std::to_string(options_.start_timeout.count()) + " ms; log " +
                       log_path().string() + ":\n" + log_tail());

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <sys/types.h>
 
@@ -22,13 +23,23 @@ struct ManagedBrokerOptions {
     bool plain_listener = false;      // also listen without TLS on 127.0.0.1 (another free port)
     bool require_client_cert = false; // mutual TLS; the PKI must then have a client cert
     std::string executable = "mosquitto"; // looked up in PATH at start
-    int port_tries = 5;                   // attempts when a picked free port is taken meanwhile
+    // Numeric IPv4 address the listeners bind to. Another address than 127.0.0.1 only makes
+    // sense together with a command_prefix that starts mosquitto where that address exists.
+    std::string listen_address = "127.0.0.1";
+    // argv put before mosquitto's, e.g. {"ip", "netns", "exec", "<ns>"} to run it inside a
+    // network namespace. The prefix command must exec mosquitto (not fork it), so the pid we
+    // hold, its process group and PDEATHSIG stay the broker's. With a prefix, readiness is read
+    // from broker.log (mosquitto's "mosquitto version ... running", logged once every listener
+    // is open) instead of a connect from this process, which may be in another namespace.
+    std::vector<std::string> command_prefix;
+    int port_tries = 5; // attempts when a picked free port is taken meanwhile
     std::chrono::milliseconds start_timeout{10000}; // real time until the port must accept
     std::chrono::milliseconds stop_grace{5000};     // SIGTERM -> SIGKILL delay in stop()
 };
 
-// A Debian mosquitto child process serving TLS (EC P-256 test PKI) on 127.0.0.1 at a free port,
-// logging everything (connects, disconnects, subscribes) to run_dir/broker.log.
+// A Debian mosquitto child process serving TLS (EC P-256 test PKI) on 127.0.0.1 (or
+// listen_address) at a free port, logging everything (connects, disconnects, subscribes) to
+// run_dir/broker.log.
 //
 // The constructor starts the broker and returns once it accepts TCP connections; the destructor
 // stops it. The child dies with the constructing thread (PDEATHSIG), so construct it on a thread
@@ -47,7 +58,7 @@ class ManagedBroker {
     bool running() const;
 
     BrokerEndpoint endpoint() const; // TLS endpoint; client cert filled when the PKI has one
-    const std::string& host() const { return host_; } // always "127.0.0.1"
+    const std::string& host() const { return host_; } // options.listen_address
     std::uint16_t tls_port() const { return tls_port_; }
     std::optional<std::uint16_t> plain_port() const { return plain_port_; }
     const std::filesystem::path& ca_file() const { return pki_.ca_cert; }

@@ -13,6 +13,7 @@
 #include "sim/heap/device_heap.h"
 #include "sim/link/link_builder.h"
 #include "sim/link/slirp_gateway.h"
+#include "sim/link/tap_backend.h"
 #include "sim/port/lwip/device_stack.h"
 #include "sim/port/mbedtls/mbedtls_platform.h"
 
@@ -37,7 +38,10 @@ using nlohmann::json;
 namespace {
 
 constexpr const char* kGatewayIp = "10.0.2.2"; // slirp maps it to the host's 127.0.0.1
-constexpr const char* kDeviceIp = "10.0.2.15";
+// link.kind tap: the TAP's side in the namespace (gateway and broker host) and the device.
+constexpr const char* kTapHostIp = "10.0.3.1";
+constexpr const char* kTapHostCidr = "10.0.3.1/24";
+constexpr const char* kTapDeviceIp = "10.0.3.15";
 
 double now_s() { return Scheduler::current().now().seconds(); }
 
@@ -159,6 +163,7 @@ port::TcpSettings tcp_settings(const scenario::Scenario& sc) {
     if (o.tcp_msl) t.msl_ms = to_ms(*o.tcp_msl);
     if (o.tcp_fin_wait_timeout) t.fin_wait_timeout_ms = to_ms(*o.tcp_fin_wait_timeout);
     if (o.so_linger_available) t.so_linger_available = *o.so_linger_available;
+    if (o.tcp_pcb_cap) t.pcb_cap = *o.tcp_pcb_cap;
     return t;
 }
 
@@ -205,7 +210,31 @@ class DeviceClock final : public device::SessionClock {
 struct BrokerTarget {
     uint16_t port = 0;
     std::string server_name, ca_pem, client_cert_pem, client_key_pem;
+    std::string ip = kGatewayIp; ///< where the device connects
 };
+
+// The far side's downlink: the link's network side, known only once the link is built.
+struct ForwardSink final : link::FrameSink {
+    link::FrameSink* to = nullptr;
+    void deliver(link::Frame f) override { to->deliver(std::move(f)); }
+};
+
+// link.kind tap: the kernel of a network namespace of our own plays the far side (a TAP at
+// 10.0.3.1/24, sim/link/tap_backend.h), and the managed broker runs inside that namespace.
+// Built before the broker, which must start in it, and destroyed after it. The namespace has
+// no route anywhere, so nothing but the broker can be reached: the external broker (on the
+// host's loopback) is refused.
+std::unique_ptr<link::TapBackend> make_tap_world(const scenario::Scenario& sc, link::Timer& timer,
+                                                 link::FrameSink& downlink) {
+    if (sc.broker.mode != scenario::BrokerMode::kManaged) {
+        throw std::invalid_argument("link.kind tap needs broker.mode managed: the broker must "
+                                    "run inside the TAP's network namespace, which reaches "
+                                    "nothing else (not even the host's loopback)");
+    }
+    link::TapOptions o;
+    o.address = kTapHostCidr;
+    return std::make_unique<link::TapBackend>(timer, downlink, o);
+}
 
 std::string read_text(const fs::path& p) {
     std::ifstream in(p);
@@ -248,7 +277,7 @@ AppTotals run_app(const scenario::Scenario& sc, const BrokerTarget& broker, AppO
     DeviceClock device_clock;
     AppTotals totals;
     device::TlsOptions o;
-    o.ip = kGatewayIp;
+    o.ip = broker.ip;
     o.port = broker.port;
     o.server_name = broker.server_name;
     o.ca_pem = broker.ca_pem;
@@ -335,6 +364,12 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
     fs::create_directories(partial);
     auto wall_start = std::chrono::steady_clock::now();
 
+    // Timer and far-side downlink outlive the TAP backend, which outlives the broker.
+    SchedulerTimer timer;
+    ForwardSink far_down;
+    std::unique_ptr<link::TapBackend> tap;
+    if (sc.link.kind == scenario::LinkKind::kTap) tap = make_tap_world(sc, timer, far_down);
+
     // The broker lives on this OS thread (PDEATHSIG follows it), which waits in run() below.
     std::optional<broker::ManagedBroker> managed;
     BrokerTarget target{};
@@ -344,8 +379,13 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
         // RSA 2048, as most cloud brokers present: fixed-length signatures keep every TLS
         // record the same size run to run (EC signatures vary), so traces repeat exactly.
         bo.pki_options.key_type = broker::KeyType::kRsa2048;
+        if (tap) {
+            bo.listen_address = kTapHostIp;
+            bo.command_prefix = tap->netns_exec_prefix(); // `ip netns exec` execs mosquitto
+        }
         managed.emplace(bo);
         target = {managed->tls_port(), managed->server_name(), read_text(managed->ca_file()), {}, {}};
+        if (tap) target.ip = kTapHostIp;
     } else {
         // The loader only accepts a loopback host: slirp's gateway 10.0.2.2 reaches it.
         target = {sc.broker.port, sc.broker.server_name, read_text(sc.broker.ca_file)};
@@ -388,7 +428,6 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
 
     sched.run("app", 5, [&] {
         SimTime end{sc.duration};
-        SchedulerTimer timer;
         struct Audit final : link::AuditLog {
             Recorder* rec;
             uint64_t* dropped;
@@ -406,14 +445,15 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
         RstWatch rst_up(probe, triggers, true), rst_down(probe, triggers, false);
         port::LinkNetif netif(&rst_up);
         rst_down.set_next(&netif);
-        // The gateway's downlink is the link's network side; set once the link exists.
-        struct Forward final : link::FrameSink {
-            link::FrameSink* to = nullptr;
-            void deliver(link::Frame f) override { to->deliver(std::move(f)); }
-        } gateway_down;
-        link::SlirpGateway gateway(timer, gateway_down, [&rec](const link::ContainmentEvent& e) {
-            rec.event(now_s(), "contained", {{"reason", e.reason}});
-        });
+        // The far side: the TAP backend built above, or the slirp gateway.
+        std::optional<link::SlirpGateway> slirp;
+        if (!tap) {
+            slirp.emplace(timer, far_down, [&rec](const link::ContainmentEvent& e) {
+                rec.event(now_s(), "contained", {{"reason", e.reason}});
+            });
+        }
+        link::FrameSink& far_side = tap ? static_cast<link::FrameSink&>(*tap) : *slirp;
+        clock::HostIo& host_io = tap ? static_cast<clock::HostIo&>(*tap) : *slirp;
         link::LinkConfig lc;
         lc.up.latency = lc.down.latency = sc.link.latency;
         lc.up.rate_bps = lc.down.rate_bps = static_cast<double>(sc.link.rate.value_or(0));
@@ -424,13 +464,17 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
         for (const auto& f : sc.faults) specs.push_back(to_link_spec(f));
         link::LinkHooks hooks;
         hooks.on_link_change = [&netif](bool up) { netif.set_link_up(up); };
-        auto lnk = link::build_link(lc, specs, timer, audit, {&rst_down, &gateway}, hooks);
+        auto lnk = link::build_link(lc, specs, timer, audit, {&rst_down, &far_side}, hooks);
         triggers.bind(lnk.get());
         rst_up.set_next(&lnk->from_device());
-        gateway_down.to = &lnk->from_network();
-        sched.add_host_io(&gateway);
+        far_down.to = &lnk->from_network();
+        sched.add_host_io(&host_io);
 
         port::NetifConfig nc;
+        if (tap) {
+            nc.ip = kTapDeviceIp;
+            nc.gateway = kTapHostIp;
+        }
         port::start_stack(&netif, nc, sc.seed);
         probe.install();
         baseline_free = heap.free_bytes();
@@ -439,10 +483,22 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
         delivered = lnk->model(link::Direction::kUp).stats().delivered +
                     lnk->model(link::Direction::kDown).stats().delivered;
         lnk->close();
-        sched.remove_host_io(&gateway);
+        sched.remove_host_io(&host_io);
+        far_down.to = nullptr;
     });
     keylog.close();
+    const pid_t broker_pid = managed ? managed->pid() : -1;
     if (managed) managed->stop();
+    json link_info = nullptr;
+    if (tap) {
+        // The broker is gone; deleting the namespace now removes the TAP with it.
+        link_info = {{"kind", "tap"}, {"netns", tap->netns()}, {"host_ip", kTapHostIp},
+                     {"device_ip", kTapDeviceIp}, {"broker_pid", broker_pid},
+                     {"tap_frames_written", tap->frames_written()},
+                     {"tap_frames_read", tap->frames_read()},
+                     {"tap_write_errors", tap->write_errors()}};
+        tap.reset();
+    }
 
     // Summary, metrics and expectations.
     const auto& pcbs = probe.records();
@@ -481,6 +537,7 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
                      {"tcp_rto_initial_ms", lwipsim_tcp_rto_initial_ms}, {"tcp_msl_ms", lwipsim_tcp_msl_ms},
                      {"tcp_fin_wait_timeout_ms", lwipsim_tcp_fin_wait_timeout_ms},
                      {"so_linger_available", lwipsim_so_linger_available != 0},
+                     {"tcp_pcb_cap", lwipsim_tcp_pcb_cap},
                      {"linger_s", sc.app.linger ? json(SimTime{*sc.app.linger}.seconds()) : json(nullptr)},
                      {"heap_block_overhead", sc.heap.block_overhead}}},
         {"heap", {{"budget", heap.budget()}, {"baseline_free", baseline_free},
@@ -505,14 +562,22 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
         {"expectations", expectations},
         {"scenario_resolved", scenario::to_json(sc)},
     };
+    if (!link_info.is_null()) summary["link"] = link_info;
     std::ofstream(partial / "summary.json") << summary.dump(2) << '\n';
     rec.write_events(partial / "events.jsonl");
     rec.write_run_log(partial / "run.log",
                       {"scenario " + sc.name + " (" + sc.source_path + ")",
                        "variant " + summary["variant"].get<std::string>() + ", seed " +
                            std::to_string(sc.seed) + ", profile " + port::profile_name(),
-                       "broker 127.0.0.1:" + std::to_string(target.port) + " as 10.0.2.2 (" +
-                           target.server_name + ")"},
+                       link_info.is_null()
+                           ? "broker 127.0.0.1:" + std::to_string(target.port) + " as 10.0.2.2 (" +
+                                 target.server_name + ")"
+                           : "broker " + std::string(kTapHostIp) + ":" +
+                                 std::to_string(target.port) + " (" + target.server_name +
+                                 ", pid " + std::to_string(broker_pid) +
+                                 ") over TAP in network namespace " +
+                                 link_info["netns"].get<std::string>() + ", device " +
+                                 kTapDeviceIp},
                       {"status " + summary["status"].get<std::string>() + ", " +
                        std::to_string(sched.now().seconds()) + " s simulated in " +
                        std::to_string(summary["wall_time_s"].get<double>()) + " s wall, " +

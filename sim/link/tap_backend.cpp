@@ -36,22 +36,48 @@ std::string join(const std::vector<std::string>& argv) {
     return s;
 }
 
-// Does the kernel owe an answer to this frame (see awaiting_host())?
-bool expects_reply(std::span<const uint8_t> f) {
+constexpr uint32_t kAwaitArp = 0x10000; // keys of awaiting_ beyond the TCP port range
+constexpr uint32_t kAwaitEcho = 0x10001;
+
+// What the kernel owes an answer to, as a key of awaiting_ (see awaiting_host()); nullopt when
+// the device frame asks for nothing.
+std::optional<uint32_t> request_key(std::span<const uint8_t> f) {
     const PacketInfo p = parse_frame(f);
     if (p.ethertype == kArpType)
-        return f.size() >= 22 && f[20] == 0 && f[21] == 1; // request
+        return f.size() >= 22 && f[20] == 0 && f[21] == 1 ? std::optional(kAwaitArp)
+                                                          : std::nullopt; // request
     if (!p.ipv4)
-        return false;
+        return std::nullopt;
     if (p.protocol == static_cast<uint8_t>(IpProto::kIcmp)) {
         const size_t icmp = p.ip_offset + p.ip_header_len;
-        return icmp < f.size() && f[icmp] == 8; // echo request
+        return icmp < f.size() && f[icmp] == 8 ? std::optional(kAwaitEcho) : std::nullopt;
     }
-    if (p.protocol == static_cast<uint8_t>(IpProto::kTcp) && p.has_ports) {
-        return (p.tcp_flags & kTcpRst) == 0 &&
-               (p.tcp_payload_len > 0 || (p.tcp_flags & (kTcpSyn | kTcpFin)) != 0);
+    if (p.protocol == static_cast<uint8_t>(IpProto::kTcp) && p.has_ports &&
+        (p.tcp_flags & kTcpRst) == 0 &&
+        (p.tcp_payload_len > 0 || (p.tcp_flags & (kTcpSyn | kTcpFin)) != 0)) {
+        return p.src_port;
     }
-    return false;
+    return std::nullopt;
+}
+
+// The wait a kernel->device frame ends, if any: TCP to a device port with payload, SYN, FIN or
+// RST (a bare ACK answers nothing: the kernel sends those on its own delayed-ACK timer), an ARP
+// reply, an ICMP echo reply.
+std::optional<uint32_t> answer_key(std::span<const uint8_t> f) {
+    const PacketInfo p = parse_frame(f);
+    if (p.ethertype == kArpType)
+        return f.size() >= 22 && f[20] == 0 && f[21] == 2 ? std::optional(kAwaitArp) : std::nullopt;
+    if (!p.ipv4)
+        return std::nullopt;
+    if (p.protocol == static_cast<uint8_t>(IpProto::kIcmp)) {
+        const size_t icmp = p.ip_offset + p.ip_header_len;
+        return icmp < f.size() && f[icmp] == 0 ? std::optional(kAwaitEcho) : std::nullopt;
+    }
+    if (p.protocol == static_cast<uint8_t>(IpProto::kTcp) && p.has_ports &&
+        (p.tcp_payload_len > 0 || (p.tcp_flags & (kTcpSyn | kTcpFin | kTcpRst)) != 0)) {
+        return p.dst_port;
+    }
+    return std::nullopt;
 }
 
 std::atomic<unsigned> g_netns_counter{0};
@@ -204,10 +230,12 @@ TapBackend::~TapBackend() {
 }
 
 void TapBackend::deliver(Frame frame) {
-    if (expects_reply(frame.bytes)) {
-        awaiting_ = true;
-        awaiting_since_ = timer_.now();
-    }
+    // Marks from earlier instants can no longer hold time; dropping them keeps the map small.
+    const clock::SimTime now = timer_.now();
+    std::erase_if(awaiting_, [now](const auto& kv) { return kv.second != now; });
+    // Marked before the write: the kernel may answer before write() even returns.
+    if (const auto key = request_key(frame.bytes))
+        awaiting_[*key] = now;
     const ssize_t n = ::write(fd_, frame.bytes.data(), frame.bytes.size());
     if (n == static_cast<ssize_t>(frame.bytes.size())) {
         ++frames_written_;
@@ -228,7 +256,13 @@ void TapBackend::on_polled(std::span<const pollfd> fds) {
 }
 
 bool TapBackend::awaiting_host() const {
-    return awaiting_ && timer_.now() == awaiting_since_;
+    // One grace per instant, as in the slirp gateway: a request that got no answer (a QoS 0
+    // PUBLISH needs none) stops holding time once virtual time has moved on.
+    for (const auto& [key, since] : awaiting_) {
+        if (since == timer_.now())
+            return true;
+    }
+    return false;
 }
 
 std::vector<std::string> TapBackend::netns_exec_prefix() const {
@@ -247,7 +281,8 @@ void TapBackend::read_all() {
         f.id = next_frame_id_++;
         f.created_at = timer_.now();
         ++frames_read_;
-        awaiting_ = false;
+        if (const auto key = answer_key(f.bytes))
+            awaiting_.erase(*key);
         downlink_.deliver(std::move(f));
     }
 }

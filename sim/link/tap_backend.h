@@ -16,6 +16,7 @@
 #include <poll.h>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -57,9 +58,13 @@ class TapBackend final : public FrameSink, public clock::HostIo {
     // virtual time.
     void fill_pollfds(std::vector<pollfd>& fds) override;
     void on_polled(std::span<const pollfd> fds) override;
-    /// Same rule as the slirp gateway: true from writing a frame the kernel should answer (ARP
-    /// request, ICMP echo, TCP with SYN, FIN or payload) until a frame comes back from the
-    /// kernel or virtual time moves past the instant it was set.
+    /// Same per-connection rule as SlirpGateway::awaiting_host(): a device TCP segment with
+    /// payload, SYN or FIN (no RST) marks its device port as awaiting until the kernel sends a
+    /// TCP frame to that port carrying payload, SYN, FIN or RST; an answer on another
+    /// connection does not end the wait. ARP requests and ICMP echo requests (which the kernel
+    /// answers too, in real time) wait the same way under their own key until an ARP reply or
+    /// echo reply comes back. Every mark holds only at the virtual instant it was set: once
+    /// time moves on (the grace expired), it no longer holds time still.
     [[nodiscard]] bool awaiting_host() const override;
 
     [[nodiscard]] const std::string& netns() const { return netns_; }
@@ -83,8 +88,9 @@ class TapBackend final : public FrameSink, public clock::HostIo {
     uint64_t frames_written_ = 0;
     uint64_t frames_read_ = 0;
     uint64_t write_errors_ = 0;
-    bool awaiting_ = false;
-    clock::SimTime awaiting_since_{};
+    /// Key -> virtual time the device's frame was written. Keys: a device TCP port (1..65535),
+    /// or kAwaitArp / kAwaitEcho (outside the port range).
+    std::map<uint32_t, clock::SimTime> awaiting_;
 };
 
 /// Runs `argv` (no shell), waits, and returns its exit status; stdout+stderr go to `output`.

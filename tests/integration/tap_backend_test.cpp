@@ -108,6 +108,35 @@ TEST_F(TapBackendTest, SynToClosedPortIsAnsweredWithRst) {
     EXPECT_FALSE(tap_->awaiting_host());
 }
 
+// The per-connection rule (as SlirpGateway's): the kernel's RST to port 40001 ends that
+// connection's wait only. A SYN from port 40002 to 10.0.3.99 reaches the namespace's kernel
+// (the frame is addressed to its MAC) but 10.0.3.99 is not its address and it does not forward
+// (net.ipv4.ip_forward is 0 in a new namespace), so nothing answers it: it still holds time.
+TEST_F(TapBackendTest, AnAnswerEndsOnlyItsOwnConnectionsWaitAndOnlyForOneInstant) {
+    const auto mac = resolve_host();
+    ASSERT_TRUE(mac.has_value());
+    timer_.advance(std::chrono::milliseconds(1)); // the ARP exchange is over
+    EXPECT_FALSE(tap_->awaiting_host());
+    const size_t mark = down_.frames.size();
+    send(tcp_frame({kTapGuestIp, 0x0A000363, 40002, 9, 100, 0, kTcpSyn, {}}, *mac));
+    send(tcp_frame({kTapGuestIp, kTapHostIp, 40001, 9, 200, 0, kTcpSyn, {}}, *mac));
+    EXPECT_TRUE(tap_->awaiting_host());
+    ASSERT_TRUE(pump_until([&] {
+        for (size_t i = mark; i < down_.frames.size(); ++i) {
+            const PacketInfo p = parse_frame(down_.frames[i].bytes);
+            if (p.ipv4 && p.protocol == 6 && p.has_ports && p.dst_port == 40001)
+                return true;
+        }
+        return false;
+    }));
+    EXPECT_TRUE(tap_->awaiting_host()) << "the answer to port 40001 ended port 40002's wait";
+    timer_.advance(std::chrono::milliseconds(1));
+    EXPECT_FALSE(tap_->awaiting_host()) << "a wait outlived the instant it was set";
+    // A bare ACK asks for nothing (the kernel may or may not answer it, on its own timers).
+    send(tcp_frame({kTapGuestIp, kTapHostIp, 40003, 9, 300, 1, kTcpAck, {}}, *mac));
+    EXPECT_FALSE(tap_->awaiting_host()) << "a bare ACK started a wait";
+}
+
 TEST_F(TapBackendTest, NamespaceIsDeletedAndExecPrefixNamesIt) {
     const std::string name = tap_->netns();
     EXPECT_EQ(tap_->netns_exec_prefix(), (std::vector<std::string>{"ip", "netns", "exec", name}));
