@@ -96,6 +96,9 @@ std::optional<double> metric_value(const std::string& name, const MeasuredRun& m
         {"app.tls_handshake_failures", [&] { return double(m.handshake_failures); }},
         {"app.messages_published", [&] { return double(m.publishes_acked); }},
         {"app.messages_received", [&] { return double(m.messages_received); }},
+        {"app.socket_failures", [&] { return double(m.socket_failures); }},
+        {"app.max_reconnect_s", [&] { return m.max_reconnect_s; }},
+        {"app.connected_fraction", [&] { return m.connected_fraction; }},
         {"link.frames_dropped", [&] { return double(m.frames_dropped); }},
         {"link.frames_delivered", [&] { return double(m.frames_delivered); }},
     };

@@ -20,7 +20,8 @@ struct MeasuredRun {
     const std::vector<probes::PcbRecord>* pcbs = nullptr;
     const std::vector<HeapSample>* samples = nullptr;
     uint64_t connects = 0, disconnects = 0, handshakes_ok = 0, handshake_failures = 0;
-    uint64_t publishes_acked = 0, messages_received = 0;
+    uint64_t publishes_acked = 0, messages_received = 0, socket_failures = 0;
+    double max_reconnect_s = 0, connected_fraction = 0;
     uint64_t frames_dropped = 0, frames_delivered = 0, rst_sent = 0;
     double duration_s = 0;
 };

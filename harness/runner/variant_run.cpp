@@ -265,6 +265,9 @@ device::SessionConfig session_config(const scenario::AppSettings& app) {
 
 struct AppTotals {
     uint64_t publishes_sent = 0, publishes_acked = 0, messages_received = 0, disconnects = 0;
+    uint64_t socket_failures = 0; ///< lwip_socket() refused (no slot or no memory)
+    double connected_s = 0;       ///< time with an accepted MQTT session
+    double max_reconnect_s = 0;   ///< longest loss-to-CONNACK gap (open gap counts to the end)
 };
 
 // The device application: connect, run MQTT until it fails, destroy like esp-tls, wait,
@@ -276,6 +279,7 @@ AppTotals run_app(const scenario::Scenario& sc, const BrokerTarget& broker, AppO
     port::DeterministicRng rng(sc.seed);
     DeviceClock device_clock;
     AppTotals totals;
+    std::optional<double> lost_at; // the last session lost, until the next CONNACK
     device::TlsOptions o;
     o.ip = broker.ip;
     o.port = broker.port;
@@ -295,13 +299,19 @@ AppTotals run_app(const scenario::Scenario& sc, const BrokerTarget& broker, AppO
         device::OpenError err{};
         auto t = device::TlsTransport::open(o, rng, &obs, write_key, err);
         if (!t) {
+            if (err.stage == device::OpenStage::kSocket) ++totals.socket_failures;
             rec.event(now_s(), "connect_failed", {{"stage", static_cast<int>(err.stage)},
                                                   {"code", err.code}, {"detail", err.detail}});
         } else {
             device::MqttSession session(session_config(sc.app), *t, device_clock, &obs);
             auto c = session.connect();
             if (c.outcome == device::ConnectOutcome::kAccepted) {
+                if (lost_at) totals.max_reconnect_s = std::max(totals.max_reconnect_s, now_s() - *lost_at);
+                lost_at.reset();
+                double up_since = now_s();
                 auto r = session.run_until(end);
+                totals.connected_s += now_s() - up_since;
+                if (r.reason != device::StopReason::kDeadline) lost_at = now_s();
                 if (r.reason != device::StopReason::kDeadline) {
                     ++totals.disconnects;
                     rec.event(now_s(), "mqtt_disconnected", {{"reason", std::string(device::to_string(r.reason))},
@@ -325,6 +335,7 @@ AppTotals run_app(const scenario::Scenario& sc, const BrokerTarget& broker, AppO
         s.sleep_for(sc.app.reconnect_delay);
     }
     if (s.now() < end) s.sleep_for(end - s.now());
+    if (lost_at) totals.max_reconnect_s = std::max(totals.max_reconnect_s, now_s() - *lost_at);
     return totals;
 }
 
@@ -514,6 +525,9 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
     m.handshakes_ok = obs.handshakes_ok;
     m.handshake_failures = obs.handshake_failures;
     m.publishes_acked = totals.publishes_acked;
+    m.socket_failures = totals.socket_failures;
+    m.max_reconnect_s = totals.max_reconnect_s;
+    m.connected_fraction = totals.connected_s / SimTime{sc.duration}.seconds();
     m.messages_received = totals.messages_received;
     m.frames_dropped = dropped;
     m.frames_delivered = delivered;
@@ -550,7 +564,10 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
         {"app", {{"connects", obs.connects}, {"tls_handshakes_ok", obs.handshakes_ok},
                  {"tls_handshake_failures", obs.handshake_failures}, {"ping_timeouts", obs.ping_timeouts},
                  {"publishes_sent", totals.publishes_sent}, {"publishes_acked", totals.publishes_acked},
-                 {"messages_received", totals.messages_received}}},
+                 {"messages_received", totals.messages_received},
+                 {"socket_failures", totals.socket_failures},
+                 {"max_reconnect_s", totals.max_reconnect_s},
+                 {"connected_fraction", totals.connected_s / SimTime{sc.duration}.seconds()}}},
         {"time", {{"mode", so.mode == clock::TimeMode::kVirtual ? "virtual" : "realtime"},
                   {"jumps", ts.jumps}, {"skipped_s", std::chrono::duration<double>(ts.skipped).count()},
                   {"host_wait_s", ts.host_wait_s}, {"jumps_with_host_pending", ts.jumps_with_host_pending}}},

@@ -28,6 +28,8 @@ constexpr std::array kMetrics{
     MetricInfo{"app.tls_handshake_failures", kCount, "TLS handshakes that failed"},
     MetricInfo{"app.messages_published", kCount, "PUBLISH messages the device sent"},
     MetricInfo{"app.messages_received", kCount, "PUBLISH messages the device received"},
+    MetricInfo{"app.socket_failures", kCount,
+               "lwip_socket() calls refused (every socket slot taken, or no memory)"},
     MetricInfo{"app.max_reconnect_s", kSeconds,
                "longest time from losing the session to the next CONNACK"},
     MetricInfo{"app.connected_fraction", kCount, "share of the run with a live session, 0..1"},
