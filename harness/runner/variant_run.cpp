@@ -290,6 +290,16 @@ AppTotals run_app(const scenario::Scenario& sc, const BrokerTarget& broker, AppO
     o.close_notify = sc.app.close_notify;
     o.connect_timeout = sc.app.network_timeout;
     o.handshake_timeout = sc.app.network_timeout;
+    if (sc.lwip.keepalive.enabled.value_or(false)) {
+        auto secs = [](const std::optional<SimDuration>& d) -> std::optional<int> {
+            if (!d) return std::nullopt;
+            return static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(*d).count());
+        };
+        o.keepalive.enabled = true;
+        o.keepalive.idle_s = secs(sc.lwip.keepalive.idle);
+        o.keepalive.interval_s = secs(sc.lwip.keepalive.intvl);
+        if (sc.lwip.keepalive.cnt) o.keepalive.count = static_cast<int>(*sc.lwip.keepalive.cnt);
+    }
     if (sc.app.linger) {
         o.linger.enabled = true;
         o.linger.seconds = static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(*sc.app.linger).count());

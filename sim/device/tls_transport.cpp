@@ -17,6 +17,7 @@ namespace lwipsim::device {
 
 struct TlsTransport::Impl {
     int fd = -1;
+    uint16_t local_port = 0; ///< kept: after an abort the socket no longer knows it
     bool close_notify = false;
     bool tls_ready = false;
     SocketObserver* observer = nullptr;
@@ -176,6 +177,20 @@ int handshake(TlsTransport::Impl& t, clock::SimDuration timeout) {
 
 } // namespace
 
+// SO_KEEPALIVE and the TCP_KEEP* options, as esp-tls sets them; returns 0 or an errno.
+int set_keepalive(int fd, const TcpKeepalive& k) {
+    int on = 1;
+    if (lwip_setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on) != 0) return errno;
+    auto set = [fd](int name, const std::optional<int>& v) {
+        return !v || lwip_setsockopt(fd, IPPROTO_TCP, name, &*v, sizeof *v) == 0;
+    };
+    if (!set(TCP_KEEPIDLE, k.idle_s) || !set(TCP_KEEPINTVL, k.interval_s) ||
+        !set(TCP_KEEPCNT, k.count)) {
+        return errno;
+    }
+    return 0;
+}
+
 int set_linger(int fd, const Linger& linger) {
     if (!lwipsim_so_linger_available) return ENOPROTOOPT; // as lwip_setsockopt without LWIP_SO_LINGER
     struct linger l{linger.enabled ? 1 : 0, linger.seconds};
@@ -211,8 +226,20 @@ std::unique_ptr<TlsTransport> TlsTransport::open(const TlsOptions& o, port::Dete
         if (observer != nullptr) observer->on_linger_result(impl->fd, err == 0, err);
         // esp-tls users log and carry on when the option is missing; so does the device here.
     }
+    if (o.keepalive.enabled) {
+        if (int err = set_keepalive(impl->fd, o.keepalive); err != 0) {
+            return fail(OpenStage::kSocket, err, "setting TCP keepalive failed: errno " + std::to_string(err));
+        }
+    }
     if (int err = connect_with_timeout(impl->fd, o); err != 0) {
         return fail(OpenStage::kConnect, err, "connect failed: errno " + std::to_string(err));
+    }
+    {
+        sockaddr_in a{};
+        socklen_t len = sizeof a;
+        if (lwip_getsockname(impl->fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
+            impl->local_port = lwip_ntohs(a.sin_port);
+        }
     }
     if (int rc = setup_tls(*impl, o, rng); rc != 0) {
         return fail(OpenStage::kTlsSetup, rc, tls_error_text(rc));
@@ -265,11 +292,6 @@ void TlsTransport::destroy() {
 
 int TlsTransport::fd() const { return impl_ ? impl_->fd : -1; }
 
-uint16_t TlsTransport::local_port() const {
-    sockaddr_in a{};
-    socklen_t len = sizeof a;
-    if (!impl_ || lwip_getsockname(impl_->fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) return 0;
-    return lwip_ntohs(a.sin_port);
-}
+uint16_t TlsTransport::local_port() const { return impl_ ? impl_->local_port : 0; }
 
 } // namespace lwipsim::device

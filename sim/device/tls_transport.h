@@ -27,6 +27,13 @@ struct Linger {
     int seconds = 0;
 };
 
+/// TCP keepalive on the socket, as esp-tls's keep_alive_cfg sets it (empty fields: lwIP's
+/// defaults, TCP_KEEPIDLE_DEFAULT 2 h and so on).
+struct TcpKeepalive {
+    bool enabled = false;
+    std::optional<int> idle_s, interval_s, count;
+};
+
 struct TlsOptions {
     std::string ip;            ///< IPv4 address to connect to (as seen from the device)
     uint16_t port = 0;
@@ -34,6 +41,7 @@ struct TlsOptions {
     std::string ca_pem;        ///< trusted CA, PEM text (parsed per connection, as esp-tls does)
     std::string client_cert_pem, client_key_pem; ///< optional mutual TLS
     Linger linger;
+    TcpKeepalive keepalive;
     bool close_notify = false; ///< send close_notify before closing (esp-tls does not)
     clock::SimDuration connect_timeout = clock::from_ms(10000);
     clock::SimDuration handshake_timeout = clock::from_ms(10000);

@@ -8,6 +8,11 @@ for run in a b; do
         --set time.host_grace=500ms
 done
 cmp "$out/a/linger_0/events.jsonl" "$out/b/linger_0/events.jsonl"
+# The heap's running total equalled the sum of its live blocks at every sample.
+if grep -q heap_accounting_mismatch "$out/a/linger_0/events.jsonl"; then
+    echo "heap accounting mismatch:"; grep heap_accounting_mismatch "$out/a/linger_0/events.jsonl" | head
+    exit 1
+fi
 cmp "$out/a/linger_0/timeseries.csv" "$out/b/linger_0/timeseries.csv"
 # pcbs.csv column 3 is the broker's port, an ephemeral port picked per run.
 diff <(cut -d, -f3 --complement "$out/a/linger_0/pcbs.csv") \
