@@ -11,12 +11,16 @@ extern "C" {
 namespace lwipsim::probes {
 
 namespace {
-double now_s() { return clock::Scheduler::current().now().seconds(); }
+double now_s() {
+    return clock::Scheduler::current().now().seconds();
+}
 
 uint32_t unacked_bytes(const tcp_pcb* pcb) {
     uint32_t n = 0;
-    for (const tcp_seg* s = pcb->unacked; s != nullptr; s = s->next) n += s->len;
-    for (const tcp_seg* s = pcb->unsent; s != nullptr; s = s->next) n += s->len;
+    for (const tcp_seg* s = pcb->unacked; s != nullptr; s = s->next)
+        n += s->len;
+    for (const tcp_seg* s = pcb->unsent; s != nullptr; s = s->next)
+        n += s->len;
     return n;
 }
 } // namespace
@@ -29,7 +33,8 @@ void PcbProbe::install() {
 
 PcbRecord& PcbProbe::record_for(const void* pcb) {
     auto it = live_.find(pcb);
-    if (it != live_.end()) return records_[it->second];
+    if (it != live_.end())
+        return records_[it->second];
     const auto* p = static_cast<const tcp_pcb*>(pcb);
     PcbRecord r;
     r.id = records_.size() + 1;
@@ -43,7 +48,7 @@ PcbRecord& PcbProbe::record_for(const void* pcb) {
 
 // After every tcpip-thread step: new PCBs, state changes, retransmissions.
 void PcbProbe::step() {
-    for (tcp_pcb* lists[] = {tcp_active_pcbs, tcp_tw_pcbs}; tcp_pcb* head : lists) {
+    for (tcp_pcb* lists[] = {tcp_active_pcbs, tcp_tw_pcbs}; tcp_pcb * head : lists) {
         for (tcp_pcb* pcb = head; pcb != nullptr; pcb = pcb->next) {
             bool is_new = !live_.contains(pcb);
             PcbRecord& r = record_for(pcb);
@@ -52,10 +57,12 @@ void PcbProbe::step() {
             std::string state = tcp_debug_state_str(pcb->state);
             if (r.states.empty() || r.states.back().state != state) {
                 r.states.push_back({state, now_s()});
-                if (sink_) sink_(r, is_new ? "pcb_opened" : "pcb_state");
+                if (sink_)
+                    sink_(r, is_new ? "pcb_opened" : "pcb_state");
             }
             uint8_t& last = last_nrtx_[pcb];
-            if (pcb->nrtx > last) r.retransmissions += pcb->nrtx - last;
+            if (pcb->nrtx > last)
+                r.retransmissions += pcb->nrtx - last;
             last = pcb->nrtx;
             if (r.closed_at_s && r.unacked_bytes_at_close == 0) {
                 r.unacked_bytes_at_close = unacked_bytes(pcb);
@@ -71,7 +78,8 @@ void PcbProbe::on_app_close(uint16_t local_port) {
         if (r.local_port == local_port && !r.closed_at_s) {
             r.closed_at_s = now_s();
             r.unacked_bytes_at_close = unacked_bytes(static_cast<const tcp_pcb*>(pcb));
-            if (sink_) sink_(r, "pcb_closed_by_app");
+            if (sink_)
+                sink_(r, "pcb_closed_by_app");
         }
     }
 }
@@ -81,15 +89,19 @@ void PcbProbe::on_rst(uint16_t local_port, bool sent) {
 }
 
 void PcbProbe::on_failure(heap::Subsystem s, size_t size, bool injected) {
-    if (s == heap::Subsystem::kLwip && size == sizeof(tcp_pcb)) pcb_alloc_failed_ = true;
-    if (failure_sink_) failure_sink_(s, size, injected);
+    if (s == heap::Subsystem::kLwip && size == sizeof(tcp_pcb))
+        pcb_alloc_failed_ = true;
+    if (failure_sink_)
+        failure_sink_(s, size, injected);
 }
 
 // lwIP frees a PCB: read why from its last fields (still intact) and the step's context.
 void PcbProbe::on_free(heap::Subsystem s, const void* ptr, size_t) {
-    if (s != heap::Subsystem::kLwip) return;
+    if (s != heap::Subsystem::kLwip)
+        return;
     auto it = live_.find(ptr);
-    if (it == live_.end()) return;
+    if (it == live_.end())
+        return;
     PcbRecord& r = records_[it->second];
     const auto* pcb = static_cast<const tcp_pcb*>(ptr);
     double t = now_s();
@@ -119,7 +131,8 @@ void PcbProbe::on_free(heap::Subsystem s, const void* ptr, size_t) {
         r.free_reason = "closed_normally";
     }
     r.freed_at_s = t;
-    if (sink_) sink_(r, "pcb_freed");
+    if (sink_)
+        sink_(r, "pcb_freed");
     last_nrtx_.erase(ptr);
     live_.erase(it);
     pcb_alloc_failed_ = false;
@@ -129,7 +142,8 @@ std::map<std::string, int> PcbProbe::count_by_state() const {
     std::map<std::string, int> counts;
     for (const auto& [pcb, index] : live_) {
         const auto& r = records_[index];
-        if (!r.states.empty()) ++counts[r.states.back().state];
+        if (!r.states.empty())
+            ++counts[r.states.back().state];
     }
     return counts;
 }

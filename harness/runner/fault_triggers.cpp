@@ -15,7 +15,8 @@ constexpr const char* kGatewayIp = "10.0.2.2";
 constexpr const char* kDeviceIp = "10.0.2.15";
 
 std::optional<uint32_t> address(const std::string& text) {
-    if (text.empty()) return std::nullopt;
+    if (text.empty())
+        return std::nullopt;
     std::string ip = text == "device" ? kDeviceIp : text == "broker" ? kGatewayIp : text;
     in_addr a{};
     if (inet_pton(AF_INET, ip.c_str(), &a) != 1) {
@@ -29,16 +30,20 @@ link::FlowFilter to_flow_filter(const scenario::PacketFilter& f) {
     link::FlowFilter out;
     out.src_ip = address(f.src);
     out.dst_ip = address(f.dst);
-    if (f.sport) out.src_port = *f.sport;
-    if (f.dport) out.dst_port = *f.dport;
-    if (!f.proto.empty() && f.proto != "arp") out.protocol = link::parse_protocol(f.proto);
+    if (f.sport)
+        out.src_port = *f.sport;
+    if (f.dport)
+        out.dst_port = *f.dport;
+    if (!f.proto.empty() && f.proto != "arp")
+        out.protocol = link::parse_protocol(f.proto);
     return out;
 }
 
 FaultTriggers::FaultTriggers(const scenario::Scenario& sc, Recorder& rec) : sc_(sc), rec_(rec) {
     for (size_t i = 0; i < sc.faults.size(); ++i) {
         const auto* t = std::get_if<scenario::Trigger>(&sc.faults[i].start);
-        if (t == nullptr) continue;
+        if (t == nullptr)
+            continue;
         pending_.push_back(Pending{i, *t, to_flow_filter(t->filter)});
         packet_triggers_ = packet_triggers_ || t->event == scenario::TriggerEvent::kNthPacket;
     }
@@ -46,16 +51,20 @@ FaultTriggers::FaultTriggers(const scenario::Scenario& sc, Recorder& rec) : sc_(
 
 void FaultTriggers::on_event(scenario::TriggerEvent event) {
     for (auto& p : pending_) {
-        if (!p.done && p.trigger.event == event && ++p.seen == p.trigger.count) fire(p);
+        if (!p.done && p.trigger.event == event && ++p.seen == p.trigger.count)
+            fire(p);
     }
 }
 
 void FaultTriggers::on_frame(const link::Frame& frame) {
-    if (!packet_triggers_) return;
+    if (!packet_triggers_)
+        return;
     link::PacketInfo info = link::parse_frame(frame.bytes);
     for (auto& p : pending_) {
-        if (p.done || p.trigger.event != scenario::TriggerEvent::kNthPacket) continue;
-        if (p.filter.matches(info) && ++p.seen == p.trigger.count) fire(p);
+        if (p.done || p.trigger.event != scenario::TriggerEvent::kNthPacket)
+            continue;
+        if (p.filter.matches(info) && ++p.seen == p.trigger.count)
+            fire(p);
     }
 }
 
@@ -65,7 +74,8 @@ void FaultTriggers::fire(Pending& p) {
     clock::SimTime start = s.now() + p.trigger.delay;
     link_->faults()[p.index]->trigger(start);
     const auto& f = sc_.faults[p.index];
-    rec_.event(s.now().seconds(), "fault_triggered", {{"fault", f.name}, {"starts_at_s", start.seconds()}});
+    rec_.event(s.now().seconds(), "fault_triggered",
+               {{"fault", f.name}, {"starts_at_s", start.seconds()}});
     nlohmann::json windows = nlohmann::json::array();
     clock::SimTime end{sc_.duration};
     for (clock::SimTime w = start; w < end; w = w + *f.every) {
@@ -73,7 +83,8 @@ void FaultTriggers::fire(Pending& p) {
         windows.push_back({w.seconds(), w_end.seconds()});
         rec_.event(w.seconds(), "fault_start", {{"fault", f.name}});
         rec_.event(w_end.seconds(), "fault_end", {{"fault", f.name}});
-        if (!f.every) break;
+        if (!f.every)
+            break;
     }
     fired_.push_back({{"name", f.name},
                       {"type", scenario::to_string(f.type)},

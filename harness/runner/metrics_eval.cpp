@@ -14,7 +14,8 @@ double max_close_to_free(const std::vector<probes::PcbRecord>& pcbs, double end_
     double sum = 0, best = 0;
     int n = 0;
     for (const auto& p : pcbs) {
-        if (!p.closed_at_s) continue;
+        if (!p.closed_at_s)
+            continue;
         double d = p.freed_at_s.value_or(end_s) - *p.closed_at_s;
         best = std::max(best, d);
         sum += d;
@@ -27,7 +28,8 @@ int max_in_state(const std::vector<HeapSample>& samples, const std::string& stat
     int best = 0;
     for (const auto& s : samples) {
         auto it = s.pcbs_by_state.find(state);
-        if (it != s.pcbs_by_state.end()) best = std::max(best, it->second);
+        if (it != s.pcbs_by_state.end())
+            best = std::max(best, it->second);
     }
     return best;
 }
@@ -36,7 +38,8 @@ int max_alive(const std::vector<HeapSample>& samples) {
     int best = 0;
     for (const auto& s : samples) {
         int n = 0;
-        for (const auto& [st, c] : s.pcbs_by_state) n += c;
+        for (const auto& [st, c] : s.pcbs_by_state)
+            n += c;
         best = std::max(best, n);
     }
     return best;
@@ -44,12 +47,18 @@ int max_alive(const std::vector<HeapSample>& samples) {
 
 bool compare(double measured, scenario::CompareOp op, double value) {
     switch (op) {
-    case scenario::CompareOp::kLess: return measured < value;
-    case scenario::CompareOp::kLessEqual: return measured <= value;
-    case scenario::CompareOp::kEqual: return measured == value;
-    case scenario::CompareOp::kGreaterEqual: return measured >= value;
-    case scenario::CompareOp::kGreater: return measured > value;
-    case scenario::CompareOp::kNotEqual: return measured != value;
+    case scenario::CompareOp::kLess:
+        return measured < value;
+    case scenario::CompareOp::kLessEqual:
+        return measured <= value;
+    case scenario::CompareOp::kEqual:
+        return measured == value;
+    case scenario::CompareOp::kGreaterEqual:
+        return measured >= value;
+    case scenario::CompareOp::kGreater:
+        return measured > value;
+    case scenario::CompareOp::kNotEqual:
+        return measured != value;
     }
     return false;
 }
@@ -60,7 +69,8 @@ const char* op_text(scenario::CompareOp op) {
 }
 
 bool applies(const scenario::Expectation& e, const scenario::Scenario& sc) {
-    if (e.variants.empty()) return true;
+    if (e.variants.empty())
+        return true;
     std::string v = sc.applied_variant.empty() ? "base" : sc.applied_variant;
     return std::find(e.variants.begin(), e.variants.end(), v) != e.variants.end();
 }
@@ -77,7 +87,8 @@ std::optional<double> metric_value(const std::string& name, const MeasuredRun& m
         {"heap.alloc_failures", [&] { return double(m.alloc_failures); }},
         {"pcbs.max_alive", [&] { return double(max_alive(samples)); }},
         {"pcbs.max_fin_wait_1", [&] { return double(max_in_state(samples, "FIN_WAIT_1")); }},
-        {"pcbs.alive_at_end", [&] {
+        {"pcbs.alive_at_end",
+         [&] {
              return double(std::count_if(pcbs.begin(), pcbs.end(),
                                          [](const auto& p) { return !p.freed_at_s; }));
          }},
@@ -85,9 +96,11 @@ std::optional<double> metric_value(const std::string& name, const MeasuredRun& m
         {"pcbs.mean_close_to_free_s", [&] { return max_close_to_free(pcbs, m.duration_s, true); }},
         {"pcbs.aborted", [&] { return double(m.rst_sent); }},
         {"tcp.rst_sent", [&] { return double(m.rst_sent); }},
-        {"tcp.retransmissions", [&] {
+        {"tcp.retransmissions",
+         [&] {
              double n = 0;
-             for (const auto& p : pcbs) n += p.retransmissions;
+             for (const auto& p : pcbs)
+                 n += p.retransmissions;
              return n;
          }},
         {"app.connects", [&] { return double(m.connects); }},
@@ -103,19 +116,22 @@ std::optional<double> metric_value(const std::string& name, const MeasuredRun& m
         {"link.frames_delivered", [&] { return double(m.frames_delivered); }},
     };
     auto it = table.find(name);
-    if (it == table.end()) return std::nullopt;
+    if (it == table.end())
+        return std::nullopt;
     return it->second();
 }
 
 nlohmann::json evaluate_expectations(const scenario::Scenario& sc, const MeasuredRun& m) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& e : sc.expectations) {
-        if (!applies(e, sc)) continue;
+        if (!applies(e, sc))
+            continue;
         auto v = metric_value(e.metric, m);
         nlohmann::json row = {{"metric", e.metric}, {"op", op_text(e.op)}, {"value", e.value}};
         row["measured"] = v ? nlohmann::json(*v) : nlohmann::json(nullptr);
         row["passed"] = v && compare(*v, e.op, e.value);
-        if (!v) row["error"] = "this run does not measure " + e.metric;
+        if (!v)
+            row["error"] = "this run does not measure " + e.metric;
         out.push_back(row);
     }
     return out;

@@ -6,8 +6,8 @@
 namespace lwipsim::runner {
 
 namespace {
-const char* const kStates[] = {"SYN_SENT", "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2",
-                               "CLOSE_WAIT", "CLOSING",    "LAST_ACK",   "TIME_WAIT"};
+const char* const kStates[] = {"SYN_SENT",   "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2",
+                               "CLOSE_WAIT", "CLOSING",     "LAST_ACK",   "TIME_WAIT"};
 
 nlohmann::json optional_number(const std::optional<double>& v) {
     return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
@@ -29,22 +29,26 @@ void Recorder::write_events(const std::filesystem::path& file) const {
     // Events are recorded as they happen except fault windows, known up front: a stable sort
     // by time keeps the order of everything that happened at the same instant.
     std::vector<const nlohmann::json*> sorted;
-    for (const auto& e : events_) sorted.push_back(&e);
+    for (const auto& e : events_)
+        sorted.push_back(&e);
     std::stable_sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) {
         return (*a)["t_s"].template get<double>() < (*b)["t_s"].template get<double>();
     });
     std::ofstream out(file);
-    for (const auto* e : sorted) out << e->dump() << '\n';
+    for (const auto* e : sorted)
+        out << e->dump() << '\n';
 }
 
 void Recorder::write_run_log(const std::filesystem::path& file,
                              const std::vector<std::string>& header,
                              const std::vector<std::string>& footer) const {
     std::ofstream out(file);
-    for (const auto& line : header) out << "[        start] " << line << '\n';
+    for (const auto& line : header)
+        out << "[        start] " << line << '\n';
     std::vector<const nlohmann::json*> sorted;
     for (const auto& e : events_) {
-        if (e["type"].get<std::string>().rfind("frame_", 0) != 0) sorted.push_back(&e);
+        if (e["type"].get<std::string>().rfind("frame_", 0) != 0)
+            sorted.push_back(&e);
     }
     std::stable_sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) {
         return (*a)["t_s"].template get<double>() < (*b)["t_s"].template get<double>();
@@ -56,20 +60,24 @@ void Recorder::write_run_log(const std::filesystem::path& file,
         rest.erase("type");
         std::snprintf(stamp, sizeof stamp, "[%11.3fs] ", (*e)["t_s"].get<double>());
         out << stamp << (*e)["type"].get<std::string>();
-        if (!rest.empty()) out << ' ' << rest.dump();
+        if (!rest.empty())
+            out << ' ' << rest.dump();
         out << '\n';
     }
-    for (const auto& line : footer) out << "[          end] " << line << '\n';
+    for (const auto& line : footer)
+        out << "[          end] " << line << '\n';
 }
 
 void Recorder::write_timeseries(const std::filesystem::path& file) const {
     std::ofstream out(file);
     out << "t_s,free,used,lwip,mbedtls,app,min_free,alloc_failures,pcbs_live";
-    for (const char* s : kStates) out << ',' << s;
+    for (const char* s : kStates)
+        out << ',' << s;
     out << '\n';
     for (const auto& s : samples_) {
         int live = 0;
-        for (const auto& [state, n] : s.pcbs_by_state) live += n;
+        for (const auto& [state, n] : s.pcbs_by_state)
+            live += n;
         out << s.t_s << ',' << s.free << ',' << s.used << ',' << s.lwip << ',' << s.mbedtls << ','
             << s.app << ',' << s.min_free << ',' << s.alloc_failures << ',' << live;
         for (const char* st : kStates) {
@@ -87,9 +95,11 @@ void Recorder::write_pcbs_csv(const std::filesystem::path& file,
            "retransmissions,unacked_bytes_at_close,states\n";
     for (const auto& p : pcbs) {
         out << p.id << ',' << p.local_port << ',' << p.remote_port << ',' << p.opened_at_s << ',';
-        if (p.closed_at_s) out << *p.closed_at_s;
+        if (p.closed_at_s)
+            out << *p.closed_at_s;
         out << ',';
-        if (p.freed_at_s) out << *p.freed_at_s;
+        if (p.freed_at_s)
+            out << *p.freed_at_s;
         out << ',' << p.free_reason << ',' << p.retransmissions << ',' << p.unacked_bytes_at_close
             << ',';
         for (size_t i = 0; i < p.states.size(); ++i) {
@@ -103,7 +113,8 @@ nlohmann::json Recorder::pcbs_json(const std::vector<probes::PcbRecord>& pcbs) {
     nlohmann::json list = nlohmann::json::array();
     for (const auto& p : pcbs) {
         nlohmann::json states = nlohmann::json::array();
-        for (const auto& s : p.states) states.push_back({{"state", s.state}, {"at_s", s.at_s}});
+        for (const auto& s : p.states)
+            states.push_back({{"state", s.state}, {"at_s", s.at_s}});
         list.push_back({{"id", p.id},
                         {"local_port", p.local_port},
                         {"remote_port", p.remote_port},

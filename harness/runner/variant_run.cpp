@@ -43,7 +43,9 @@ constexpr const char* kTapHostIp = "10.0.3.1";
 constexpr const char* kTapHostCidr = "10.0.3.1/24";
 constexpr const char* kTapDeviceIp = "10.0.3.15";
 
-double now_s() { return Scheduler::current().now().seconds(); }
+double now_s() {
+    return Scheduler::current().now().seconds();
+}
 
 class SchedulerTimer final : public link::Timer {
   public:
@@ -56,10 +58,12 @@ class SchedulerTimer final : public link::Timer {
 // TCP flags and ports of an Ethernet/IPv4/TCP frame; false for anything else.
 bool tcp_header(const link::Frame& f, uint16_t& sport, uint16_t& dport, uint8_t& flags) {
     const auto& b = f.bytes;
-    if (b.size() < 14 + 20 || b[12] != 0x08 || b[13] != 0x00 || b[14 + 9] != 6) return false;
+    if (b.size() < 14 + 20 || b[12] != 0x08 || b[13] != 0x00 || b[14 + 9] != 6)
+        return false;
     size_t ihl = static_cast<size_t>(b[14] & 0x0f) * 4;
     size_t t = 14 + ihl;
-    if (b.size() < t + 14) return false;
+    if (b.size() < t + 14)
+        return false;
     sport = static_cast<uint16_t>(b[t] << 8 | b[t + 1]);
     dport = static_cast<uint16_t>(b[t + 2] << 8 | b[t + 3]);
     flags = b[t + 13];
@@ -89,8 +93,9 @@ class RstWatch final : public link::FrameSink {
     link::FrameSink* next_ = nullptr;
 };
 
-
-double ms(SimDuration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+double ms(SimDuration d) {
+    return std::chrono::duration<double, std::milli>(d).count();
+}
 
 // The scenario's fault (loader model) as the link builder takes it.
 link::FaultSpec to_link_spec(const scenario::FaultSpec& f) {
@@ -106,27 +111,33 @@ link::FaultSpec to_link_spec(const scenario::FaultSpec& f) {
                   : f.direction == scenario::Direction::kDown ? link::FaultDirection::kDown
                                                               : link::FaultDirection::kBoth;
     s.filter = to_flow_filter(f.filter);
-    std::visit([&](const auto& p) {
-        using P = std::decay_t<decltype(p)>;
-        if constexpr (std::is_same_v<P, scenario::LossParams>) s.params["p"] = p.rate;
-        if constexpr (std::is_same_v<P, scenario::BurstLossParams>) {
-            s.params["p"] = p.p;
-            s.params["r"] = p.r;
-            s.params["k"] = 1.0 - p.loss_good;
-            s.params["h"] = 1.0 - p.loss_bad;
-        }
-        if constexpr (std::is_same_v<P, scenario::DelayParams>) {
-            s.params["delay_ms"] = ms(p.delay);
-            s.params["jitter_ms"] = ms(p.jitter);
-        }
-        if constexpr (std::is_same_v<P, scenario::RateParams>) s.params["rate_bps"] = double(p.rate);
-        if constexpr (std::is_same_v<P, scenario::ReorderParams>) {
-            s.params["p"] = p.probability;
-            s.params["delay_ms"] = ms(p.delay);
-        }
-        if constexpr (std::is_same_v<P, scenario::DuplicateParams>) s.params["p"] = p.probability;
-        if constexpr (std::is_same_v<P, scenario::CorruptParams>) s.params["p"] = p.probability;
-    }, f.params);
+    std::visit(
+        [&](const auto& p) {
+            using P = std::decay_t<decltype(p)>;
+            if constexpr (std::is_same_v<P, scenario::LossParams>)
+                s.params["p"] = p.rate;
+            if constexpr (std::is_same_v<P, scenario::BurstLossParams>) {
+                s.params["p"] = p.p;
+                s.params["r"] = p.r;
+                s.params["k"] = 1.0 - p.loss_good;
+                s.params["h"] = 1.0 - p.loss_bad;
+            }
+            if constexpr (std::is_same_v<P, scenario::DelayParams>) {
+                s.params["delay_ms"] = ms(p.delay);
+                s.params["jitter_ms"] = ms(p.jitter);
+            }
+            if constexpr (std::is_same_v<P, scenario::RateParams>)
+                s.params["rate_bps"] = double(p.rate);
+            if constexpr (std::is_same_v<P, scenario::ReorderParams>) {
+                s.params["p"] = p.probability;
+                s.params["delay_ms"] = ms(p.delay);
+            }
+            if constexpr (std::is_same_v<P, scenario::DuplicateParams>)
+                s.params["p"] = p.probability;
+            if constexpr (std::is_same_v<P, scenario::CorruptParams>)
+                s.params["p"] = p.probability;
+        },
+        f.params);
     return s;
 }
 
@@ -134,7 +145,8 @@ link::FaultSpec to_link_spec(const scenario::FaultSpec& f) {
 json fault_windows(const scenario::Scenario& sc, Recorder& rec) {
     json out = json::array();
     for (const auto& f : sc.faults) {
-        if (!std::holds_alternative<SimDuration>(f.start)) continue;
+        if (!std::holds_alternative<SimDuration>(f.start))
+            continue;
         json windows = json::array();
         SimDuration start = std::get<SimDuration>(f.start);
         SimDuration len = f.duration.value_or(SimDuration{0});
@@ -144,9 +156,11 @@ json fault_windows(const scenario::Scenario& sc, Recorder& rec) {
             windows.push_back({a, b});
             rec.event(a, "fault_start", {{"fault", f.name}});
             rec.event(b, "fault_end", {{"fault", f.name}});
-            if (!f.every) break;
+            if (!f.every)
+                break;
         }
-        out.push_back({{"name", f.name}, {"type", scenario::to_string(f.type)}, {"windows", windows}});
+        out.push_back(
+            {{"name", f.name}, {"type", scenario::to_string(f.type)}, {"windows", windows}});
     }
     return out;
 }
@@ -155,15 +169,23 @@ port::TcpSettings tcp_settings(const scenario::Scenario& sc) {
     port::TcpSettings t = port::profile_defaults();
     const auto& o = sc.lwip;
     auto to_ms = [](SimDuration d) {
-        return static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+        return static_cast<uint32_t>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
     };
-    if (o.tcp_maxrtx) t.maxrtx = *o.tcp_maxrtx;
-    if (o.tcp_synmaxrtx) t.synmaxrtx = *o.tcp_synmaxrtx;
-    if (o.tcp_rto_initial) t.rto_initial_ms = to_ms(*o.tcp_rto_initial);
-    if (o.tcp_msl) t.msl_ms = to_ms(*o.tcp_msl);
-    if (o.tcp_fin_wait_timeout) t.fin_wait_timeout_ms = to_ms(*o.tcp_fin_wait_timeout);
-    if (o.so_linger_available) t.so_linger_available = *o.so_linger_available;
-    if (o.tcp_pcb_cap) t.pcb_cap = *o.tcp_pcb_cap;
+    if (o.tcp_maxrtx)
+        t.maxrtx = *o.tcp_maxrtx;
+    if (o.tcp_synmaxrtx)
+        t.synmaxrtx = *o.tcp_synmaxrtx;
+    if (o.tcp_rto_initial)
+        t.rto_initial_ms = to_ms(*o.tcp_rto_initial);
+    if (o.tcp_msl)
+        t.msl_ms = to_ms(*o.tcp_msl);
+    if (o.tcp_fin_wait_timeout)
+        t.fin_wait_timeout_ms = to_ms(*o.tcp_fin_wait_timeout);
+    if (o.so_linger_available)
+        t.so_linger_available = *o.so_linger_available;
+    if (o.tcp_pcb_cap)
+        t.pcb_cap = *o.tcp_pcb_cap;
     return t;
 }
 
@@ -184,10 +206,12 @@ class AppObserver final : public device::SessionObserver, public device::SocketO
     void on_handshake_done(bool ok) override {
         ++(ok ? handshakes_ok : handshake_failures);
         rec_.event(now_s(), ok ? "tls_handshake_ok" : "tls_handshake_failed");
-        if (ok) triggers_.on_event(scenario::TriggerEvent::kTlsHandshake);
+        if (ok)
+            triggers_.on_event(scenario::TriggerEvent::kTlsHandshake);
     }
     void on_linger_result(int, bool ok, int err) override {
-        if (!ok) rec_.event(now_s(), "linger_failed", {{"errno", err}});
+        if (!ok)
+            rec_.event(now_s(), "linger_failed", {{"errno", err}});
     }
     void on_socket_closing(uint16_t local_port) override {
         probe_.on_app_close(local_port);
@@ -238,7 +262,8 @@ std::unique_ptr<link::TapBackend> make_tap_world(const scenario::Scenario& sc, l
 
 std::string read_text(const fs::path& p) {
     std::ifstream in(p);
-    if (!in) throw std::runtime_error("cannot read " + p.string());
+    if (!in)
+        throw std::runtime_error("cannot read " + p.string());
     std::stringstream ss;
     ss << in.rdbuf();
     return ss.str();
@@ -247,18 +272,19 @@ std::string read_text(const fs::path& p) {
 device::SessionConfig session_config(const scenario::AppSettings& app) {
     device::SessionConfig c;
     c.client_id = app.client_id;
-    c.keepalive_s = static_cast<uint16_t>(std::chrono::duration_cast<std::chrono::seconds>(app.keepalive).count());
+    c.keepalive_s = static_cast<uint16_t>(
+        std::chrono::duration_cast<std::chrono::seconds>(app.keepalive).count());
     c.clean_session = app.clean_session;
     c.network_timeout = app.network_timeout;
     if (app.publish) {
         c.publish_topic = app.publish->topic;
         c.publish_interval = app.publish->interval;
         c.publish_payload_size = app.publish->size;
-        c.publish_qos = app.publish->qos;
+        c.publish_qos = static_cast<uint8_t>(app.publish->qos);
     }
     if (app.subscribe) {
         c.subscribe_topic = app.subscribe->topic;
-        c.subscribe_qos = app.subscribe->qos;
+        c.subscribe_qos = static_cast<uint8_t>(app.subscribe->qos);
     }
     return c;
 }
@@ -279,7 +305,7 @@ AppTotals run_app(const scenario::Scenario& sc, const BrokerTarget& broker, AppO
     port::DeterministicRng rng(sc.seed);
     DeviceClock device_clock;
     AppTotals totals;
-    std::optional<double> lost_at; // the last session lost, until the next CONNACK
+    double lost_at = -1; // when the last session was lost, until the next CONNACK; -1: none
     device::TlsOptions o;
     o.ip = broker.ip;
     o.port = broker.port;
@@ -292,43 +318,53 @@ AppTotals run_app(const scenario::Scenario& sc, const BrokerTarget& broker, AppO
     o.handshake_timeout = sc.app.network_timeout;
     if (sc.lwip.keepalive.enabled.value_or(false)) {
         auto secs = [](const std::optional<SimDuration>& d) -> std::optional<int> {
-            if (!d) return std::nullopt;
+            if (!d)
+                return std::nullopt;
             return static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(*d).count());
         };
         o.keepalive.enabled = true;
         o.keepalive.idle_s = secs(sc.lwip.keepalive.idle);
         o.keepalive.interval_s = secs(sc.lwip.keepalive.intvl);
-        if (sc.lwip.keepalive.cnt) o.keepalive.count = static_cast<int>(*sc.lwip.keepalive.cnt);
+        if (sc.lwip.keepalive.cnt)
+            o.keepalive.count = static_cast<int>(*sc.lwip.keepalive.cnt);
     }
     if (sc.app.linger) {
         o.linger.enabled = true;
-        o.linger.seconds = static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(*sc.app.linger).count());
+        o.linger.seconds = static_cast<int>(
+            std::chrono::duration_cast<std::chrono::seconds>(*sc.app.linger).count());
     }
     auto write_key = [&](const std::string& line) { keylog << line << '\n'; };
     while (s.now() < end) {
         device::OpenError err{};
         auto t = device::TlsTransport::open(o, rng, &obs, write_key, err);
         if (!t) {
-            if (err.stage == device::OpenStage::kSocket) ++totals.socket_failures;
-            rec.event(now_s(), "connect_failed", {{"stage", static_cast<int>(err.stage)},
-                                                  {"code", err.code}, {"detail", err.detail}});
+            if (err.stage == device::OpenStage::kSocket)
+                ++totals.socket_failures;
+            rec.event(now_s(), "connect_failed",
+                      {{"stage", static_cast<int>(err.stage)},
+                       {"code", err.code},
+                       {"detail", err.detail}});
         } else {
             device::MqttSession session(session_config(sc.app), *t, device_clock, &obs);
             auto c = session.connect();
             if (c.outcome == device::ConnectOutcome::kAccepted) {
-                if (lost_at) totals.max_reconnect_s = std::max(totals.max_reconnect_s, now_s() - *lost_at);
-                lost_at.reset();
+                if (lost_at >= 0)
+                    totals.max_reconnect_s = std::max(totals.max_reconnect_s, now_s() - lost_at);
+                lost_at = -1;
                 double up_since = now_s();
                 auto r = session.run_until(end);
                 totals.connected_s += now_s() - up_since;
-                if (r.reason != device::StopReason::kDeadline) lost_at = now_s();
+                if (r.reason != device::StopReason::kDeadline)
+                    lost_at = now_s();
                 if (r.reason != device::StopReason::kDeadline) {
                     ++totals.disconnects;
-                    rec.event(now_s(), "mqtt_disconnected", {{"reason", std::string(device::to_string(r.reason))},
-                                                            {"detail", r.detail}});
+                    rec.event(now_s(), "mqtt_disconnected",
+                              {{"reason", std::string(device::to_string(r.reason))},
+                               {"detail", r.detail}});
                 }
             } else {
-                rec.event(now_s(), "mqtt_connect_failed", {{"outcome", std::string(device::to_string(c.outcome))}});
+                rec.event(now_s(), "mqtt_connect_failed",
+                          {{"outcome", std::string(device::to_string(c.outcome))}});
             }
             totals.publishes_sent += session.counters().publishes_sent;
             totals.publishes_acked += session.counters().publishes_acked;
@@ -341,19 +377,28 @@ AppTotals run_app(const scenario::Scenario& sc, const BrokerTarget& broker, AppO
             }
             t->destroy();
         }
-        if (s.now() + sc.app.reconnect_delay >= end) break;
+        if (s.now() + sc.app.reconnect_delay >= end)
+            break;
         s.sleep_for(sc.app.reconnect_delay);
     }
-    if (s.now() < end) s.sleep_for(end - s.now());
-    if (lost_at) totals.max_reconnect_s = std::max(totals.max_reconnect_s, now_s() - *lost_at);
+    if (s.now() < end)
+        s.sleep_for(end - s.now());
+    if (lost_at >= 0)
+        totals.max_reconnect_s = std::max(totals.max_reconnect_s, now_s() - lost_at);
     return totals;
 }
 
 HeapSample take_sample(const probes::PcbProbe& probe) {
     auto& h = DeviceHeap::instance();
-    return HeapSample{now_s(), h.free_bytes(), h.in_use(), h.stats(Subsystem::kLwip).in_use,
-                      h.stats(Subsystem::kMbedtls).in_use, h.stats(Subsystem::kApp).in_use,
-                      h.min_free(), h.failures(), probe.count_by_state()};
+    return HeapSample{now_s(),
+                      h.free_bytes(),
+                      h.in_use(),
+                      h.stats(Subsystem::kLwip).in_use,
+                      h.stats(Subsystem::kMbedtls).in_use,
+                      h.stats(Subsystem::kApp).in_use,
+                      h.min_free(),
+                      h.failures(),
+                      probe.count_by_state()};
 }
 
 void schedule_sampling(SimDuration interval, SimTime end, Recorder& rec, probes::PcbProbe& probe) {
@@ -373,7 +418,260 @@ void schedule_sampling(SimDuration interval, SimTime end, Recorder& rec, probes:
 
 json subsystem_json(Subsystem sub) {
     const auto& st = DeviceHeap::instance().stats(sub);
-    return {{"in_use", st.in_use}, {"peak", st.peak}, {"allocs", st.allocs}, {"failures", st.failures}};
+    return {
+        {"in_use", st.in_use}, {"peak", st.peak}, {"allocs", st.allocs}, {"failures", st.failures}};
+}
+
+// Starts the managed broker (inside the TAP namespace when there is one) or describes the
+// external one. The broker lives on the calling OS thread: PDEATHSIG follows that thread.
+BrokerTarget start_broker(const scenario::Scenario& sc, const fs::path& run_dir,
+                          link::TapBackend* tap, std::optional<broker::ManagedBroker>& managed) {
+    BrokerTarget target;
+    if (sc.broker.mode == scenario::BrokerMode::kManaged) {
+        broker::ManagedBrokerOptions bo;
+        bo.run_dir = run_dir;
+        // RSA 2048, as most cloud brokers present: fixed-length signatures keep every TLS
+        // record the same size run to run (EC signatures vary), so traces repeat exactly.
+        bo.pki_options.key_type = broker::KeyType::kRsa2048;
+        if (tap != nullptr) {
+            bo.listen_address = kTapHostIp;
+            bo.command_prefix = tap->netns_exec_prefix(); // `ip netns exec` execs mosquitto
+        }
+        managed.emplace(bo);
+        target.port = managed->tls_port();
+        target.server_name = managed->server_name();
+        target.ca_pem = read_text(managed->ca_file());
+        if (tap != nullptr)
+            target.ip = kTapHostIp;
+        return target;
+    }
+    // The loader only accepts a loopback host: slirp's gateway 10.0.2.2 reaches it.
+    target.port = sc.broker.port;
+    target.server_name = sc.broker.server_name;
+    target.ca_pem = read_text(sc.broker.ca_file);
+    if (!sc.broker.client_cert.empty()) {
+        target.client_cert_pem = read_text(sc.broker.client_cert);
+        target.client_key_pem = read_text(sc.broker.client_key);
+    }
+    return target;
+}
+
+Scheduler& create_scheduler(const scenario::Scenario& sc) {
+    clock::SchedulerOptions so;
+    so.mode = sc.time.mode == scenario::TimeMode::kRealtime ? clock::TimeMode::kRealtime
+                                                            : clock::TimeMode::kVirtual;
+    so.host_grace = std::chrono::duration_cast<std::chrono::milliseconds>(sc.time.host_grace);
+    return Scheduler::create(so);
+}
+
+// Frames dropped or changed by faults go to events.jsonl.
+class AuditToRecorder final : public link::AuditLog {
+  public:
+    explicit AuditToRecorder(Recorder& rec) : rec_(rec) {}
+    void record(const link::AuditEvent& e) override {
+        if (e.action == link::AuditAction::kDropped)
+            ++dropped;
+        rec_.event(e.at.seconds(), "frame_" + std::string(link::to_string(e.action)),
+                   {{"frame", e.frame_id},
+                    {"by", std::string(e.piece)},
+                    {"reason", std::string(e.reason)},
+                    {"dir", e.direction == link::Direction::kUp ? "up" : "down"}});
+    }
+    uint64_t dropped = 0;
+
+  private:
+    Recorder& rec_;
+};
+
+// What one run observes, filled while the device runs and read when the results are written.
+struct RunState {
+    const scenario::Scenario& sc;
+    fs::path dir; ///< the .partial folder
+    Recorder rec;
+    probes::PcbProbe probe;
+    FaultTriggers triggers;
+    AppObserver obs;
+    AppTotals totals;
+    size_t baseline_free = 0;
+    uint64_t frames_dropped = 0, frames_delivered = 0;
+
+    RunState(const scenario::Scenario& s, fs::path d)
+        : sc(s), dir(std::move(d)),
+          probe([this](const probes::PcbRecord& r, const std::string& what) {
+              rec.event(now_s(), what,
+                        {{"pcb", r.id},
+                         {"local_port", r.local_port},
+                         {"state", r.states.empty() ? "" : r.states.back().state},
+                         {"reason", r.free_reason}});
+          }),
+          triggers(s, rec), obs(rec, probe, triggers) {
+        probe.set_failure_sink([this](Subsystem sub, size_t size, bool injected) {
+            rec.event(now_s(), "alloc_failure",
+                      {{"subsystem", std::string(heap::subsystem_name(sub))},
+                       {"size", size},
+                       {"injected", injected}});
+        });
+    }
+};
+
+// The simulated device's whole life, on the calling simulated thread: link and far side, lwIP,
+// probes, then the application until the run's end.
+void run_device(RunState& st, const BrokerTarget& target, SchedulerTimer& timer,
+                ForwardSink& far_down, link::TapBackend* tap) {
+    const auto& sc = st.sc;
+    auto& sched = Scheduler::current();
+    AuditToRecorder audit(st.rec);
+    RstWatch rst_up(st.probe, st.triggers, true), rst_down(st.probe, st.triggers, false);
+    port::LinkNetif netif(&rst_up);
+    rst_down.set_next(&netif);
+    // The far side: the TAP backend built before the broker, or the slirp gateway.
+    std::optional<link::SlirpGateway> slirp;
+    if (tap == nullptr) {
+        slirp.emplace(timer, far_down, [&st](const link::ContainmentEvent& e) {
+            st.rec.event(now_s(), "contained", {{"reason", e.reason}});
+        });
+    }
+    link::FrameSink& far_side = tap ? static_cast<link::FrameSink&>(*tap) : *slirp;
+    clock::HostIo& host_io = tap ? static_cast<clock::HostIo&>(*tap) : *slirp;
+    link::LinkConfig lc;
+    lc.up.latency = lc.down.latency = sc.link.latency;
+    lc.up.rate_bps = lc.down.rate_bps = static_cast<double>(sc.link.rate.value_or(0));
+    lc.seed = sc.seed;
+    lc.device_pcap = (st.dir / "device.pcap").string();
+    lc.wire_pcap = (st.dir / "wire.pcap").string();
+    std::vector<link::FaultSpec> specs;
+    for (const auto& f : sc.faults)
+        specs.push_back(to_link_spec(f));
+    link::LinkHooks hooks;
+    hooks.on_link_change = [&netif](bool up) { netif.set_link_up(up); };
+    auto lnk = link::build_link(lc, specs, timer, audit, {&rst_down, &far_side}, hooks);
+    st.triggers.bind(lnk.get());
+    rst_up.set_next(&lnk->from_device());
+    far_down.to = &lnk->from_network();
+    sched.add_host_io(&host_io);
+
+    port::NetifConfig nc;
+    if (tap != nullptr) {
+        nc.ip = kTapDeviceIp;
+        nc.gateway = kTapHostIp;
+    }
+    port::start_stack(&netif, nc, sc.seed);
+    st.probe.install();
+    st.baseline_free = DeviceHeap::instance().free_bytes();
+    schedule_sampling(sc.sampling.heap_interval, SimTime{sc.duration}, st.rec, st.probe);
+    std::ofstream keylog(st.dir / "tls-keys.log");
+    st.totals = run_app(sc, target, st.obs, st.rec, keylog);
+    st.frames_delivered = lnk->model(link::Direction::kUp).stats().delivered +
+                          lnk->model(link::Direction::kDown).stats().delivered;
+    st.frames_dropped = audit.dropped;
+    lnk->close();
+    sched.remove_host_io(&host_io);
+    far_down.to = nullptr;
+}
+
+MeasuredRun measured_run(const RunState& st) {
+    const auto& heap = DeviceHeap::instance();
+    const double duration_s = SimTime{st.sc.duration}.seconds();
+    MeasuredRun m;
+    m.heap_budget = heap.budget();
+    m.min_free = heap.min_free();
+    m.final_used = heap.in_use();
+    m.alloc_failures = heap.failures();
+    m.pcbs = &st.probe.records();
+    m.samples = &st.rec.samples();
+    m.connects = st.obs.connects;
+    m.disconnects = st.totals.disconnects;
+    m.handshakes_ok = st.obs.handshakes_ok;
+    m.handshake_failures = st.obs.handshake_failures;
+    m.publishes_acked = st.totals.publishes_acked;
+    m.socket_failures = st.totals.socket_failures;
+    m.max_reconnect_s = st.totals.max_reconnect_s;
+    m.connected_fraction = st.totals.connected_s / duration_s;
+    m.messages_received = st.totals.messages_received;
+    m.frames_dropped = st.frames_dropped;
+    m.frames_delivered = st.frames_delivered;
+    for (const auto& p : st.probe.records())
+        m.rst_sent += p.free_reason == "aborted_rst" ? 1 : 0;
+    m.duration_s = duration_s;
+    return m;
+}
+
+json options_json(const scenario::Scenario& sc) {
+    return {{"tcp_maxrtx", lwipsim_tcp_maxrtx},
+            {"tcp_synmaxrtx", lwipsim_tcp_synmaxrtx},
+            {"tcp_rto_initial_ms", lwipsim_tcp_rto_initial_ms},
+            {"tcp_msl_ms", lwipsim_tcp_msl_ms},
+            {"tcp_fin_wait_timeout_ms", lwipsim_tcp_fin_wait_timeout_ms},
+            {"so_linger_available", lwipsim_so_linger_available != 0},
+            {"tcp_pcb_cap", lwipsim_tcp_pcb_cap},
+            {"linger_s", sc.app.linger ? json(SimTime{*sc.app.linger}.seconds()) : json(nullptr)},
+            {"heap_block_overhead", sc.heap.block_overhead}};
+}
+
+json heap_json(const RunState& st) {
+    const auto& heap = DeviceHeap::instance();
+    return {{"budget", heap.budget()},
+            {"baseline_free", st.baseline_free},
+            {"min_free", heap.min_free()},
+            {"final_free", heap.free_bytes()},
+            {"alloc_failures", heap.failures()},
+            {"by_subsystem",
+             {{"lwip", subsystem_json(Subsystem::kLwip)},
+              {"mbedtls", subsystem_json(Subsystem::kMbedtls)},
+              {"app", subsystem_json(Subsystem::kApp)}}}};
+}
+
+json app_json(const RunState& st) {
+    const auto& t = st.totals;
+    return {{"connects", st.obs.connects},
+            {"tls_handshakes_ok", st.obs.handshakes_ok},
+            {"tls_handshake_failures", st.obs.handshake_failures},
+            {"ping_timeouts", st.obs.ping_timeouts},
+            {"publishes_sent", t.publishes_sent},
+            {"publishes_acked", t.publishes_acked},
+            {"messages_received", t.messages_received},
+            {"socket_failures", t.socket_failures},
+            {"max_reconnect_s", t.max_reconnect_s},
+            {"connected_fraction", t.connected_s / SimTime{st.sc.duration}.seconds()}};
+}
+
+json time_json(const Scheduler& sched) {
+    auto ts = sched.stats();
+    return {{"mode", sched.options().mode == clock::TimeMode::kVirtual ? "virtual" : "realtime"},
+            {"jumps", ts.jumps},
+            {"skipped_s", std::chrono::duration<double>(ts.skipped).count()},
+            {"host_wait_s", ts.host_wait_s},
+            {"jumps_with_host_pending", ts.jumps_with_host_pending}};
+}
+
+std::string broker_line(const BrokerTarget& target, const json& link_info) {
+    if (link_info.is_null()) {
+        return "broker 127.0.0.1:" + std::to_string(target.port) + " as 10.0.2.2 (" +
+               target.server_name + ")";
+    }
+    return "broker " + std::string(kTapHostIp) + ":" + std::to_string(target.port) + " (" +
+           target.server_name + ", pid " + link_info["broker_pid"].dump() +
+           ") over TAP in network namespace " + link_info["netns"].get<std::string>() +
+           ", device " + kTapDeviceIp;
+}
+
+// Writes every result file into the .partial folder (the caller renames it when complete).
+void write_results(const RunState& st, const json& summary, const BrokerTarget& target,
+                   const json& link_info) {
+    const auto& sc = st.sc;
+    std::ofstream(st.dir / "summary.json") << summary.dump(2) << '\n';
+    st.rec.write_events(st.dir / "events.jsonl");
+    st.rec.write_run_log(st.dir / "run.log",
+                         {"scenario " + sc.name + " (" + sc.source_path + ")",
+                          "variant " + summary["variant"].get<std::string>() + ", seed " +
+                              std::to_string(sc.seed) + ", profile " + port::profile_name(),
+                          broker_line(target, link_info)},
+                         {"status " + summary["status"].get<std::string>() + ", " +
+                          std::to_string(summary["sim_time_s"].get<double>()) + " s simulated in " +
+                          std::to_string(summary["wall_time_s"].get<double>()) + " s wall, " +
+                          summary["time"]["jumps"].dump() + " time jumps"});
+    st.rec.write_timeseries(st.dir / "timeseries.csv");
+    Recorder::write_pcbs_csv(st.dir / "pcbs.csv", st.probe.records());
 }
 
 } // namespace
@@ -389,228 +687,68 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
     SchedulerTimer timer;
     ForwardSink far_down;
     std::unique_ptr<link::TapBackend> tap;
-    if (sc.link.kind == scenario::LinkKind::kTap) tap = make_tap_world(sc, timer, far_down);
-
-    // The broker lives on this OS thread (PDEATHSIG follows it), which waits in run() below.
+    if (sc.link.kind == scenario::LinkKind::kTap)
+        tap = make_tap_world(sc, timer, far_down);
     std::optional<broker::ManagedBroker> managed;
-    BrokerTarget target{};
-    if (sc.broker.mode == scenario::BrokerMode::kManaged) {
-        broker::ManagedBrokerOptions bo;
-        bo.run_dir = partial;
-        // RSA 2048, as most cloud brokers present: fixed-length signatures keep every TLS
-        // record the same size run to run (EC signatures vary), so traces repeat exactly.
-        bo.pki_options.key_type = broker::KeyType::kRsa2048;
-        if (tap) {
-            bo.listen_address = kTapHostIp;
-            bo.command_prefix = tap->netns_exec_prefix(); // `ip netns exec` execs mosquitto
-        }
-        managed.emplace(bo);
-        target = {managed->tls_port(), managed->server_name(), read_text(managed->ca_file()), {}, {}};
-        if (tap) target.ip = kTapHostIp;
-    } else {
-        // The loader only accepts a loopback host: slirp's gateway 10.0.2.2 reaches it.
-        target = {sc.broker.port, sc.broker.server_name, read_text(sc.broker.ca_file)};
-        if (!sc.broker.client_cert.empty()) {
-            target.client_cert_pem = read_text(sc.broker.client_cert);
-            target.client_key_pem = read_text(sc.broker.client_key);
-        }
-    }
+    BrokerTarget target = start_broker(sc, partial, tap.get(), managed);
 
     auto& heap = DeviceHeap::instance();
     // No budget in the scenario: measure only (a budget far above any device's heap).
     heap.configure(sc.heap.budget.value_or(size_t{1} << 40), sc.heap.block_overhead);
     port::install_mbedtls_platform(std::time(nullptr));
     port::apply_tcp_settings(tcp_settings(sc));
-
-    clock::SchedulerOptions so;
-    so.mode = sc.time.mode == scenario::TimeMode::kRealtime ? clock::TimeMode::kRealtime
-                                                            : clock::TimeMode::kVirtual;
-    so.host_grace = std::chrono::duration_cast<std::chrono::milliseconds>(sc.time.host_grace);
-    auto& sched = Scheduler::create(so);
+    auto& sched = create_scheduler(sc);
     heap.set_clock([&sched] { return sched.now(); });
 
-    Recorder rec;
-    json faults = fault_windows(sc, rec);
-    probes::PcbProbe probe([&rec](const probes::PcbRecord& r, const std::string& what) {
-        rec.event(now_s(), what, {{"pcb", r.id}, {"local_port", r.local_port},
-                                  {"state", r.states.empty() ? "" : r.states.back().state},
-                                  {"reason", r.free_reason}});
-    });
-    probe.set_failure_sink([&rec](Subsystem s, size_t size, bool injected) {
-        rec.event(now_s(), "alloc_failure", {{"subsystem", std::string(heap::subsystem_name(s))},
-                                             {"size", size}, {"injected", injected}});
-    });
-    FaultTriggers triggers(sc, rec);
-    AppObserver obs(rec, probe, triggers);
-    AppTotals totals;
-    size_t baseline_free = 0;
-    uint64_t dropped = 0, delivered = 0;
-    std::ofstream keylog(partial / "tls-keys.log");
+    RunState st(sc, partial);
+    json faults = fault_windows(sc, st.rec);
+    // This OS thread waits in run() (keeping the broker's PDEATHSIG parent alive).
+    sched.run("app", 5, [&] { run_device(st, target, timer, far_down, tap.get()); });
 
-    sched.run("app", 5, [&] {
-        SimTime end{sc.duration};
-        struct Audit final : link::AuditLog {
-            Recorder* rec;
-            uint64_t* dropped;
-            void record(const link::AuditEvent& e) override {
-                if (e.action == link::AuditAction::kDropped) ++*dropped;
-                rec->event(e.at.seconds(), "frame_" + std::string(link::to_string(e.action)),
-                           {{"frame", e.frame_id}, {"by", std::string(e.piece)},
-                            {"reason", std::string(e.reason)},
-                            {"dir", e.direction == link::Direction::kUp ? "up" : "down"}});
-            }
-        } audit;
-        audit.rec = &rec;
-        audit.dropped = &dropped;
-
-        RstWatch rst_up(probe, triggers, true), rst_down(probe, triggers, false);
-        port::LinkNetif netif(&rst_up);
-        rst_down.set_next(&netif);
-        // The far side: the TAP backend built above, or the slirp gateway.
-        std::optional<link::SlirpGateway> slirp;
-        if (!tap) {
-            slirp.emplace(timer, far_down, [&rec](const link::ContainmentEvent& e) {
-                rec.event(now_s(), "contained", {{"reason", e.reason}});
-            });
-        }
-        link::FrameSink& far_side = tap ? static_cast<link::FrameSink&>(*tap) : *slirp;
-        clock::HostIo& host_io = tap ? static_cast<clock::HostIo&>(*tap) : *slirp;
-        link::LinkConfig lc;
-        lc.up.latency = lc.down.latency = sc.link.latency;
-        lc.up.rate_bps = lc.down.rate_bps = static_cast<double>(sc.link.rate.value_or(0));
-        lc.seed = sc.seed;
-        lc.device_pcap = (partial / "device.pcap").string();
-        lc.wire_pcap = (partial / "wire.pcap").string();
-        std::vector<link::FaultSpec> specs;
-        for (const auto& f : sc.faults) specs.push_back(to_link_spec(f));
-        link::LinkHooks hooks;
-        hooks.on_link_change = [&netif](bool up) { netif.set_link_up(up); };
-        auto lnk = link::build_link(lc, specs, timer, audit, {&rst_down, &far_side}, hooks);
-        triggers.bind(lnk.get());
-        rst_up.set_next(&lnk->from_device());
-        far_down.to = &lnk->from_network();
-        sched.add_host_io(&host_io);
-
-        port::NetifConfig nc;
-        if (tap) {
-            nc.ip = kTapDeviceIp;
-            nc.gateway = kTapHostIp;
-        }
-        port::start_stack(&netif, nc, sc.seed);
-        probe.install();
-        baseline_free = heap.free_bytes();
-        schedule_sampling(sc.sampling.heap_interval, end, rec, probe);
-        totals = run_app(sc, target, obs, rec, keylog);
-        delivered = lnk->model(link::Direction::kUp).stats().delivered +
-                    lnk->model(link::Direction::kDown).stats().delivered;
-        lnk->close();
-        sched.remove_host_io(&host_io);
-        far_down.to = nullptr;
-    });
-    keylog.close();
     const pid_t broker_pid = managed ? managed->pid() : -1;
-    if (managed) managed->stop();
+    if (managed)
+        managed->stop();
     json link_info = nullptr;
     if (tap) {
         // The broker is gone; deleting the namespace now removes the TAP with it.
-        link_info = {{"kind", "tap"}, {"netns", tap->netns()}, {"host_ip", kTapHostIp},
-                     {"device_ip", kTapDeviceIp}, {"broker_pid", broker_pid},
+        link_info = {{"kind", "tap"},
+                     {"netns", tap->netns()},
+                     {"host_ip", kTapHostIp},
+                     {"device_ip", kTapDeviceIp},
+                     {"broker_pid", broker_pid},
                      {"tap_frames_written", tap->frames_written()},
                      {"tap_frames_read", tap->frames_read()},
                      {"tap_write_errors", tap->write_errors()}};
         tap.reset();
     }
 
-    // Summary, metrics and expectations.
-    const auto& pcbs = probe.records();
-    MeasuredRun m;
-    m.heap_budget = heap.budget();
-    m.min_free = heap.min_free();
-    m.final_used = heap.in_use();
-    m.alloc_failures = heap.failures();
-    m.pcbs = &pcbs;
-    m.samples = &rec.samples();
-    m.connects = obs.connects;
-    m.disconnects = totals.disconnects;
-    m.handshakes_ok = obs.handshakes_ok;
-    m.handshake_failures = obs.handshake_failures;
-    m.publishes_acked = totals.publishes_acked;
-    m.socket_failures = totals.socket_failures;
-    m.max_reconnect_s = totals.max_reconnect_s;
-    m.connected_fraction = totals.connected_s / SimTime{sc.duration}.seconds();
-    m.messages_received = totals.messages_received;
-    m.frames_dropped = dropped;
-    m.frames_delivered = delivered;
-    m.rst_sent = 0;
-    for (const auto& p : pcbs) m.rst_sent += p.free_reason == "aborted_rst" ? 1 : 0;
-    m.duration_s = SimTime{sc.duration}.seconds();
-    json expectations = evaluate_expectations(sc, m);
+    json expectations = evaluate_expectations(sc, measured_run(st));
     bool passed = true;
-    for (const auto& e : expectations) passed = passed && e["passed"].get<bool>();
-
-    auto ts = sched.stats();
+    for (const auto& e : expectations)
+        passed = passed && e["passed"].get<bool>();
+    for (const auto& f : st.triggers.fired())
+        faults.push_back(f);
     json summary = {
         {"status", passed ? "passed" : "failed"},
         {"scenario", sc.name},
         {"variant", sc.applied_variant.empty() ? "base" : sc.applied_variant},
         {"seed", sc.seed},
         {"sim_time_s", sched.now().seconds()},
-        {"wall_time_s", std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count()},
+        {"wall_time_s",
+         std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count()},
         {"profile", port::profile_name()},
-        {"options", {{"tcp_maxrtx", lwipsim_tcp_maxrtx}, {"tcp_synmaxrtx", lwipsim_tcp_synmaxrtx},
-                     {"tcp_rto_initial_ms", lwipsim_tcp_rto_initial_ms}, {"tcp_msl_ms", lwipsim_tcp_msl_ms},
-                     {"tcp_fin_wait_timeout_ms", lwipsim_tcp_fin_wait_timeout_ms},
-                     {"so_linger_available", lwipsim_so_linger_available != 0},
-                     {"tcp_pcb_cap", lwipsim_tcp_pcb_cap},
-                     {"linger_s", sc.app.linger ? json(SimTime{*sc.app.linger}.seconds()) : json(nullptr)},
-                     {"heap_block_overhead", sc.heap.block_overhead}}},
-        {"heap", {{"budget", heap.budget()}, {"baseline_free", baseline_free},
-                  {"min_free", heap.min_free()}, {"final_free", heap.free_bytes()},
-                  {"alloc_failures", heap.failures()},
-                  {"by_subsystem", {{"lwip", subsystem_json(Subsystem::kLwip)},
-                                    {"mbedtls", subsystem_json(Subsystem::kMbedtls)},
-                                    {"app", subsystem_json(Subsystem::kApp)}}}}},
-        {"pcbs", Recorder::pcbs_json(pcbs)},
-        {"app", {{"connects", obs.connects}, {"tls_handshakes_ok", obs.handshakes_ok},
-                 {"tls_handshake_failures", obs.handshake_failures}, {"ping_timeouts", obs.ping_timeouts},
-                 {"publishes_sent", totals.publishes_sent}, {"publishes_acked", totals.publishes_acked},
-                 {"messages_received", totals.messages_received},
-                 {"socket_failures", totals.socket_failures},
-                 {"max_reconnect_s", totals.max_reconnect_s},
-                 {"connected_fraction", totals.connected_s / SimTime{sc.duration}.seconds()}}},
-        {"time", {{"mode", so.mode == clock::TimeMode::kVirtual ? "virtual" : "realtime"},
-                  {"jumps", ts.jumps}, {"skipped_s", std::chrono::duration<double>(ts.skipped).count()},
-                  {"host_wait_s", ts.host_wait_s}, {"jumps_with_host_pending", ts.jumps_with_host_pending}}},
-        {"faults", [&] {
-             json all = faults;
-             for (const auto& f : triggers.fired()) all.push_back(f);
-             return all;
-         }()},
+        {"options", options_json(sc)},
+        {"heap", heap_json(st)},
+        {"pcbs", Recorder::pcbs_json(st.probe.records())},
+        {"app", app_json(st)},
+        {"time", time_json(sched)},
+        {"faults", faults},
         {"expectations", expectations},
         {"scenario_resolved", scenario::to_json(sc)},
     };
-    if (!link_info.is_null()) summary["link"] = link_info;
-    std::ofstream(partial / "summary.json") << summary.dump(2) << '\n';
-    rec.write_events(partial / "events.jsonl");
-    rec.write_run_log(partial / "run.log",
-                      {"scenario " + sc.name + " (" + sc.source_path + ")",
-                       "variant " + summary["variant"].get<std::string>() + ", seed " +
-                           std::to_string(sc.seed) + ", profile " + port::profile_name(),
-                       link_info.is_null()
-                           ? "broker 127.0.0.1:" + std::to_string(target.port) + " as 10.0.2.2 (" +
-                                 target.server_name + ")"
-                           : "broker " + std::string(kTapHostIp) + ":" +
-                                 std::to_string(target.port) + " (" + target.server_name +
-                                 ", pid " + std::to_string(broker_pid) +
-                                 ") over TAP in network namespace " +
-                                 link_info["netns"].get<std::string>() + ", device " +
-                                 kTapDeviceIp},
-                      {"status " + summary["status"].get<std::string>() + ", " +
-                       std::to_string(sched.now().seconds()) + " s simulated in " +
-                       std::to_string(summary["wall_time_s"].get<double>()) + " s wall, " +
-                       std::to_string(ts.jumps) + " time jumps"});
-    rec.write_timeseries(partial / "timeseries.csv");
-    Recorder::write_pcbs_csv(partial / "pcbs.csv", pcbs);
+    if (!link_info.is_null())
+        summary["link"] = link_info;
+    write_results(st, summary, target, link_info);
     fs::remove_all(out_dir);
     fs::rename(partial, out_dir);
     return RunOutcome{passed, out_dir};

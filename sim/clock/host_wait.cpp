@@ -29,7 +29,8 @@ void Scheduler::poll_host(int timeout_ms) {
     if (timeout_ms > 0) {
         stats_.host_wait_s += std::chrono::duration<double>(realtime_now() - t0).count();
     }
-    if (n < 0 && errno != EINTR) std::perror("lwipsim: poll");
+    if (n < 0 && errno != EINTR)
+        std::perror("lwipsim: poll");
     if (n > 0 && timeout_ms > 0) {
         // The host answered while virtual time stood still. A server often writes to several
         // sockets in one go (mosquitto drops the old session and sends CONNACK): let those
@@ -51,7 +52,8 @@ void Scheduler::hold_for_host() {
     auto until = realtime_now() + options_.host_grace;
     while (runnable_.empty() && any_host_pending()) {
         auto left = std::chrono::ceil<std::chrono::milliseconds>(until - realtime_now()).count();
-        if (left <= 0) return;
+        if (left <= 0)
+            return;
         poll_host(static_cast<int>(left));
     }
 }
@@ -60,14 +62,16 @@ void Scheduler::wait_realtime_until(SimTime when) {
     for (;;) {
         auto due = realtime_origin_ + when.since_start;
         auto left = due - realtime_now();
-        if (left <= std::chrono::steady_clock::duration::zero()) return;
+        if (left <= std::chrono::steady_clock::duration::zero())
+            return;
         auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
         if (host_ios_.empty()) {
             std::this_thread::sleep_for(left);
             return;
         }
         poll_host(static_cast<int>(ms));
-        if (!runnable_.empty()) return; // host input arrived: handle it before the deadline
+        if (!runnable_.empty())
+            return; // host input arrived: handle it before the deadline
     }
 }
 

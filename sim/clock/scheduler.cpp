@@ -36,11 +36,16 @@ Scheduler* g_current = nullptr;
 
 const char* state_name(ThreadState s) {
     switch (s) {
-    case ThreadState::kNew: return "new";
-    case ThreadState::kRunnable: return "runnable";
-    case ThreadState::kRunning: return "running";
-    case ThreadState::kBlocked: return "blocked";
-    case ThreadState::kFinished: return "finished";
+    case ThreadState::kNew:
+        return "new";
+    case ThreadState::kRunnable:
+        return "runnable";
+    case ThreadState::kRunning:
+        return "running";
+    case ThreadState::kBlocked:
+        return "blocked";
+    case ThreadState::kFinished:
+        return "finished";
     }
     return "?";
 }
@@ -55,7 +60,8 @@ Scheduler& Scheduler::create(SchedulerOptions options) {
 }
 
 Scheduler& Scheduler::current() {
-    if (g_current == nullptr) invariant_broken("no scheduler is running");
+    if (g_current == nullptr)
+        invariant_broken("no scheduler is running");
     return *g_current;
 }
 
@@ -80,7 +86,8 @@ void Scheduler::make_runnable(SimThread* t) {
 }
 
 void Scheduler::run(const std::string& name, int priority, std::function<void()> main) {
-    if (g_current != nullptr) invariant_broken("one scheduler run at a time per process");
+    if (g_current != nullptr)
+        invariant_broken("one scheduler run at a time per process");
     g_current = this;
     realtime_origin_ = realtime_now();
     spawn(name, priority, std::move(main));
@@ -96,7 +103,8 @@ void Scheduler::run(const std::string& name, int priority, std::function<void()>
     done_cv_ = &done_cv;
     done_cv.wait(lk, [this] { return run_done_; });
     g_current = nullptr;
-    if (!deadlock_.empty()) throw DeadlockError(deadlock_);
+    if (!deadlock_.empty())
+        throw DeadlockError(deadlock_);
 }
 
 void Scheduler::spawn(const std::string& name, int priority, std::function<void()> fn) {
@@ -125,9 +133,11 @@ void Scheduler::wait_for_baton(SimThread* me) {
 
 void Scheduler::hand_baton(SimThread* from, SimThread* to) {
     ++stats_.switches;
-    if (trace_enabled_) record("run " + to->name);
+    if (trace_enabled_)
+        record("run " + to->name);
     std::unique_lock lk(handoff_mu_);
-    if (from != nullptr) from->has_baton = false;
+    if (from != nullptr)
+        from->has_baton = false;
     to->has_baton = true;
     to->cv.notify_one();
     if (from != nullptr && from->state != ThreadState::kFinished) {
@@ -141,7 +151,8 @@ void Scheduler::thread_finished(SimThread* me) {
 }
 
 EventId Scheduler::at(SimTime when, std::function<void()> fn) {
-    if (when < now_) invariant_broken("event scheduled in the past: time never goes back");
+    if (when < now_)
+        invariant_broken("event scheduled in the past: time never goes back");
     EventKey key{when, ++seq_};
     events_.emplace(key, std::move(fn));
     event_keys_.emplace(key.seq, key);
@@ -150,14 +161,16 @@ EventId Scheduler::at(SimTime when, std::function<void()> fn) {
 
 void Scheduler::cancel(EventId id) {
     auto it = event_keys_.find(id);
-    if (it == event_keys_.end()) return;
+    if (it == event_keys_.end())
+        return;
     events_.erase(it->second);
     event_keys_.erase(it);
 }
 
 bool Scheduler::block(WaitReason reason, std::optional<SimTime> deadline) {
     SimThread* me = current_;
-    if (me == nullptr || in_dispatch_) invariant_broken("block() outside a simulated thread step");
+    if (me == nullptr || in_dispatch_)
+        invariant_broken("block() outside a simulated thread step");
     me->state = ThreadState::kBlocked;
     me->waiting = std::move(reason);
     me->timed_out = false;
@@ -173,7 +186,8 @@ bool Scheduler::block(WaitReason reason, std::optional<SimTime> deadline) {
 }
 
 void Scheduler::wake(SimThread* t) {
-    if (t->state != ThreadState::kBlocked) invariant_broken("wake() of a thread that is not blocked");
+    if (t->state != ThreadState::kBlocked)
+        invariant_broken("wake() of a thread that is not blocked");
     if (t->timeout_event) {
         cancel(*t->timeout_event);
         t->timeout_event.reset();
@@ -192,8 +206,12 @@ void Scheduler::sleep_for(SimDuration d) {
     block(WaitReason{"sleep", nullptr}, now_ + d);
 }
 
-bool Scheduler::is_blocked(const SimThread* thread) { return thread->state == ThreadState::kBlocked; }
-const std::string& Scheduler::name_of(const SimThread* thread) { return thread->name; }
+bool Scheduler::is_blocked(const SimThread* thread) {
+    return thread->state == ThreadState::kBlocked;
+}
+const std::string& Scheduler::name_of(const SimThread* thread) {
+    return thread->name;
+}
 
 void Scheduler::dispatch(SimThread* me) {
     while (runnable_.empty()) {
@@ -207,7 +225,8 @@ void Scheduler::dispatch(SimThread* me) {
     runnable_.erase(runnable_.begin());
     next->state = ThreadState::kRunning;
     current_ = next;
-    if (next != me) hand_baton(me, next);
+    if (next != me)
+        hand_baton(me, next);
 }
 
 void Scheduler::idle_step() {
@@ -231,21 +250,22 @@ void Scheduler::idle_step() {
         host_pending = any_host_pending();
     }
     if (events_.empty()) {
-        deadlock_ = "every simulated thread is blocked and nothing is scheduled:\n" +
-                    describe_threads();
+        deadlock_ =
+            "every simulated thread is blocked and nothing is scheduled:\n" + describe_threads();
         in_dispatch_ = false;
         return;
     }
     auto it = events_.begin();
     SimTime when = it->first.when;
     if (when > now_) {
-        if (before_jump_) before_jump_(when);
+        if (before_jump_)
+            before_jump_(when);
         if (options_.mode == TimeMode::kRealtime) {
             wait_realtime_until(when);
             if (!runnable_.empty()) {
                 // Host input came before the deadline: it happens at the wall-clock instant.
-                auto wall = SimTime{std::chrono::duration_cast<SimDuration>(realtime_now() -
-                                                                             realtime_origin_)};
+                auto wall = SimTime{
+                    std::chrono::duration_cast<SimDuration>(realtime_now() - realtime_origin_)};
                 now_ = std::clamp(wall, now_, when);
                 in_dispatch_ = false;
                 return;
@@ -253,7 +273,8 @@ void Scheduler::idle_step() {
         }
         ++stats_.jumps;
         stats_.skipped += when - now_;
-        if (host_pending) ++stats_.jumps_with_host_pending;
+        if (host_pending)
+            ++stats_.jumps_with_host_pending;
         // before_jump_ or host input may have scheduled earlier work: re-evaluate.
         if (!runnable_.empty() || events_.begin()->first.when < when) {
             in_dispatch_ = false;
@@ -265,7 +286,8 @@ void Scheduler::idle_step() {
     event_keys_.erase(it->first.seq);
     events_.erase(it);
     ++stats_.events;
-    if (trace_enabled_) record("event");
+    if (trace_enabled_)
+        record("event");
     fn();
     in_dispatch_ = false;
 }
@@ -288,9 +310,10 @@ void Scheduler::fail_deadlock(SimThread* me) {
 std::string Scheduler::describe_threads() const {
     std::ostringstream out;
     for (const auto& t : threads_) {
-        out << "  thread '" << t->name << "' (priority " << t->priority << "): "
-            << state_name(t->state);
-        if (t->state == ThreadState::kBlocked) out << " on " << t->waiting.what;
+        out << "  thread '" << t->name << "' (priority " << t->priority
+            << "): " << state_name(t->state);
+        if (t->state == ThreadState::kBlocked)
+            out << " on " << t->waiting.what;
         out << "\n";
     }
     return out.str();
@@ -302,7 +325,11 @@ void Scheduler::record(const std::string& what) {
     trace_.push_back(stamp + what);
 }
 
-void Scheduler::add_host_io(HostIo* io) { host_ios_.push_back(io); }
-void Scheduler::remove_host_io(HostIo* io) { std::erase(host_ios_, io); }
+void Scheduler::add_host_io(HostIo* io) {
+    host_ios_.push_back(io);
+}
+void Scheduler::remove_host_io(HostIo* io) {
+    std::erase(host_ios_, io);
+}
 
 } // namespace lwipsim::clock

@@ -16,10 +16,10 @@
 
 #include <poll.h>
 
-#include <cstdint>
-#include <functional>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -103,7 +103,9 @@ class Scheduler {
     void spawn(const std::string& name, int priority, std::function<void()> fn);
     /// Calls `fn` at virtual time `when` (>= now) from the scheduler; ties run in call order.
     EventId at(SimTime when, std::function<void()> fn);
-    EventId after(SimDuration delay, std::function<void()> fn) { return at(now_ + delay, std::move(fn)); }
+    EventId after(SimDuration delay, std::function<void()> fn) {
+        return at(now_ + delay, std::move(fn));
+    }
     void cancel(EventId id);
 
     /// Blocks the calling simulated thread until wake() or the deadline. Returns false on
@@ -150,10 +152,10 @@ class Scheduler {
     void make_runnable(SimThread* t);
     void dispatch(SimThread* me);
     void idle_step();
-    void poll_host(int timeout_ms);             // host_wait.cpp
-    void hold_for_host();                       // host_wait.cpp
+    void poll_host(int timeout_ms); // host_wait.cpp
+    void hold_for_host();           // host_wait.cpp
     [[nodiscard]] bool any_host_pending() const;
-    void wait_realtime_until(SimTime when);     // host_wait.cpp
+    void wait_realtime_until(SimTime when); // host_wait.cpp
     void hand_baton(SimThread* from, SimThread* to);
     void wait_for_baton(SimThread* me);
     void thread_finished(SimThread* me);

@@ -22,7 +22,9 @@ struct SimTime {
     [[nodiscard]] constexpr int64_t ns() const { return since_start.count(); }
 };
 
-constexpr SimDuration from_ms(int64_t ms) { return std::chrono::milliseconds(ms); }
+constexpr SimDuration from_ms(int64_t ms) {
+    return std::chrono::milliseconds(ms);
+}
 constexpr SimDuration from_seconds_f(double s) {
     return std::chrono::duration_cast<SimDuration>(std::chrono::duration<double>(s));
 }

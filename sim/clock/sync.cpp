@@ -8,7 +8,8 @@ namespace {
 // Removes a waiter that timed out (it may already have been skipped by a waker).
 void forget(std::deque<SimThread*>& waiters, SimThread* t) {
     auto it = std::find(waiters.begin(), waiters.end(), t);
-    if (it != waiters.end()) waiters.erase(it);
+    if (it != waiters.end())
+        waiters.erase(it);
 }
 
 // Pops the first waiter that is still blocked; timed-out ones are runnable already.
@@ -16,13 +17,15 @@ SimThread* pop_blocked(std::deque<SimThread*>& waiters) {
     while (!waiters.empty()) {
         SimThread* t = waiters.front();
         waiters.pop_front();
-        if (Scheduler::is_blocked(t)) return t;
+        if (Scheduler::is_blocked(t))
+            return t;
     }
     return nullptr;
 }
 } // namespace
 
-Semaphore::Semaphore(unsigned initial, std::string name) : count_(initial), name_(std::move(name)) {}
+Semaphore::Semaphore(unsigned initial, std::string name)
+    : count_(initial), name_(std::move(name)) {}
 
 void Semaphore::signal() {
     // The token goes straight to the first waiter, so a later wait() cannot steal it.
@@ -42,7 +45,8 @@ bool Semaphore::wait(std::optional<SimTime> deadline) {
     SimThread* me = s.self();
     waiters_.push_back(me);
     bool woken = s.block(WaitReason{"semaphore '" + name_ + "'", this}, deadline);
-    if (!woken) forget(waiters_, me);
+    if (!woken)
+        forget(waiters_, me);
     return woken;
 }
 
@@ -60,14 +64,16 @@ void Mutex::lock() {
 
 void Mutex::unlock() {
     owner_ = pop_blocked(waiters_);
-    if (owner_ != nullptr) Scheduler::current().wake(owner_);
+    if (owner_ != nullptr)
+        Scheduler::current().wake(owner_);
 }
 
 Mailbox::Mailbox(size_t capacity, std::string name)
     : capacity_(capacity == 0 ? 1 : capacity), name_(std::move(name)) {}
 
 void Mailbox::wake_one(std::deque<SimThread*>& waiters) {
-    if (SimThread* t = pop_blocked(waiters)) Scheduler::current().wake(t);
+    if (SimThread* t = pop_blocked(waiters))
+        Scheduler::current().wake(t);
 }
 
 void Mailbox::post(void* msg) {
@@ -81,7 +87,8 @@ void Mailbox::post(void* msg) {
 }
 
 bool Mailbox::try_post(void* msg) {
-    if (queue_.size() >= capacity_) return false;
+    if (queue_.size() >= capacity_)
+        return false;
     queue_.push_back(msg);
     wake_one(readers_);
     return true;
@@ -104,7 +111,8 @@ bool Mailbox::fetch(void** msg, std::optional<SimTime> deadline) {
 }
 
 bool Mailbox::try_fetch(void** msg) {
-    if (queue_.empty()) return false;
+    if (queue_.empty())
+        return false;
     *msg = queue_.front();
     queue_.pop_front();
     wake_one(writers_);

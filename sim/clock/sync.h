@@ -43,8 +43,8 @@ class Mutex {
 class Mailbox {
   public:
     Mailbox(size_t capacity, std::string name = "mbox");
-    void post(void* msg);                 ///< blocks while full
-    bool try_post(void* msg);             ///< false when full; never blocks
+    void post(void* msg);     ///< blocks while full
+    bool try_post(void* msg); ///< false when full; never blocks
     /// Takes the oldest message; false when `deadline` passed first.
     bool fetch(void** msg, std::optional<SimTime> deadline = std::nullopt);
     bool try_fetch(void** msg);

@@ -59,7 +59,8 @@ std::string tls_error_text(int rc) {
 
 void set_recv_timeout(int fd, clock::SimDuration timeout) {
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
-    if (ms <= 0) ms = 1; // lwIP: 0 means block forever; a poll is one millisecond
+    if (ms <= 0)
+        ms = 1; // lwIP: 0 means block forever; a poll is one millisecond
     timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
     lwip_setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 }
@@ -67,17 +68,22 @@ void set_recv_timeout(int fd, clock::SimDuration timeout) {
 int bio_send(void* ctx, const unsigned char* buf, size_t len) {
     int fd = *static_cast<int*>(ctx);
     ssize_t n = lwip_send(fd, buf, len, 0);
-    if (n >= 0) return static_cast<int>(n);
-    if (errno == EWOULDBLOCK || errno == EAGAIN) return MBEDTLS_ERR_SSL_WANT_WRITE;
+    if (n >= 0)
+        return static_cast<int>(n);
+    if (errno == EWOULDBLOCK || errno == EAGAIN)
+        return MBEDTLS_ERR_SSL_WANT_WRITE;
     return kSendFailed;
 }
 
 int bio_recv(void* ctx, unsigned char* buf, size_t len) {
     int fd = *static_cast<int*>(ctx);
     ssize_t n = lwip_recv(fd, buf, len, 0);
-    if (n > 0) return static_cast<int>(n);
-    if (n == 0) return MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY; // orderly EOF from TCP
-    if (errno == EWOULDBLOCK || errno == EAGAIN) return MBEDTLS_ERR_SSL_TIMEOUT;
+    if (n > 0)
+        return static_cast<int>(n);
+    if (n == 0)
+        return MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY; // orderly EOF from TCP
+    if (errno == EWOULDBLOCK || errno == EAGAIN)
+        return MBEDTLS_ERR_SSL_TIMEOUT;
     return kRecvFailed;
 }
 
@@ -85,7 +91,8 @@ int export_keys(void* ctx, const unsigned char* master, const unsigned char*, si
                 size_t, const unsigned char client_random[32], const unsigned char[32],
                 mbedtls_tls_prf_types) {
     auto* impl = static_cast<TlsTransport::Impl*>(ctx);
-    if (!impl->keylog) return 0;
+    if (!impl->keylog)
+        return 0;
     std::string line = "CLIENT_RANDOM ";
     char hex[3];
     for (int i = 0; i < 32; ++i) {
@@ -106,11 +113,13 @@ int connect_with_timeout(int fd, const TlsOptions& o) {
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = lwip_htons(o.port);
-    if (lwip_inet_pton(AF_INET, o.ip.c_str(), &a.sin_addr) != 1) return EINVAL;
+    if (lwip_inet_pton(AF_INET, o.ip.c_str(), &a.sin_addr) != 1)
+        return EINVAL;
     int flags = lwip_fcntl(fd, F_GETFL, 0);
     lwip_fcntl(fd, F_SETFL, flags | O_NONBLOCK);
     int rc = lwip_connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    if (rc != 0 && errno != EINPROGRESS) return errno;
+    if (rc != 0 && errno != EINPROGRESS)
+        return errno;
     if (rc != 0) {
         fd_set wfds;
         FD_ZERO(&wfds);
@@ -118,12 +127,15 @@ int connect_with_timeout(int fd, const TlsOptions& o) {
         auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(o.connect_timeout).count();
         timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
         int n = lwip_select(fd + 1, nullptr, &wfds, nullptr, &tv);
-        if (n == 0) return ETIMEDOUT;
-        if (n < 0) return errno;
+        if (n == 0)
+            return ETIMEDOUT;
+        if (n < 0)
+            return errno;
         int so_error = 0;
         socklen_t len = sizeof so_error;
         lwip_getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &len);
-        if (so_error != 0) return so_error;
+        if (so_error != 0)
+            return so_error;
     }
     lwip_fcntl(fd, F_SETFL, flags);
     return 0;
@@ -132,31 +144,37 @@ int connect_with_timeout(int fd, const TlsOptions& o) {
 int setup_tls(TlsTransport::Impl& t, const TlsOptions& o, port::DeterministicRng& rng) {
     int rc = mbedtls_ssl_config_defaults(&t.conf, MBEDTLS_SSL_IS_CLIENT,
                                          MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
-    if (rc != 0) return rc;
+    if (rc != 0)
+        return rc;
     // mbedtls_x509_crt_parse needs the terminating NUL counted for PEM.
     rc = mbedtls_x509_crt_parse(&t.ca, reinterpret_cast<const unsigned char*>(o.ca_pem.c_str()),
                                 o.ca_pem.size() + 1);
-    if (rc != 0) return rc;
+    if (rc != 0)
+        return rc;
     mbedtls_ssl_conf_ca_chain(&t.conf, &t.ca, nullptr);
     mbedtls_ssl_conf_authmode(&t.conf, MBEDTLS_SSL_VERIFY_REQUIRED);
     mbedtls_ssl_conf_rng(&t.conf, mbedtls_ctr_drbg_random, rng.context());
     mbedtls_ssl_conf_export_keys_ext_cb(&t.conf, export_keys, &t);
     if (!o.client_cert_pem.empty()) {
-        rc = mbedtls_x509_crt_parse(&t.client_cert,
-                                    reinterpret_cast<const unsigned char*>(o.client_cert_pem.c_str()),
-                                    o.client_cert_pem.size() + 1);
+        rc = mbedtls_x509_crt_parse(
+            &t.client_cert, reinterpret_cast<const unsigned char*>(o.client_cert_pem.c_str()),
+            o.client_cert_pem.size() + 1);
         if (rc == 0) {
-            rc = mbedtls_pk_parse_key(&t.client_key,
-                                      reinterpret_cast<const unsigned char*>(o.client_key_pem.c_str()),
-                                      o.client_key_pem.size() + 1, nullptr, 0);
+            rc = mbedtls_pk_parse_key(
+                &t.client_key, reinterpret_cast<const unsigned char*>(o.client_key_pem.c_str()),
+                o.client_key_pem.size() + 1, nullptr, 0);
         }
-        if (rc == 0) rc = mbedtls_ssl_conf_own_cert(&t.conf, &t.client_cert, &t.client_key);
-        if (rc != 0) return rc;
+        if (rc == 0)
+            rc = mbedtls_ssl_conf_own_cert(&t.conf, &t.client_cert, &t.client_key);
+        if (rc != 0)
+            return rc;
     }
     rc = mbedtls_ssl_setup(&t.ssl, &t.conf);
-    if (rc != 0) return rc;
+    if (rc != 0)
+        return rc;
     rc = mbedtls_ssl_set_hostname(&t.ssl, o.server_name.c_str());
-    if (rc != 0) return rc;
+    if (rc != 0)
+        return rc;
     mbedtls_ssl_set_bio(&t.ssl, &t.fd, bio_send, bio_recv, nullptr);
     t.tls_ready = true;
     return 0;
@@ -167,11 +185,14 @@ int handshake(TlsTransport::Impl& t, clock::SimDuration timeout) {
     auto deadline = s.now() + timeout;
     for (;;) {
         auto left = deadline - s.now();
-        if (left <= clock::SimDuration::zero()) return MBEDTLS_ERR_SSL_TIMEOUT;
+        if (left <= clock::SimDuration::zero())
+            return MBEDTLS_ERR_SSL_TIMEOUT;
         set_recv_timeout(t.fd, left);
         int rc = mbedtls_ssl_handshake(&t.ssl);
-        if (rc == 0) return 0;
-        if (rc != MBEDTLS_ERR_SSL_WANT_READ && rc != MBEDTLS_ERR_SSL_WANT_WRITE) return rc;
+        if (rc == 0)
+            return 0;
+        if (rc != MBEDTLS_ERR_SSL_WANT_READ && rc != MBEDTLS_ERR_SSL_WANT_WRITE)
+            return rc;
     }
 }
 
@@ -180,7 +201,8 @@ int handshake(TlsTransport::Impl& t, clock::SimDuration timeout) {
 // SO_KEEPALIVE and the TCP_KEEP* options, as esp-tls sets them; returns 0 or an errno.
 int set_keepalive(int fd, const TcpKeepalive& k) {
     int on = 1;
-    if (lwip_setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on) != 0) return errno;
+    if (lwip_setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on) != 0)
+        return errno;
     auto set = [fd](int name, const std::optional<int>& v) {
         return !v || lwip_setsockopt(fd, IPPROTO_TCP, name, &*v, sizeof *v) == 0;
     };
@@ -192,18 +214,24 @@ int set_keepalive(int fd, const TcpKeepalive& k) {
 }
 
 int set_linger(int fd, const Linger& linger) {
-    if (!lwipsim_so_linger_available) return ENOPROTOOPT; // as lwip_setsockopt without LWIP_SO_LINGER
-    struct linger l{linger.enabled ? 1 : 0, linger.seconds};
-    if (lwip_setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l) != 0) return errno;
+    if (!lwipsim_so_linger_available)
+        return ENOPROTOOPT; // as lwip_setsockopt without LWIP_SO_LINGER
+    struct linger l {
+        linger.enabled ? 1 : 0, linger.seconds
+    };
+    if (lwip_setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l) != 0)
+        return errno;
     return 0;
 }
 
 TlsTransport::TlsTransport(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-TlsTransport::~TlsTransport() { destroy(); }
+TlsTransport::~TlsTransport() {
+    destroy();
+}
 
 std::unique_ptr<TlsTransport> TlsTransport::open(const TlsOptions& o, port::DeterministicRng& rng,
-                                                 SocketObserver* observer,
-                                                 const KeyLogSink& keylog, OpenError& error) {
+                                                 SocketObserver* observer, const KeyLogSink& keylog,
+                                                 OpenError& error) {
     auto impl = std::make_unique<Impl>();
     impl->observer = observer;
     impl->keylog = keylog;
@@ -223,12 +251,14 @@ std::unique_ptr<TlsTransport> TlsTransport::open(const TlsOptions& o, port::Dete
     }
     if (o.linger.enabled) {
         int err = set_linger(impl->fd, o.linger);
-        if (observer != nullptr) observer->on_linger_result(impl->fd, err == 0, err);
+        if (observer != nullptr)
+            observer->on_linger_result(impl->fd, err == 0, err);
         // esp-tls users log and carry on when the option is missing; so does the device here.
     }
     if (o.keepalive.enabled) {
         if (int err = set_keepalive(impl->fd, o.keepalive); err != 0) {
-            return fail(OpenStage::kSocket, err, "setting TCP keepalive failed: errno " + std::to_string(err));
+            return fail(OpenStage::kSocket, err,
+                        "setting TCP keepalive failed: errno " + std::to_string(err));
         }
     }
     if (int err = connect_with_timeout(impl->fd, o); err != 0) {
@@ -245,8 +275,10 @@ std::unique_ptr<TlsTransport> TlsTransport::open(const TlsOptions& o, port::Dete
         return fail(OpenStage::kTlsSetup, rc, tls_error_text(rc));
     }
     int rc = handshake(*impl, o.handshake_timeout);
-    if (observer != nullptr) observer->on_handshake_done(rc == 0);
-    if (rc != 0) return fail(OpenStage::kHandshake, rc, tls_error_text(rc));
+    if (observer != nullptr)
+        observer->on_handshake_done(rc == 0);
+    if (rc != 0)
+        return fail(OpenStage::kHandshake, rc, tls_error_text(rc));
     error = OpenError{OpenStage::kDone, 0, {}};
     return std::unique_ptr<TlsTransport>(new TlsTransport(std::move(impl)));
 }
@@ -256,7 +288,8 @@ IoResult TlsTransport::write_all(std::span<const uint8_t> data, clock::SimDurati
     auto deadline = s.now() + timeout;
     size_t done = 0;
     while (done < data.size()) {
-        if (s.now() >= deadline) return {IoStatus::kTimeout, done, 0, "write timed out"};
+        if (s.now() >= deadline)
+            return {IoStatus::kTimeout, done, 0, "write timed out"};
         int rc = mbedtls_ssl_write(&impl_->ssl, data.data() + done, data.size() - done);
         if (rc > 0) {
             done += static_cast<size_t>(rc);
@@ -270,8 +303,10 @@ IoResult TlsTransport::write_all(std::span<const uint8_t> data, clock::SimDurati
 IoResult TlsTransport::read_some(std::span<uint8_t> buf, clock::SimDuration timeout) {
     set_recv_timeout(impl_->fd, timeout);
     int rc = mbedtls_ssl_read(&impl_->ssl, buf.data(), buf.size());
-    if (rc > 0) return {IoStatus::kOk, static_cast<size_t>(rc), 0, {}};
-    if (rc == 0 || rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) return {IoStatus::kClosed, 0, 0, "peer closed"};
+    if (rc > 0)
+        return {IoStatus::kOk, static_cast<size_t>(rc), 0, {}};
+    if (rc == 0 || rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY)
+        return {IoStatus::kClosed, 0, 0, "peer closed"};
     if (rc == MBEDTLS_ERR_SSL_TIMEOUT || rc == MBEDTLS_ERR_SSL_WANT_READ) {
         return {IoStatus::kTimeout, 0, 0, {}};
     }
@@ -279,19 +314,26 @@ IoResult TlsTransport::read_some(std::span<uint8_t> buf, clock::SimDuration time
 }
 
 void TlsTransport::destroy() {
-    if (!impl_) return;
-    if (impl_->tls_ready && impl_->close_notify) mbedtls_ssl_close_notify(&impl_->ssl);
+    if (!impl_)
+        return;
+    if (impl_->tls_ready && impl_->close_notify)
+        mbedtls_ssl_close_notify(&impl_->ssl);
     impl_->free_tls();
     if (impl_->fd >= 0) {
-        if (impl_->observer != nullptr) impl_->observer->on_socket_closing(local_port());
+        if (impl_->observer != nullptr)
+            impl_->observer->on_socket_closing(local_port());
         lwip_shutdown(impl_->fd, SHUT_RDWR);
         lwip_close(impl_->fd);
         impl_->fd = -1;
     }
 }
 
-int TlsTransport::fd() const { return impl_ ? impl_->fd : -1; }
+int TlsTransport::fd() const {
+    return impl_ ? impl_->fd : -1;
+}
 
-uint16_t TlsTransport::local_port() const { return impl_ ? impl_->local_port : 0; }
+uint16_t TlsTransport::local_port() const {
+    return impl_ ? impl_->local_port : 0;
+}
 
 } // namespace lwipsim::device

@@ -35,10 +35,10 @@ struct TcpKeepalive {
 };
 
 struct TlsOptions {
-    std::string ip;            ///< IPv4 address to connect to (as seen from the device)
+    std::string ip; ///< IPv4 address to connect to (as seen from the device)
     uint16_t port = 0;
-    std::string server_name;   ///< SNI and the name checked against the certificate
-    std::string ca_pem;        ///< trusted CA, PEM text (parsed per connection, as esp-tls does)
+    std::string server_name; ///< SNI and the name checked against the certificate
+    std::string ca_pem;      ///< trusted CA, PEM text (parsed per connection, as esp-tls does)
     std::string client_cert_pem, client_key_pem; ///< optional mutual TLS
     Linger linger;
     TcpKeepalive keepalive;
@@ -73,9 +73,9 @@ class TlsTransport : public Transport {
   public:
     ~TlsTransport() override;
     /// Opens a connection or returns why it failed (everything allocated is released).
-    static std::unique_ptr<TlsTransport> open(const TlsOptions& options, port::DeterministicRng& rng,
-                                              SocketObserver* observer, const KeyLogSink& keylog,
-                                              OpenError& error);
+    static std::unique_ptr<TlsTransport> open(const TlsOptions& options,
+                                              port::DeterministicRng& rng, SocketObserver* observer,
+                                              const KeyLogSink& keylog, OpenError& error);
 
     IoResult write_all(std::span<const uint8_t> data, clock::SimDuration timeout) override;
     IoResult read_some(std::span<uint8_t> buf, clock::SimDuration timeout) override;

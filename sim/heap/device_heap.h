@@ -32,9 +32,9 @@ struct SubsystemStats {
 
 /// Which allocations to fail on purpose (Seastar's fail_after, and "from time T").
 struct FailureInjection {
-    std::optional<uint64_t> fail_nth;       ///< the Nth allocation overall (1-based) fails
+    std::optional<uint64_t> fail_nth;        ///< the Nth allocation overall (1-based) fails
     std::optional<Subsystem> fail_subsystem; ///< every allocation of this subsystem fails...
-    clock::SimTime fail_from{};             ///< ...from this time on
+    clock::SimTime fail_from{};              ///< ...from this time on
 };
 
 /// Told about every allocation, free and failure (probes use it, e.g. to see a PCB freed).

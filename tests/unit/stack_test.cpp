@@ -154,7 +154,7 @@ void one_closed_connection(uint16_t port) {
     clock::Scheduler::current().sleep_for(1s); // let the FIN/ACK exchange finish
 }
 
-u16_t live_pcbs() { return lwip_stats.memp[MEMP_TCP_PCB]->used; }
+size_t live_pcbs() { return lwip_stats.memp[MEMP_TCP_PCB]->used; }
 } // namespace
 
 TEST(Stack, PcbCapKillsTheOldestTimeWaitPcbLikeEspLwip) {
@@ -165,7 +165,7 @@ TEST(Stack, PcbCapKillsTheOldestTimeWaitPcbLikeEspLwip) {
         port::apply_tcp_settings(settings);
         port::start_stack(nullptr, {}, 1);
         one_closed_connection(7100);
-        EXPECT_EQ(live_pcbs(), 1) << "the client's PCB should be in TIME_WAIT";
+        EXPECT_EQ(live_pcbs(), 1u) << "the client's PCB should be in TIME_WAIT";
         // A second connection needs two PCBs; with a cap of 2, tcp_alloc must kill the
         // TIME_WAIT one (esp-lwip's first choice) to make room for the second of them.
         int server = listen_on(7101);
@@ -173,7 +173,7 @@ TEST(Stack, PcbCapKillsTheOldestTimeWaitPcbLikeEspLwip) {
         ASSERT_GE(client, 0);
         int accepted = lwip_accept(server, nullptr, nullptr);
         ASSERT_GE(accepted, 0);
-        EXPECT_EQ(live_pcbs(), 2);
+        EXPECT_EQ(live_pcbs(), 2u);
         EXPECT_LE(lwip_stats.memp[MEMP_TCP_PCB]->max, 2);
     });
 }
@@ -188,6 +188,6 @@ TEST(Stack, WithoutACapTimeWaitPcbsAccumulateAsUpstream) {
         one_closed_connection(7200);
         one_closed_connection(7201);
         one_closed_connection(7202);
-        EXPECT_EQ(live_pcbs(), 3) << "three clients in TIME_WAIT (2 * 60 s not over)";
+        EXPECT_EQ(live_pcbs(), 3u) << "three clients in TIME_WAIT (2 * 60 s not over)";
     });
 }

@@ -6,8 +6,8 @@
 #include <stdexcept>
 
 extern "C" {
-#include "lwip/etharp.h"
 #include "lwip/dhcp.h"
+#include "lwip/etharp.h"
 #include "lwip/init.h"
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
@@ -44,7 +44,8 @@ err_t netif_init_fn(struct netif* n) {
 
 ip4_addr_t parse_ip(const std::string& text) {
     ip4_addr_t a;
-    if (ip4addr_aton(text.c_str(), &a) == 0) throw std::invalid_argument("not an IPv4 address: " + text);
+    if (ip4addr_aton(text.c_str(), &a) == 0)
+        throw std::invalid_argument("not an IPv4 address: " + text);
     return a;
 }
 
@@ -67,13 +68,16 @@ void add_netif_in_tcpip_thread(void* arg) {
         netif_set_default(&g_netif);
         netif_set_up(&g_netif);
         netif_set_link_up(&g_netif);
-        if (c.use_dhcp) dhcp_start(&g_netif);
+        if (c.use_dhcp)
+            dhcp_start(&g_netif);
     }
     sys_sem_signal(&ctx->done);
 }
 } // namespace
 
-const char* profile_name() { return LWIPSIM_PROFILE_NAME; }
+const char* profile_name() {
+    return LWIPSIM_PROFILE_NAME;
+}
 
 TcpSettings profile_defaults() {
     TcpSettings s;
@@ -90,7 +94,8 @@ TcpSettings profile_defaults() {
 
 void apply_tcp_settings(const TcpSettings& s) {
     auto check = [](bool ok, const char* what) {
-        if (!ok) throw std::invalid_argument(what);
+        if (!ok)
+            throw std::invalid_argument(what);
     };
     check(s.maxrtx >= 1 && s.maxrtx <= 12, "tcp_maxrtx must be 1..12 (lwIP's backoff table)");
     check(s.synmaxrtx >= 1 && s.synmaxrtx <= 12, "tcp_synmaxrtx must be 1..12");
@@ -113,7 +118,8 @@ void LinkNetif::send_up(link::Frame frame) {
 }
 
 void LinkNetif::deliver(link::Frame frame) {
-    if (netif_ == nullptr) return;
+    if (netif_ == nullptr)
+        return;
     // Like an Ethernet driver: the frame needs a pbuf from the device heap, or it is dropped.
     struct pbuf* p = pbuf_alloc(PBUF_RAW, static_cast<u16_t>(frame.bytes.size()), PBUF_POOL);
     if (p == nullptr) {
@@ -129,9 +135,10 @@ void LinkNetif::deliver(link::Frame frame) {
 
 void LinkNetif::set_link_up(bool up) {
     // Called from scheduler events; lwIP's netif API must run in the tcpip thread.
-    tcpip_try_callback(up ? [](void* n) { netif_set_link_up(static_cast<struct netif*>(n)); }
-                          : [](void* n) { netif_set_link_down(static_cast<struct netif*>(n)); },
-                       netif_);
+    tcpip_try_callback(
+        up ? [](void* n) { netif_set_link_up(static_cast<struct netif*>(n)); }
+           : [](void* n) { netif_set_link_down(static_cast<struct netif*>(n)); },
+        netif_);
 }
 
 void start_stack(LinkNetif* netif, const NetifConfig& config, uint64_t seed) {

@@ -13,12 +13,17 @@ std::function<void()> g_cap_observer;
 }
 
 namespace lwipsim::port {
-void set_pcb_cap_observer(std::function<void()> observer) { g_cap_observer = std::move(observer); }
+void set_pcb_cap_observer(std::function<void()> observer) {
+    g_cap_observer = std::move(observer);
+}
 } // namespace lwipsim::port
 
 extern "C" int lwipsim_memp_malloc_allowed(const struct memp_desc* desc) {
-    if (lwipsim_tcp_pcb_cap == 0 || desc != memp_pools[MEMP_TCP_PCB]) return 1;
-    if (lwip_stats.memp[MEMP_TCP_PCB]->used < lwipsim_tcp_pcb_cap) return 1;
-    if (g_cap_observer) g_cap_observer();
+    if (lwipsim_tcp_pcb_cap == 0 || desc != memp_pools[MEMP_TCP_PCB])
+        return 1;
+    if (lwip_stats.memp[MEMP_TCP_PCB]->used < lwipsim_tcp_pcb_cap)
+        return 1;
+    if (g_cap_observer)
+        g_cap_observer();
     return 0;
 }

@@ -18,7 +18,8 @@ std::time_t g_epoch_at_start = 0;
 mbedtls_time_t device_time(mbedtls_time_t* out) {
     auto t = static_cast<mbedtls_time_t>(g_epoch_at_start) +
              static_cast<mbedtls_time_t>(clock::Scheduler::current().now().seconds());
-    if (out != nullptr) *out = t;
+    if (out != nullptr)
+        *out = t;
     return t;
 }
 
@@ -54,6 +55,8 @@ DeterministicRng::DeterministicRng(uint64_t seed) : seed_(seed) {
     }
 }
 
-DeterministicRng::~DeterministicRng() { mbedtls_ctr_drbg_free(&drbg_); }
+DeterministicRng::~DeterministicRng() {
+    mbedtls_ctr_drbg_free(&drbg_);
+}
 
 } // namespace lwipsim::port
