@@ -9,10 +9,12 @@
 #include "sim/port/lwip/device_stack.h"
 
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -175,10 +177,16 @@ std::vector<JobResult> run_jobs(const std::vector<VariantJob>& list, int jobs,
                          (list[i].parent_out / list[i].variant).c_str());
         }
         std::fflush(nullptr);
+        const pid_t parent = getpid();
         pid_t pid = fork();
         if (pid < 0)
             throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
         if (pid == 0) {
+            // A worker dies with the CLI, even a SIGKILLed one; its broker dies with it in
+            // turn (the broker's own PDEATHSIG), so nothing is left behind.
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (getppid() != parent)
+                _exit(70);
             close(fds[0]);
             run_worker(list[i], fds[1]);
         }
