@@ -52,11 +52,11 @@ const char* state_name(ThreadState s) {
 } // namespace
 
 Scheduler& Scheduler::create(SchedulerOptions options) {
-    // Intentionally never deleted: parked OS threads still reference it (see header). Kept
-    // reachable from a static list so leak checkers do not report it.
-    static std::vector<Scheduler*> all;
-    all.push_back(new Scheduler(options));
-    return *all.back();
+    // Never destroyed (not even at exit): parked threads may still wait inside these objects,
+    // and a global root keeps them visible to leak checkers as reachable.
+    static auto* all = new std::vector<Scheduler*>();
+    all->push_back(new Scheduler(options));
+    return *all->back();
 }
 
 Scheduler& Scheduler::current() {
