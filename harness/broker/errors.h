@@ -3,13 +3,13 @@
 #include <stdexcept>
 #include <string>
 
+#include "sim/host/errors.h"
+
 namespace lwipsim::broker {
 
 // The machine lacks something the run needs (mosquitto, openssl). The CLI maps this to exit code 3.
-class EnvironmentError : public std::runtime_error {
-  public:
-    explicit EnvironmentError(const std::string& what) : std::runtime_error(what) {}
-};
+// The same type as host::EnvironmentError, which running those programs throws.
+using EnvironmentError = host::EnvironmentError;
 
 // The broker, the PKI or an external broker description is wrong or failed at run time
 // (bad option, openssl failed, broker did not come up). The message carries the context

@@ -15,8 +15,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "harness/broker/child_process.h"
 #include "harness/broker/errors.h"
+#include "sim/host/child_process.h"
 
 namespace lwipsim::broker {
 namespace {
@@ -125,7 +125,7 @@ std::uint16_t pick_free_port() {
 
 ManagedBroker::ManagedBroker(ManagedBrokerOptions options) : options_(std::move(options)) {
     // Fail on a missing mosquitto before spending time on certificates.
-    if (!find_in_path(options_.executable)) {
+    if (!host::find_in_path(options_.executable)) {
         throw EnvironmentError("mosquitto not found: '" + options_.executable +
                                "' is not in PATH; install the Debian package 'mosquitto' "
                                "(scripts/packages.txt)");
@@ -239,12 +239,12 @@ bool ManagedBroker::try_start(int attempt) {
 
     std::vector<std::string> argv = options_.command_prefix;
     argv.insert(argv.end(), {options_.executable, "-c", config_path().string()});
-    pid_ = spawn_child(argv, log_fd.get());
+    pid_ = host::spawn_child(argv, log_fd.get());
 
     const auto deadline = Clock::now() + options_.start_timeout;
     while (Clock::now() < deadline) {
-        if (child_has_exited(pid_)) {
-            const auto status = wait_child(pid_, std::chrono::seconds(1));
+        if (host::child_has_exited(pid_)) {
+            const auto status = host::wait_child(pid_, std::chrono::seconds(1));
             pid_ = -1;
             const std::string this_attempt = log_since(log_path(), log_start);
             if (this_attempt.find(kAddressInUse) != std::string::npos) {
@@ -258,7 +258,7 @@ bool ManagedBroker::try_start(int attempt) {
                                ? accepts_connections(host_, tls_port_) &&
                                      (!plain_port_ || accepts_connections(host_, *plain_port_))
                                : logged_running(log_since(log_path(), log_start));
-        if (ready && !child_has_exited(pid_)) {
+        if (ready && !host::child_has_exited(pid_)) {
             return true;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -276,11 +276,11 @@ void ManagedBroker::stop() {
     }
     const pid_t pid = pid_;
     pid_ = -1;
-    stop_child(pid, options_.stop_grace);
+    host::stop_child(pid, options_.stop_grace);
 }
 
 bool ManagedBroker::running() const {
-    return pid_ > 0 && !child_has_exited(pid_);
+    return pid_ > 0 && !host::child_has_exited(pid_);
 }
 
 BrokerEndpoint ManagedBroker::endpoint() const {

@@ -45,7 +45,8 @@ struct ManagedBrokerOptions {
 // stops it. The child dies with the constructing thread (PDEATHSIG), so construct it on a thread
 // that outlives it. Not copyable or movable (the pid belongs to exactly one owner).
 // Errors: EnvironmentError when mosquitto is not in PATH (CLI exit code 3); BrokerError with the
-// log tail when it does not come up, or on bad options.
+// log tail when it does not come up, or on bad options; host::ProcessError when the process
+// itself cannot be started or stopped (fork failed, survived SIGKILL).
 class ManagedBroker {
   public:
     explicit ManagedBroker(ManagedBrokerOptions options);

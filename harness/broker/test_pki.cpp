@@ -6,8 +6,8 @@
 #include <fstream>
 #include <vector>
 
-#include "harness/broker/child_process.h"
 #include "harness/broker/errors.h"
+#include "sim/host/child_process.h"
 
 namespace lwipsim::broker {
 namespace {
@@ -32,9 +32,9 @@ void check_dns_name(const std::string& what, const std::string& name) {
 void openssl(const std::vector<std::string>& args) {
     std::vector<std::string> argv{"openssl"};
     argv.insert(argv.end(), args.begin(), args.end());
-    const CommandResult result = run_command(argv, kOpensslTimeout);
+    const host::CommandResult result = host::run_command(argv, kOpensslTimeout);
     if (!result.success()) {
-        throw BrokerError("test PKI: `" + describe_command(argv) + "` failed (" +
+        throw BrokerError("test PKI: `" + host::describe_command(argv) + "` failed (" +
                           (result.timed_out ? std::string("timed out") : result.status.describe()) +
                           "): " + result.output);
     }

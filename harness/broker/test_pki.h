@@ -40,7 +40,7 @@ struct TestPki {
 // Generate the PKI into `folder` (created if missing; existing files of the same names are
 // overwritten). Blocking; takes well under a second. Throws EnvironmentError when openssl is
 // missing, BrokerError (with the openssl command and its output) when a step fails or an option
-// is invalid.
+// is invalid, host::ProcessError when openssl cannot be started at all.
 TestPki generate_test_pki(const std::filesystem::path& folder, const PkiOptions& options = {});
 
 } // namespace lwipsim::broker

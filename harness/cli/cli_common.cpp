@@ -1,11 +1,10 @@
 #include "harness/cli/cli_common.h"
 
-#include "harness/broker/child_registry.h"
-#include "harness/broker/errors.h"
 #include "harness/runner/variant_run.h"
 #include "harness/scenario/loader.h"
 #include "harness/scenario/scenario_error.h"
-#include "sim/link/tap_backend.h"
+#include "sim/host/child_registry.h"
+#include "sim/host/errors.h"
 #include "sim/port/lwip/device_stack.h"
 
 #include <fcntl.h>
@@ -97,10 +96,7 @@ std::string profile_of(const scenario::Scenario& sc) {
     } catch (const scenario::ScenarioError& e) {
         error = e.what();
         rc = kExitUsage;
-    } catch (const broker::EnvironmentError& e) {
-        error = std::string("environment: ") + e.what();
-        rc = kExitEnvironment;
-    } catch (const link::EnvironmentError& e) { // TAP: no root, no /dev/net/tun, no iproute2
+    } catch (const host::EnvironmentError& e) { // no mosquitto; TAP: no root, /dev/net/tun, ip
         error = std::string("environment: ") + e.what();
         rc = kExitEnvironment;
     } catch (const std::invalid_argument& e) {
@@ -142,7 +138,7 @@ std::vector<JobResult> run_jobs(const std::vector<VariantJob>& list, int jobs,
             throw std::runtime_error(std::string("waitid: ") + std::strerror(errno));
         }
         pid_t pid = info.si_pid;
-        broker::unregister_child(pid);
+        host::unregister_child(pid);
         int status = 0;
         waitpid(pid, &status, 0);
         auto it = running.find(pid);
@@ -191,7 +187,7 @@ std::vector<JobResult> run_jobs(const std::vector<VariantJob>& list, int jobs,
             run_worker(list[i], fds[1]);
         }
         close(fds[1]);
-        broker::register_child(pid);
+        host::register_child(pid);
         running[pid] = {i, fds[0]};
     }
     while (!running.empty())

@@ -58,7 +58,7 @@ struct JobResult {
 
 /// Runs jobs in forked workers, at most `jobs` at once (lwIP's globals: one device per
 /// process). `on_done(index, result)` is called in the parent as each finishes. Workers are
-/// registered with broker::child_registry so Ctrl-C stops them.
+/// registered with host::child_registry so Ctrl-C stops them.
 std::vector<JobResult> run_jobs(const std::vector<VariantJob>& list, int jobs,
                                 const std::function<void(size_t, const JobResult&)>& on_done);
 

@@ -1,11 +1,11 @@
 // lwipsim: the command line. One file per subcommand (cmd_*.cpp); this file wires them up and
 // is the only place where errors become exit codes: 0 passed, 1 an expectation failed,
 // 2 usage or scenario error, 3 environment problem (mosquitto missing...), 70 internal error.
-#include "harness/broker/child_registry.h"
-#include "harness/broker/errors.h"
 #include "harness/cli/cli_common.h"
 #include "harness/cli/commands.h"
 #include "harness/scenario/scenario_error.h"
+#include "sim/host/child_registry.h"
+#include "sim/host/errors.h"
 #include "sim/port/lwip/device_stack.h"
 
 #include <CLI/CLI.hpp>
@@ -21,7 +21,7 @@ void lwipsim::cli::finish(int code) {
 }
 
 int main(int argc, char** argv) {
-    broker::install_cleanup_handlers();
+    host::install_cleanup_handlers();
     CLI::App app{"lwipsim: lwIP + mbedTLS device simulator with scripted network faults"};
     app.set_version_flag("--version",
                          std::string("lwipsim 0.1.0 (lwIP profile ") + port::profile_name() + ")");
@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
     } catch (const UsageError& e) {
         std::fprintf(stderr, "lwipsim: %s\n", e.what());
         return kExitUsage;
-    } catch (const broker::EnvironmentError& e) {
+    } catch (const host::EnvironmentError& e) { // also broker::, link:: and report:: ones
         std::fprintf(stderr, "lwipsim: environment: %s\n", e.what());
         return kExitEnvironment;
     } catch (const std::invalid_argument& e) {

@@ -3,6 +3,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "sim/host/errors.h"
+
 namespace lwipsim::report {
 
 // A result folder cannot be read (missing or malformed file) or a plot/report cannot be
@@ -15,9 +17,7 @@ class ReportError : public std::runtime_error {
 };
 
 // A program the report needs (gnuplot) is not installed. The CLI maps this to exit code 3.
-class EnvironmentError : public std::runtime_error {
-  public:
-    explicit EnvironmentError(const std::string& what) : std::runtime_error(what) {}
-};
+// The same type as host::EnvironmentError, which running gnuplot throws.
+using EnvironmentError = host::EnvironmentError;
 
 } // namespace lwipsim::report

@@ -1,20 +1,25 @@
 #include "harness/report/plots.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
 
-#include "harness/report/child_run.h"
 #include "harness/report/errors.h"
 #include "harness/report/time_axis.h"
+#include "sim/host/child_process.h"
 
 namespace lwipsim::report {
 namespace fs = std::filesystem;
 
 namespace {
+
+// A plot takes gnuplot well under a second; the bound only keeps a hung gnuplot from hanging
+// the CLI.
+constexpr std::chrono::minutes kGnuplotTimeout{5};
 
 // Enough digits for milliseconds over days of virtual time and for exact byte counts.
 std::string num(double v) {
@@ -441,12 +446,17 @@ void render(const Context& c, const std::string& name, const std::string& body, 
     fs::remove(log, ec);
     for (const fs::path& o : outputs)
         fs::remove(o, ec);
-    const ChildExit exit =
-        run_child({c.options.gnuplot, script.filename().string()}, c.dir, log, log);
+    host::CommandOptions io;
+    io.cwd = c.dir;
+    io.stdout_file = log;
+    io.stderr_file = log;
+    const host::CommandResult run =
+        host::run_command({c.options.gnuplot, script.filename().string()}, kGnuplotTimeout, io);
     const std::string messages = read_text(log);
-    if (!exit.success())
-        throw ReportError("gnuplot failed on " + script.string() + " (" + exit.describe() + "):\n" +
-                          messages);
+    if (!run.success())
+        throw ReportError("gnuplot failed on " + script.string() + " (" +
+                          (run.timed_out ? std::string("timed out") : run.status.describe()) +
+                          "):\n" + messages);
     for (const fs::path& o : outputs) {
         if (fs::file_size(o, ec) == 0 || ec)
             throw ReportError("gnuplot wrote no " + o.string() + " from " + script.string() + "\n" +

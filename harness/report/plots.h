@@ -36,7 +36,8 @@ inline constexpr const char* kPcbTimelinePlot = "pcb_timeline";
 inline constexpr const char* kPcbStatesPlot = "pcb_states";
 
 // Plots of one variant's result folder into <dir>/plots.
-// Throws ReportError (bad input, gnuplot error with its message) or EnvironmentError (no gnuplot).
+// Throws ReportError (bad input, gnuplot error with its message), EnvironmentError (no gnuplot)
+// or host::ProcessError (gnuplot could not be started for another reason).
 PlotResult plot_run(const std::filesystem::path& dir, const PlotOptions& options = {});
 
 // Same plots for a multi-variant parent folder into <parent>/plots: all variants on the same

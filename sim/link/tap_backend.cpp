@@ -1,22 +1,21 @@
 #include "sim/link/tap_backend.h"
 
+#include "sim/host/child_process.h"
 #include "sim/link/packet.h"
 
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <sched.h>
-#include <spawn.h>
 #include <sys/ioctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <stdexcept>
 #include <thread>
-
-extern char** environ;
 
 namespace lwipsim::link {
 
@@ -24,16 +23,11 @@ namespace {
 
 constexpr uint16_t kArpType = 0x0806;
 constexpr size_t kMaxFrame = 65536;
+// `ip` answers in milliseconds; the bound only keeps a hung command from hanging the run.
+constexpr std::chrono::seconds kIpTimeout{30};
 
 std::string errno_text(int err) {
     return std::string(std::strerror(err));
-}
-
-std::string join(const std::vector<std::string>& argv) {
-    std::string s;
-    for (const std::string& a : argv)
-        s += (s.empty() ? "" : " ") + a;
-    return s;
 }
 
 constexpr uint32_t kAwaitArp = 0x10000; // keys of awaiting_ beyond the TCP port range
@@ -84,55 +78,6 @@ std::atomic<unsigned> g_netns_counter{0};
 
 } // namespace
 
-int run_command(const std::vector<std::string>& argv, std::string* output) {
-    if (argv.empty())
-        throw std::invalid_argument("run_command: empty argv");
-    int pipefd[2];
-    if (::pipe2(pipefd, O_CLOEXEC) != 0) {
-        throw EnvironmentError("cannot create a pipe for `" + join(argv) +
-                               "`: " + errno_text(errno));
-    }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, pipefd[1], STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, pipefd[1], STDERR_FILENO);
-    std::vector<char*> args;
-    for (const std::string& a : argv)
-        args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    pid_t pid = -1;
-    const int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(pipefd[1]);
-    if (rc != 0) {
-        ::close(pipefd[0]);
-        throw EnvironmentError("cannot run `" + join(argv) + "`: " + errno_text(rc) +
-                               (argv[0] == "ip" ? " (install iproute2)" : ""));
-    }
-    std::string out;
-    char buf[4096];
-    for (;;) {
-        const ssize_t n = ::read(pipefd[0], buf, sizeof buf);
-        if (n > 0) {
-            out.append(buf, static_cast<size_t>(n));
-        } else if (n == 0 || errno != EINTR) {
-            break;
-        }
-    }
-    ::close(pipefd[0]);
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    // posix_spawnp reports a missing program only through the child's exit status 127.
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
-        throw EnvironmentError("cannot run `" + join(argv) + "`: not found" +
-                               (argv[0] == "ip" ? " (install iproute2)" : ""));
-    }
-    if (output != nullptr)
-        *output = out;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 TapBackend::TapBackend(Timer& timer, FrameSink& downlink, TapOptions options)
     : timer_(timer), downlink_(downlink), options_(std::move(options)) {
     if (::access(options_.tun_path.c_str(), R_OK | W_OK) != 0) {
@@ -149,14 +94,13 @@ TapBackend::TapBackend(Timer& timer, FrameSink& downlink, TapOptions options)
                  ? "lwipsim-" + std::to_string(::getpid()) + "-" + std::to_string(g_netns_counter++)
                  : options_.netns;
 
-    auto ip = [&](std::vector<std::string> argv) {
-        std::string out;
-        const int status = run_command(argv, &out);
-        if (status != 0) {
-            throw EnvironmentError("`" + join(argv) + "` failed (exit " + std::to_string(status) +
-                                   "): " + out +
-                                   " — the TAP backend needs root (CAP_NET_ADMIN "
-                                   "and CAP_SYS_ADMIN)");
+    auto ip = [&](const std::vector<std::string>& argv) {
+        const host::CommandResult r = host::run_command(argv, kIpTimeout);
+        if (!r.success()) {
+            throw EnvironmentError(
+                "`" + host::describe_command(argv) + "` failed (" +
+                (r.timed_out ? std::string("timed out") : r.status.describe()) + "): " + r.output +
+                " — the TAP backend needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN)");
         }
     };
     ip({"ip", "netns", "add", netns_});
@@ -210,8 +154,7 @@ TapBackend::TapBackend(Timer& timer, FrameSink& downlink, TapOptions options)
         if (fd_ >= 0)
             ::close(fd_);
         fd_ = -1;
-        std::string ignored;
-        run_command({"ip", "netns", "delete", netns_}, &ignored);
+        host::run_command({"ip", "netns", "delete", netns_}, kIpTimeout);
         throw;
     }
 }
@@ -221,10 +164,10 @@ TapBackend::~TapBackend() {
         ::close(fd_);
     if (netns_created_) {
         try {
-            std::string ignored;
-            run_command({"ip", "netns", "delete", netns_}, &ignored);
-        } catch (const EnvironmentError&) {
-            // `ip` vanished since the constructor ran it; nothing more a destructor can do.
+            host::run_command({"ip", "netns", "delete", netns_}, kIpTimeout);
+        } catch (const std::exception&) {
+            // `ip` vanished since the constructor ran it, or could not be started; nothing more
+            // a destructor can do.
         }
     }
 }

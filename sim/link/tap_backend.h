@@ -11,6 +11,7 @@
 // Threading: all methods from the one thread that drives the simulation (the baton holder).
 
 #include "sim/clock/scheduler.h"
+#include "sim/host/errors.h"
 #include "sim/link/frame.h"
 
 #include <poll.h>
@@ -19,18 +20,14 @@
 #include <map>
 #include <optional>
 #include <span>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace lwipsim::link {
 
 /// The machine lacks something a run needs (root, /dev/net/tun, iproute2). The CLI maps it to
-/// exit code 3.
-class EnvironmentError : public std::runtime_error {
-  public:
-    using std::runtime_error::runtime_error;
-};
+/// exit code 3. The same type as host::EnvironmentError, which running `ip` throws.
+using EnvironmentError = host::EnvironmentError;
 
 struct TapOptions {
     std::string netns;                   ///< empty: "lwipsim-<pid>-<n>"
@@ -92,9 +89,5 @@ class TapBackend final : public FrameSink, public clock::HostIo {
     /// or kAwaitArp / kAwaitEcho (outside the port range).
     std::map<uint32_t, clock::SimTime> awaiting_;
 };
-
-/// Runs `argv` (no shell), waits, and returns its exit status; stdout+stderr go to `output`.
-/// Throws EnvironmentError when the program cannot be started.
-int run_command(const std::vector<std::string>& argv, std::string* output = nullptr);
 
 } // namespace lwipsim::link

@@ -10,16 +10,22 @@
 
 #include <gtest/gtest.h>
 
-#include "harness/broker/child_process.h"
-#include "harness/broker/child_registry.h"
 #include "harness/broker/errors.h"
 #include "harness/broker/managed_broker.h"
+#include "sim/host/child_process.h"
+#include "sim/host/child_registry.h"
 #include "tests/integration/broker_test_support.h"
 
 namespace lwipsim::broker {
 namespace {
 
 using namespace std::chrono_literals;
+using host::CommandResult;
+using host::find_in_path;
+using host::registered_child_count;
+using host::run_command;
+using host::spawn_child;
+using host::wait_child;
 using testing::ChildGuard;
 using testing::proc_exists;
 using testing::read_text;

@@ -2,15 +2,17 @@
 // not with the code that generated it.
 #include <gtest/gtest.h>
 
-#include "harness/broker/child_process.h"
 #include "harness/broker/errors.h"
 #include "harness/broker/test_pki.h"
+#include "sim/host/child_process.h"
 #include "tests/integration/broker_test_support.h"
 
 namespace lwipsim::broker {
 namespace {
 
 using namespace std::chrono_literals;
+using host::CommandResult;
+using host::run_command;
 using testing::TempDir;
 
 CommandResult openssl(const std::vector<std::string>& args) {

@@ -15,8 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "harness/broker/child_registry.h"
 #include "harness/broker/managed_broker.h"
+#include "sim/host/child_registry.h"
 
 namespace {
 
@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
         keep_alive.sa_handler = note_term;
         sigemptyset(&keep_alive.sa_mask);
         sigaction(SIGTERM, &keep_alive, nullptr);
-        lwipsim::broker::install_cleanup_handlers();
+        lwipsim::host::install_cleanup_handlers();
     }
     try {
         lwipsim::broker::ManagedBrokerOptions options;

@@ -6,7 +6,7 @@
 
 #include <unistd.h>
 
-#include "harness/broker/child_process.h"
+#include "sim/host/child_process.h"
 
 namespace lwipsim::broker::testing {
 
@@ -26,7 +26,7 @@ TempDir::~TempDir() {
 ChildGuard::~ChildGuard() {
     if (pid_ > 0) {
         try {
-            stop_child(pid_, std::chrono::seconds(2));
+            host::stop_child(pid_, std::chrono::seconds(2));
         } catch (...) {
         }
     }

@@ -2,14 +2,15 @@
 // hold the tables, and a screenshot must come out as a PNG of the requested size.
 // Skipped, with the reason, where chromium is not installed (scripts/packages.txt lists it).
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
-#include "harness/report/child_run.h"
 #include "harness/report/html_report.h"
+#include "sim/host/child_process.h"
 #include "tests/unit/report_test_support.h"
 
 namespace lwipsim::report {
@@ -47,6 +48,24 @@ std::vector<std::string> chromium_argv(const std::string& chromium, const fs::pa
             "--user-data-dir=" + profile.string()};
 }
 
+// Chromium start-up on a shared 2-core machine can take tens of seconds; the bound only stops a
+// hung browser (two runs stay within the test's CTest TIMEOUT of 300 s).
+constexpr std::chrono::seconds kBrowserTimeout{120};
+
+// Runs the browser in `dir`, its stdout and stderr appended to the given files.
+host::CommandResult run_browser(const std::vector<std::string>& argv, const fs::path& dir,
+                                const fs::path& out, const fs::path& err) {
+    host::CommandOptions io;
+    io.cwd = dir;
+    io.stdout_file = out;
+    io.stderr_file = err;
+    return host::run_command(argv, kBrowserTimeout, io);
+}
+
+std::string describe(const host::CommandResult& r) {
+    return r.timed_out ? "timed out" : r.status.describe();
+}
+
 std::uint32_t be32(const std::string& s, std::size_t at) {
     std::uint32_t v = 0;
     for (std::size_t i = 0; i < 4; ++i)
@@ -67,9 +86,9 @@ TEST(ReportBrowser, ChromiumRendersTablesAndScreenshot) {
     auto argv = chromium_argv(chromium, tmp.path() / "profile-dom");
     argv.push_back("--dump-dom");
     argv.push_back(url);
-    const ChildExit dom_exit =
-        run_child(argv, tmp.path(), tmp.path() / "dom.html", tmp.path() / "dom.err");
-    ASSERT_TRUE(dom_exit.success()) << dom_exit.describe() << "\n"
+    const host::CommandResult dom_exit =
+        run_browser(argv, tmp.path(), tmp.path() / "dom.html", tmp.path() / "dom.err");
+    ASSERT_TRUE(dom_exit.success()) << describe(dom_exit) << "\n"
                                     << read_file(tmp.path() / "dom.err");
     const std::string dom = read_file(tmp.path() / "dom.html");
     // The serialised DOM is the browser's parse of our file, not our text: tables and inline
@@ -86,9 +105,9 @@ TEST(ReportBrowser, ChromiumRendersTablesAndScreenshot) {
     argv.push_back("--window-size=1200,900");
     argv.push_back("--screenshot=" + shot.string());
     argv.push_back(url);
-    const ChildExit shot_exit =
-        run_child(argv, tmp.path(), tmp.path() / "shot.out", tmp.path() / "shot.err");
-    ASSERT_TRUE(shot_exit.success()) << shot_exit.describe() << "\n"
+    const host::CommandResult shot_exit =
+        run_browser(argv, tmp.path(), tmp.path() / "shot.out", tmp.path() / "shot.err");
+    ASSERT_TRUE(shot_exit.success()) << describe(shot_exit) << "\n"
                                      << read_file(tmp.path() / "shot.err");
     const std::string png = read_file(shot);
     // PNG signature, then the IHDR chunk whose width/height (RFC 2083, 4.1.1) must be the window.

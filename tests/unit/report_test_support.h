@@ -13,30 +13,16 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/temp_dir.h"
+
 namespace lwipsim::report::test_support {
 
 namespace fs = std::filesystem;
 
 // A fresh directory under $TMPDIR (or /tmp), removed by the destructor.
-class TempDir {
+class TempDir : public lwipsim::testing::TempDir {
   public:
-    TempDir() {
-        const char* base = std::getenv("TMPDIR");
-        std::string pattern = std::string(base ? base : "/tmp") + "/lwipsim-report-XXXXXX";
-        if (mkdtemp(pattern.data()) == nullptr)
-            ADD_FAILURE() << "mkdtemp failed";
-        path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const fs::path& path() const { return path_; }
-
-  private:
-    fs::path path_;
+    TempDir() : lwipsim::testing::TempDir("report") {}
 };
 
 inline void write_file(const fs::path& file, const std::string& text) {

@@ -2,10 +2,10 @@
 
 #include <sys/types.h>
 
-namespace lwipsim::broker {
+namespace lwipsim::host {
 
-// Process-wide list of child pids (brokers and helpers) this process started and has not yet
-// reaped. A SIGINT/SIGTERM handler kills them so an interrupted run leaves nothing behind;
+// Process-wide list of child pids (brokers, tools, CLI workers) this process started and has not
+// yet reaped. A SIGINT/SIGTERM handler kills them so an interrupted run leaves nothing behind;
 // PR_SET_PDEATHSIG in the child covers SIGKILL of this process, which no handler sees.
 //
 // All functions are thread-safe; the handler side is async-signal-safe (lock-free atomics).
@@ -25,4 +25,4 @@ int registered_child_count() noexcept;
 // disposition and re-raise the signal. Idempotent; call once early in main().
 void install_cleanup_handlers();
 
-} // namespace lwipsim::broker
+} // namespace lwipsim::host

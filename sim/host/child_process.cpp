@@ -1,4 +1,4 @@
-#include "harness/broker/child_process.h"
+#include "sim/host/child_process.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -13,10 +13,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "harness/broker/child_registry.h"
-#include "harness/broker/errors.h"
+#include "sim/host/child_registry.h"
+#include "sim/host/errors.h"
 
-namespace lwipsim::broker {
+namespace lwipsim::host {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -44,9 +44,30 @@ void reap(pid_t pid) {
     }
 }
 
+// What the forked child needs, all prepared before fork() (the child may not allocate).
+struct ChildSetup {
+    const char* cwd = nullptr; // nullptr: stay in ours
+    int stdout_fd = -1;        // < 0: /dev/null
+    int stderr_fd = -1;        // < 0: /dev/null
+};
+
+// What a child reports through the exec-failure pipe: which step failed, and its errno.
+enum class FailedStep : int { kRedirect = 1, kChdir = 2, kExec = 3 };
+struct ChildFailure {
+    FailedStep step;
+    int err;
+};
+
+[[noreturn]] void report_failure(int error_fd, FailedStep step) {
+    const ChildFailure failure{step, errno};
+    // Smaller than PIPE_BUF, so the parent reads all of it or nothing.
+    [[maybe_unused]] auto n = ::write(error_fd, &failure, sizeof failure);
+    ::_exit(127);
+}
+
 // Runs in the forked child: only async-signal-safe calls until exec.
-[[noreturn]] void exec_child(const std::string& path, char* const* argv, pid_t parent,
-                             int output_fd, int devnull_fd, int error_fd) {
+[[noreturn]] void exec_child(const char* path, char* const* argv, pid_t parent,
+                             const ChildSetup& setup, int devnull_fd, int error_fd) {
     ::setpgid(0, 0);
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     // The parent may have died between fork() and prctl(); then no signal will ever come.
@@ -60,26 +81,26 @@ void reap(pid_t pid) {
     ::signal(SIGINT, SIG_DFL);
     ::signal(SIGTERM, SIG_DFL);
     ::signal(SIGPIPE, SIG_DFL);
-    const int out = output_fd >= 0 ? output_fd : devnull_fd;
+    const int out = setup.stdout_fd >= 0 ? setup.stdout_fd : devnull_fd;
+    const int err = setup.stderr_fd >= 0 ? setup.stderr_fd : devnull_fd;
     if (::dup2(devnull_fd, STDIN_FILENO) < 0 || ::dup2(out, STDOUT_FILENO) < 0 ||
-        ::dup2(out, STDERR_FILENO) < 0) {
-        const int err = errno;
-        [[maybe_unused]] auto n = ::write(error_fd, &err, sizeof err);
-        ::_exit(127);
+        ::dup2(err, STDERR_FILENO) < 0) {
+        report_failure(error_fd, FailedStep::kRedirect);
+    }
+    if (setup.cwd != nullptr && ::chdir(setup.cwd) != 0) {
+        report_failure(error_fd, FailedStep::kChdir);
     }
     // Do not leak the harness's other descriptors (sockets, log files) into the child.
     ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
-    ::execv(path.c_str(), argv);
-    const int err = errno;
-    [[maybe_unused]] auto n = ::write(error_fd, &err, sizeof err);
-    ::_exit(127);
+    ::execv(path, argv);
+    report_failure(error_fd, FailedStep::kExec);
 }
 
 // kill(0 or negative) addresses a process group or every process we may signal; a bad pid
 // reaching here is a bug and must never turn into such a signal.
 void require_child_pid(const char* who, pid_t pid) {
     if (pid <= 0) {
-        throw BrokerError(std::string(who) + ": invalid child pid " + std::to_string(pid));
+        throw ProcessError(std::string(who) + ": invalid child pid " + std::to_string(pid));
     }
 }
 
@@ -136,9 +157,12 @@ std::optional<std::filesystem::path> find_in_path(std::string_view name) {
     return std::nullopt;
 }
 
-pid_t spawn_child(const std::vector<std::string>& argv, int output_fd) {
+namespace {
+
+pid_t spawn(const std::vector<std::string>& argv, const std::filesystem::path& cwd, int stdout_fd,
+            int stderr_fd) {
     if (argv.empty()) {
-        throw BrokerError("spawn_child: empty command line");
+        throw ProcessError("spawn_child: empty command line");
     }
     const auto path = find_in_path(argv[0]);
     if (!path) {
@@ -148,7 +172,13 @@ pid_t spawn_child(const std::vector<std::string>& argv, int output_fd) {
                                "that provides it (see scripts/packages.txt)");
     }
     // Everything the child needs is prepared before fork(): it may not allocate afterwards.
-    const std::string exec_path = path->string();
+    // Absolute, because the child may change directory before exec.
+    const std::string exec_path = std::filesystem::absolute(*path).string();
+    const std::string cwd_text = cwd.string();
+    ChildSetup setup;
+    setup.cwd = cwd.empty() ? nullptr : cwd_text.c_str();
+    setup.stdout_fd = stdout_fd;
+    setup.stderr_fd = stderr_fd;
     std::vector<std::string> args = argv;
     std::vector<char*> raw;
     raw.reserve(args.size() + 1);
@@ -159,45 +189,96 @@ pid_t spawn_child(const std::vector<std::string>& argv, int output_fd) {
 
     const int devnull_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
     if (devnull_fd < 0) {
-        throw BrokerError("spawn_child: cannot open /dev/null: " + errno_text(errno));
+        throw ProcessError("spawn_child: cannot open /dev/null: " + errno_text(errno));
     }
     int error_pipe[2];
     if (::pipe2(error_pipe, O_CLOEXEC) != 0) {
         const int err = errno;
         ::close(devnull_fd);
-        throw BrokerError("spawn_child: pipe2 failed: " + errno_text(err));
+        throw ProcessError("spawn_child: pipe2 failed: " + errno_text(err));
     }
     const pid_t parent = ::getpid();
     const pid_t pid = ::fork();
     if (pid == 0) {
         ::close(error_pipe[0]);
-        exec_child(exec_path, raw.data(), parent, output_fd, devnull_fd, error_pipe[1]);
+        exec_child(exec_path.c_str(), raw.data(), parent, setup, devnull_fd, error_pipe[1]);
     }
     const int fork_errno = errno;
     ::close(error_pipe[1]);
     ::close(devnull_fd);
     if (pid < 0) {
         ::close(error_pipe[0]);
-        throw BrokerError("spawn_child: fork failed for " + describe_command(argv) + ": " +
-                          errno_text(fork_errno));
+        throw ProcessError("spawn_child: fork failed for " + describe_command(argv) + ": " +
+                           errno_text(fork_errno));
     }
     register_child(pid);
     // Also set the group from the parent side so it holds before we return, whichever runs first.
     ::setpgid(pid, pid);
 
-    // The pipe closes on successful exec (CLOEXEC); an int arrives only if exec failed.
-    int child_errno = 0;
+    // The pipe closes on successful exec (CLOEXEC); a ChildFailure arrives only if a step failed.
+    ChildFailure failure{};
     ssize_t got = 0;
     do {
-        got = ::read(error_pipe[0], &child_errno, sizeof child_errno);
+        got = ::read(error_pipe[0], &failure, sizeof failure);
     } while (got < 0 && errno == EINTR);
     ::close(error_pipe[0]);
-    if (got == static_cast<ssize_t>(sizeof child_errno)) {
-        reap(pid);
-        throw BrokerError("cannot execute " + describe_command(argv) + " (" + exec_path +
-                          "): " + errno_text(child_errno));
+    if (got != static_cast<ssize_t>(sizeof failure)) {
+        return pid;
     }
-    return pid;
+    reap(pid);
+    const std::string command = describe_command(argv);
+    switch (failure.step) {
+    case FailedStep::kChdir:
+        throw ProcessError("cannot run " + command + " in " + cwd_text + ": " +
+                           errno_text(failure.err));
+    case FailedStep::kExec:
+        // Not permitted (noexec mount, no x bit for us) or a missing interpreter: the machine's
+        // setup, not a bug of ours.
+        if (failure.err == EACCES || failure.err == EPERM || failure.err == ENOENT) {
+            throw EnvironmentError("cannot execute " + command + " (" + exec_path +
+                                   "): " + errno_text(failure.err));
+        }
+        break;
+    case FailedStep::kRedirect:
+        break;
+    }
+    throw ProcessError("cannot execute " + command + " (" + exec_path +
+                       "): " + errno_text(failure.err));
+}
+
+// An output file of run_command(), closed when the command is done.
+class OutputFile {
+  public:
+    OutputFile() = default;
+    explicit OutputFile(const std::filesystem::path& path) {
+        fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (fd_ < 0) {
+            throw ProcessError("cannot open " + path.string() +
+                               " for output: " + errno_text(errno));
+        }
+    }
+    ~OutputFile() {
+        if (fd_ >= 0) {
+            ::close(fd_);
+        }
+    }
+    OutputFile(const OutputFile&) = delete;
+    OutputFile& operator=(const OutputFile&) = delete;
+    int fd() const { return fd_; }
+
+  private:
+    int fd_ = -1;
+};
+
+bool same_file_name(const std::filesystem::path& a, const std::filesystem::path& b) {
+    return std::filesystem::absolute(a).lexically_normal() ==
+           std::filesystem::absolute(b).lexically_normal();
+}
+
+} // namespace
+
+pid_t spawn_child(const std::vector<std::string>& argv, int output_fd) {
+    return spawn(argv, {}, output_fd, output_fd);
 }
 
 bool child_has_exited(pid_t pid) {
@@ -218,8 +299,8 @@ std::optional<ExitStatus> wait_child(pid_t pid, std::chrono::milliseconds timeou
         siginfo_t info{};
         const int rc = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT);
         if (rc != 0 && errno != EINTR) {
-            throw BrokerError("wait_child(" + std::to_string(pid) +
-                              "): waitid failed: " + errno_text(errno));
+            throw ProcessError("wait_child(" + std::to_string(pid) +
+                               "): waitid failed: " + errno_text(errno));
         }
         if (rc == 0 && info.si_pid != 0) {
             const ExitStatus status = status_from_siginfo(info);
@@ -247,53 +328,74 @@ ExitStatus stop_child(pid_t pid, std::chrono::milliseconds grace) {
     if (auto status = wait_child(pid, std::chrono::seconds(10))) {
         return *status;
     }
-    throw BrokerError("process " + std::to_string(pid) + " survived SIGKILL for 10 s");
+    throw ProcessError("process " + std::to_string(pid) + " survived SIGKILL for 10 s");
 }
 
-CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
-    int out_pipe[2];
-    if (::pipe2(out_pipe, O_CLOEXEC) != 0) {
-        throw BrokerError("run_command: pipe2 failed: " + errno_text(errno));
+CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
+                          const CommandOptions& options) {
+    // Both streams into one file share one descriptor, so their lines interleave as written.
+    std::optional<OutputFile> out_file;
+    std::optional<OutputFile> err_file;
+    if (!options.stdout_file.empty()) {
+        out_file.emplace(options.stdout_file);
+    }
+    if (!options.stderr_file.empty() &&
+        (!out_file || !same_file_name(options.stdout_file, options.stderr_file))) {
+        err_file.emplace(options.stderr_file);
+    }
+    const int stdout_to = out_file ? out_file->fd() : -1;
+    const int stderr_to = err_file ? err_file->fd() : options.stderr_file.empty() ? -1 : stdout_to;
+
+    const bool capture = stdout_to < 0 || stderr_to < 0;
+    int out_pipe[2] = {-1, -1};
+    if (capture && ::pipe2(out_pipe, O_CLOEXEC) != 0) {
+        throw ProcessError("run_command: pipe2 failed for " + describe_command(argv) + ": " +
+                           errno_text(errno));
     }
     pid_t pid = -1;
     try {
-        pid = spawn_child(argv, out_pipe[1]);
+        pid = spawn(argv, options.cwd, stdout_to >= 0 ? stdout_to : out_pipe[1],
+                    stderr_to >= 0 ? stderr_to : out_pipe[1]);
     } catch (...) {
-        ::close(out_pipe[0]);
-        ::close(out_pipe[1]);
+        if (capture) {
+            ::close(out_pipe[0]);
+            ::close(out_pipe[1]);
+        }
         throw;
     }
-    ::close(out_pipe[1]);
 
     CommandResult result;
     const auto deadline = Clock::now() + timeout;
-    char buffer[4096];
-    for (;;) {
-        const auto left =
-            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-        if (left.count() <= 0) {
-            result.timed_out = true;
-            break;
+    if (capture) {
+        ::close(out_pipe[1]);
+        char buffer[4096];
+        for (;;) {
+            const auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+            if (left.count() <= 0) {
+                result.timed_out = true;
+                break;
+            }
+            pollfd pfd{out_pipe[0], POLLIN, 0};
+            const int ready = ::poll(&pfd, 1, static_cast<int>(left.count()));
+            if (ready < 0 && errno == EINTR) {
+                continue;
+            }
+            if (ready <= 0) {
+                result.timed_out = ready == 0;
+                break;
+            }
+            const ssize_t n = ::read(out_pipe[0], buffer, sizeof buffer);
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            if (n <= 0) {
+                break; // EOF: the child (and anything it forked) closed its output
+            }
+            result.output.append(buffer, static_cast<std::size_t>(n));
         }
-        pollfd pfd{out_pipe[0], POLLIN, 0};
-        const int ready = ::poll(&pfd, 1, static_cast<int>(left.count()));
-        if (ready < 0 && errno == EINTR) {
-            continue;
-        }
-        if (ready <= 0) {
-            result.timed_out = ready == 0;
-            break;
-        }
-        const ssize_t n = ::read(out_pipe[0], buffer, sizeof buffer);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            break; // EOF: the child (and anything it forked) closed its output
-        }
-        result.output.append(buffer, static_cast<std::size_t>(n));
+        ::close(out_pipe[0]);
     }
-    ::close(out_pipe[0]);
 
     if (!result.timed_out) {
         const auto left =
@@ -304,6 +406,7 @@ CommandResult run_command(const std::vector<std::string>& argv, std::chrono::mil
         }
         result.timed_out = true;
     }
+    require_child_pid("run_command", pid);
     ::kill(pid, SIGKILL);
     if (auto status = wait_child(pid, std::chrono::seconds(10))) {
         result.status = *status;
@@ -311,4 +414,4 @@ CommandResult run_command(const std::vector<std::string>& argv, std::chrono::mil
     return result;
 }
 
-} // namespace lwipsim::broker
+} // namespace lwipsim::host

@@ -1,4 +1,4 @@
-#include "harness/broker/child_registry.h"
+#include "sim/host/child_registry.h"
 
 #include <array>
 #include <atomic>
@@ -8,9 +8,9 @@
 #include <mutex>
 #include <string>
 
-#include "harness/broker/errors.h"
+#include "sim/host/errors.h"
 
-namespace lwipsim::broker {
+namespace lwipsim::host {
 namespace {
 
 // Fixed table of atomics because the signal handler may neither lock nor allocate.
@@ -80,10 +80,10 @@ void install_cleanup_handlers() {
         action.sa_flags = 0;
         if (::sigaction(SIGINT, &action, &g_previous_int) != 0 ||
             ::sigaction(SIGTERM, &action, &g_previous_term) != 0) {
-            throw BrokerError(std::string("install_cleanup_handlers: sigaction failed: ") +
-                              std::strerror(errno));
+            throw ProcessError(std::string("install_cleanup_handlers: sigaction failed: ") +
+                               std::strerror(errno));
         }
     });
 }
 
-} // namespace lwipsim::broker
+} // namespace lwipsim::host
