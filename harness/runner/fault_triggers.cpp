@@ -11,40 +11,45 @@
 namespace lwipsim::runner {
 
 namespace {
-constexpr const char* kGatewayIp = "10.0.2.2";
-constexpr const char* kDeviceIp = "10.0.2.15";
-
-std::optional<uint32_t> address(const std::string& text) {
+std::optional<uint32_t> address(const std::string& text, const DeviceAddresses& names) {
     if (text.empty())
         return std::nullopt;
-    std::string ip = text == "device" ? kDeviceIp : text == "broker" ? kGatewayIp : text;
+    if (text == "device")
+        return names.device;
+    if (text == "broker")
+        return names.broker;
     in_addr a{};
-    if (inet_pton(AF_INET, ip.c_str(), &a) != 1) {
+    if (inet_pton(AF_INET, text.c_str(), &a) != 1) {
         throw std::invalid_argument("not an IPv4 address: '" + text + "'");
     }
     return ntohl(a.s_addr);
 }
 } // namespace
 
-link::FlowFilter to_flow_filter(const scenario::PacketFilter& f) {
+link::FlowFilter to_flow_filter(const scenario::PacketFilter& f, const DeviceAddresses& names) {
     link::FlowFilter out;
-    out.src_ip = address(f.src);
-    out.dst_ip = address(f.dst);
+    out.src_ip = address(f.src, names);
+    out.dst_ip = address(f.dst, names);
     if (f.sport)
         out.src_port = *f.sport;
     if (f.dport)
         out.dst_port = *f.dport;
-    if (!f.proto.empty() && f.proto != "arp")
+    // The link's flow filter selects IPv4 only; quietly dropping "arp" would match everything.
+    if (f.proto == "arp")
+        throw std::invalid_argument("filter proto 'arp': link filters select IPv4 traffic only");
+    if (!f.proto.empty())
         out.protocol = link::parse_protocol(f.proto);
     return out;
 }
 
-FaultTriggers::FaultTriggers(const scenario::Scenario& sc, Recorder& rec) : sc_(sc), rec_(rec) {
+FaultTriggers::FaultTriggers(const scenario::Scenario& sc, const DeviceAddresses& names,
+                             Recorder& rec)
+    : sc_(sc), rec_(rec) {
     for (size_t i = 0; i < sc.faults.size(); ++i) {
         const auto* t = std::get_if<scenario::Trigger>(&sc.faults[i].start);
         if (t == nullptr)
             continue;
-        pending_.push_back(Pending{i, *t, to_flow_filter(t->filter)});
+        pending_.push_back(Pending{i, *t, to_flow_filter(t->filter, names)});
         packet_triggers_ = packet_triggers_ || t->event == scenario::TriggerEvent::kNthPacket;
     }
 }
@@ -56,10 +61,9 @@ void FaultTriggers::on_event(scenario::TriggerEvent event) {
     }
 }
 
-void FaultTriggers::on_frame(const link::Frame& frame) {
+void FaultTriggers::on_frame(const link::PacketInfo& info) {
     if (!packet_triggers_)
         return;
-    link::PacketInfo info = link::parse_frame(frame.bytes);
     for (auto& p : pending_) {
         if (p.done || p.trigger.event != scenario::TriggerEvent::kNthPacket)
             continue;

@@ -7,6 +7,7 @@
 #include "harness/scenario/scenario.h"
 #include "sim/link/flow_filter.h"
 #include "sim/link/frame.h"
+#include "sim/link/packet.h"
 
 #include <nlohmann/json.hpp>
 
@@ -18,18 +19,25 @@ class Link;
 
 namespace lwipsim::runner {
 
-/// The scenario's packet filter as the link matches it ("device"/"broker" name the device's
-/// and the gateway's addresses). Throws std::invalid_argument for a bad address.
-link::FlowFilter to_flow_filter(const scenario::PacketFilter& f);
+/// The addresses a scenario's "device" and "broker" stand for on the link in use (host byte
+/// order): slirp's 10.0.2.15 / 10.0.2.2, or the TAP's 10.0.3.15 / 10.0.3.1.
+struct DeviceAddresses {
+    uint32_t device = 0;
+    uint32_t broker = 0;
+};
+
+/// The scenario's packet filter as the link matches it. Throws std::invalid_argument for a bad
+/// address.
+link::FlowFilter to_flow_filter(const scenario::PacketFilter& f, const DeviceAddresses& names);
 
 class FaultTriggers {
   public:
-    FaultTriggers(const scenario::Scenario& sc, Recorder& rec);
+    FaultTriggers(const scenario::Scenario& sc, const DeviceAddresses& names, Recorder& rec);
     /// The built link; fault i of the scenario is link.faults()[i].
     void bind(link::Link* link) { link_ = link; }
     void on_event(scenario::TriggerEvent event);
-    /// Every frame at the device's edge (both directions), for nth_packet triggers.
-    void on_frame(const link::Frame& frame);
+    /// Every frame at the device's edge (both directions, parsed once there), for nth_packet.
+    void on_frame(const link::PacketInfo& frame);
     [[nodiscard]] bool any_packet_triggers() const { return packet_triggers_; }
     /// {name, type, windows} of the triggered faults that fired (for summary.json).
     [[nodiscard]] const nlohmann::json& fired() const { return fired_; }

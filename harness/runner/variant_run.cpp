@@ -42,6 +42,8 @@ constexpr const char* kGatewayIp = "10.0.2.2"; // slirp maps it to the host's 12
 constexpr const char* kTapHostIp = "10.0.3.1";
 constexpr const char* kTapHostCidr = "10.0.3.1/24";
 constexpr const char* kTapDeviceIp = "10.0.3.15";
+constexpr DeviceAddresses kSlirpAddresses{link::kSlirpDhcpStart, link::kSlirpGatewayIp};
+constexpr DeviceAddresses kTapAddresses{0x0A00030F, 0x0A000301}; // 10.0.3.15, 10.0.3.1
 
 double now_s() {
     return Scheduler::current().now().seconds();
@@ -55,33 +57,19 @@ class SchedulerTimer final : public link::Timer {
     }
 };
 
-// TCP flags and ports of an Ethernet/IPv4/TCP frame; false for anything else.
-bool tcp_header(const link::Frame& f, uint16_t& sport, uint16_t& dport, uint8_t& flags) {
-    const auto& b = f.bytes;
-    if (b.size() < 14 + 20 || b[12] != 0x08 || b[13] != 0x00 || b[14 + 9] != 6)
-        return false;
-    size_t ihl = static_cast<size_t>(b[14] & 0x0f) * 4;
-    size_t t = 14 + ihl;
-    if (b.size() < t + 14)
-        return false;
-    sport = static_cast<uint16_t>(b[t] << 8 | b[t + 1]);
-    dport = static_cast<uint16_t>(b[t + 2] << 8 | b[t + 3]);
-    flags = b[t + 13];
-    return true;
-}
-
-// Watches frames at the device's edge for RSTs (free reasons) and passes them on.
+// Watches frames at the device's edge, parsed once here: RSTs for the PCB probe's free
+// reasons, every frame for nth_packet triggers. Passes them on unchanged.
 class RstWatch final : public link::FrameSink {
   public:
     RstWatch(probes::PcbProbe& probe, FaultTriggers& triggers, bool sent)
         : probe_(probe), triggers_(triggers), sent_(sent) {}
     void set_next(link::FrameSink* next) { next_ = next; }
     void deliver(link::Frame frame) override {
-        triggers_.on_frame(frame);
-        uint16_t sport = 0, dport = 0;
-        uint8_t flags = 0;
-        if (tcp_header(frame, sport, dport, flags) && (flags & 0x04) != 0) {
-            probe_.on_rst(sent_ ? sport : dport, sent_);
+        const link::PacketInfo info = link::parse_frame(frame.bytes);
+        triggers_.on_frame(info);
+        if (info.ipv4 && info.protocol == static_cast<uint8_t>(link::IpProto::kTcp) &&
+            info.has_ports && (info.tcp_flags & link::kTcpRst) != 0) {
+            probe_.on_rst(sent_ ? info.src_port : info.dst_port, sent_);
         }
         next_->deliver(std::move(frame));
     }
@@ -98,7 +86,7 @@ double ms(SimDuration d) {
 }
 
 // The scenario's fault (loader model) as the link builder takes it.
-link::FaultSpec to_link_spec(const scenario::FaultSpec& f) {
+link::FaultSpec to_link_spec(const scenario::FaultSpec& f, const DeviceAddresses& names) {
     link::FaultSpec s;
     s.type = scenario::to_string(f.type);
     s.name = f.name;
@@ -110,7 +98,7 @@ link::FaultSpec to_link_spec(const scenario::FaultSpec& f) {
     s.direction = f.direction == scenario::Direction::kUp     ? link::FaultDirection::kUp
                   : f.direction == scenario::Direction::kDown ? link::FaultDirection::kDown
                                                               : link::FaultDirection::kBoth;
-    s.filter = to_flow_filter(f.filter);
+    s.filter = to_flow_filter(f.filter, names);
     std::visit(
         [&](const auto& p) {
             using P = std::decay_t<decltype(p)>;
@@ -486,7 +474,8 @@ class AuditToRecorder final : public link::AuditLog {
 // What one run observes, filled while the device runs and read when the results are written.
 struct RunState {
     const scenario::Scenario& sc;
-    fs::path dir; ///< the .partial folder
+    fs::path dir;          ///< the .partial folder
+    DeviceAddresses names; ///< what "device" and "broker" mean in filters, on this link
     Recorder rec;
     probes::PcbProbe probe;
     FaultTriggers triggers;
@@ -495,8 +484,8 @@ struct RunState {
     size_t baseline_free = 0;
     uint64_t frames_dropped = 0, frames_delivered = 0;
 
-    RunState(const scenario::Scenario& s, fs::path d)
-        : sc(s), dir(std::move(d)),
+    RunState(const scenario::Scenario& s, fs::path d, DeviceAddresses n)
+        : sc(s), dir(std::move(d)), names(n),
           probe([this](const probes::PcbRecord& r, const std::string& what) {
               rec.event(now_s(), what,
                         {{"pcb", r.id},
@@ -504,7 +493,7 @@ struct RunState {
                          {"state", r.states.empty() ? "" : r.states.back().state},
                          {"reason", r.free_reason}});
           }),
-          triggers(s, rec), obs(rec, probe, triggers) {
+          triggers(s, n, rec), obs(rec, probe, triggers) {
         probe.set_failure_sink([this](Subsystem sub, size_t size, bool injected) {
             rec.event(now_s(), "alloc_failure",
                       {{"subsystem", std::string(heap::subsystem_name(sub))},
@@ -541,7 +530,7 @@ void run_device(RunState& st, const BrokerTarget& target, SchedulerTimer& timer,
     lc.wire_pcap = (st.dir / "wire.pcap").string();
     std::vector<link::FaultSpec> specs;
     for (const auto& f : sc.faults)
-        specs.push_back(to_link_spec(f));
+        specs.push_back(to_link_spec(f, st.names));
     link::LinkHooks hooks;
     hooks.on_link_change = [&netif](bool up) { netif.set_link_up(up); };
     auto lnk = link::build_link(lc, specs, timer, audit, {&rst_down, &far_side}, hooks);
@@ -700,7 +689,7 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
     auto& sched = create_scheduler(sc);
     heap.set_clock([&sched] { return sched.now(); });
 
-    RunState st(sc, partial);
+    RunState st(sc, partial, tap ? kTapAddresses : kSlirpAddresses);
     json faults = fault_windows(sc, st.rec);
     // This OS thread waits in run() (keeping the broker's PDEATHSIG parent alive).
     sched.run("app", 5, [&] { run_device(st, target, timer, far_down, tap.get()); });
