@@ -203,7 +203,7 @@ void Scheduler::wake(SimThread* t) {
 }
 
 void Scheduler::sleep_for(SimDuration d) {
-    block(WaitReason{"sleep", nullptr}, now_ + d);
+    block(WaitReason{"sleep", nullptr, nullptr}, now_ + d);
 }
 
 bool Scheduler::is_blocked(const SimThread* thread) {
@@ -312,8 +312,11 @@ std::string Scheduler::describe_threads() const {
     for (const auto& t : threads_) {
         out << "  thread '" << t->name << "' (priority " << t->priority
             << "): " << state_name(t->state);
-        if (t->state == ThreadState::kBlocked)
+        if (t->state == ThreadState::kBlocked) {
             out << " on " << t->waiting.what;
+            if (t->waiting.name != nullptr)
+                out << " '" << *t->waiting.name << "'";
+        }
         out << "\n";
     }
     return out.str();

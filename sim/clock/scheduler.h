@@ -35,8 +35,11 @@ namespace lwipsim::clock {
 class SimThread;
 
 /// What a blocked thread waits on, for the deadlock diagnostic.
+/// What a blocked thread waits on, for the deadlock diagnostic. Cheap to make on every block
+/// (this is the scheduler's hot path): text is only assembled when a deadlock is reported.
 struct WaitReason {
-    std::string what; ///< e.g. "mbox fetch", "sem wait", "sleep"
+    const char* what = "";                ///< e.g. "semaphore", "mailbox fetch", "sleep"
+    const std::string* name = nullptr;    ///< the primitive's name, if it has one
     const void* object = nullptr;
 };
 

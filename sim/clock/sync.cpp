@@ -44,7 +44,7 @@ bool Semaphore::wait(std::optional<SimTime> deadline) {
     auto& s = Scheduler::current();
     SimThread* me = s.self();
     waiters_.push_back(me);
-    bool woken = s.block(WaitReason{"semaphore '" + name_ + "'", this}, deadline);
+    bool woken = s.block(WaitReason{"semaphore", &name_, this}, deadline);
     if (!woken)
         forget(waiters_, me);
     return woken;
@@ -58,7 +58,7 @@ void Mutex::lock() {
         return;
     }
     waiters_.push_back(me);
-    s.block(WaitReason{"mutex '" + name_ + "'", this}, std::nullopt);
+    s.block(WaitReason{"mutex", &name_, this}, std::nullopt);
     // unlock() handed ownership to us before waking us.
 }
 
@@ -80,7 +80,7 @@ void Mailbox::post(void* msg) {
     auto& s = Scheduler::current();
     while (queue_.size() >= capacity_) {
         writers_.push_back(s.self());
-        s.block(WaitReason{"mailbox '" + name_ + "' full", this}, std::nullopt);
+        s.block(WaitReason{"full mailbox", &name_, this}, std::nullopt);
     }
     queue_.push_back(msg);
     wake_one(readers_);
@@ -99,7 +99,7 @@ bool Mailbox::fetch(void** msg, std::optional<SimTime> deadline) {
     while (queue_.empty()) {
         SimThread* me = s.self();
         readers_.push_back(me);
-        if (!s.block(WaitReason{"mailbox '" + name_ + "' fetch", this}, deadline)) {
+        if (!s.block(WaitReason{"mailbox fetch", &name_, this}, deadline)) {
             forget(readers_, me);
             return false;
         }
