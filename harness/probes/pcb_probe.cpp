@@ -86,6 +86,8 @@ void PcbProbe::on_app_close(uint16_t local_port) {
 
 void PcbProbe::on_rst(uint16_t local_port, bool sent) {
     (sent ? rst_sent_at_ : rst_received_at_)[local_port] = now_s();
+    if (sent)
+        ++rsts_sent_;
 }
 
 void PcbProbe::on_failure(heap::Subsystem s, size_t size, bool injected) {

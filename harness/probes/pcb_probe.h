@@ -51,6 +51,8 @@ class PcbProbe : public heap::HeapObserver {
     void on_failure(heap::Subsystem s, size_t size, bool injected) override;
 
     [[nodiscard]] const std::vector<PcbRecord>& records() const { return records_; }
+    /// TCP segments with RST the device sent (aborts, and answers to unknown segments).
+    [[nodiscard]] uint64_t rsts_sent() const { return rsts_sent_; }
     /// Live PCBs by TCP state name.
     [[nodiscard]] std::map<std::string, int> count_by_state() const;
     void set_failure_sink(std::function<void(heap::Subsystem, size_t, bool)> f) {
@@ -68,6 +70,7 @@ class PcbProbe : public heap::HeapObserver {
     std::map<const void*, uint8_t> last_nrtx_;
     std::map<uint16_t, double> rst_sent_at_, rst_received_at_;
     bool pcb_alloc_failed_ = false;
+    uint64_t rsts_sent_ = 0;
 };
 
 } // namespace lwipsim::probes

@@ -75,50 +75,65 @@ bool applies(const scenario::Expectation& e, const scenario::Scenario& sc) {
     return std::find(e.variants.begin(), e.variants.end(), v) != e.variants.end();
 }
 
-} // namespace
+using MetricFn = double (*)(const MeasuredRun&);
 
-std::optional<double> metric_value(const std::string& name, const MeasuredRun& m) {
-    const auto& pcbs = *m.pcbs;
-    const auto& samples = *m.samples;
-    const std::map<std::string, std::function<double()>> table = {
-        {"heap.min_free", [&] { return double(m.min_free); }},
-        {"heap.max_used", [&] { return double(m.heap_budget - m.min_free); }},
-        {"heap.final_used", [&] { return double(m.final_used); }},
-        {"heap.alloc_failures", [&] { return double(m.alloc_failures); }},
-        {"pcbs.max_alive", [&] { return double(max_alive(samples)); }},
-        {"pcbs.max_fin_wait_1", [&] { return double(max_in_state(samples, "FIN_WAIT_1")); }},
+// One entry per name in harness/scenario/metrics.cpp; built once.
+const std::map<std::string, MetricFn, std::less<>>& metric_table() {
+    static const std::map<std::string, MetricFn, std::less<>> table = {
+        {"heap.min_free", [](const MeasuredRun& m) { return double(m.min_free); }},
+        {"heap.max_used", [](const MeasuredRun& m) { return double(m.heap_budget - m.min_free); }},
+        {"heap.final_used", [](const MeasuredRun& m) { return double(m.final_used); }},
+        {"heap.alloc_failures", [](const MeasuredRun& m) { return double(m.alloc_failures); }},
+        {"pcbs.max_alive", [](const MeasuredRun& m) { return double(max_alive(*m.samples)); }},
+        {"pcbs.max_fin_wait_1",
+         [](const MeasuredRun& m) { return double(max_in_state(*m.samples, "FIN_WAIT_1")); }},
         {"pcbs.alive_at_end",
-         [&] {
-             return double(std::count_if(pcbs.begin(), pcbs.end(),
+         [](const MeasuredRun& m) {
+             return double(std::count_if(m.pcbs->begin(), m.pcbs->end(),
                                          [](const auto& p) { return !p.freed_at_s; }));
          }},
-        {"pcbs.max_close_to_free_s", [&] { return max_close_to_free(pcbs, m.duration_s, false); }},
-        {"pcbs.mean_close_to_free_s", [&] { return max_close_to_free(pcbs, m.duration_s, true); }},
-        {"pcbs.aborted", [&] { return double(m.rst_sent); }},
-        {"tcp.rst_sent", [&] { return double(m.rst_sent); }},
+        {"pcbs.max_close_to_free_s",
+         [](const MeasuredRun& m) { return max_close_to_free(*m.pcbs, m.duration_s, false); }},
+        {"pcbs.mean_close_to_free_s",
+         [](const MeasuredRun& m) { return max_close_to_free(*m.pcbs, m.duration_s, true); }},
+        {"pcbs.aborted",
+         [](const MeasuredRun& m) {
+             return double(std::count_if(m.pcbs->begin(), m.pcbs->end(), [](const auto& p) {
+                 return p.free_reason == "aborted_rst";
+             }));
+         }},
+        {"tcp.rst_sent", [](const MeasuredRun& m) { return double(m.rst_sent); }},
         {"tcp.retransmissions",
-         [&] {
+         [](const MeasuredRun& m) {
              double n = 0;
-             for (const auto& p : pcbs)
+             for (const auto& p : *m.pcbs)
                  n += p.retransmissions;
              return n;
          }},
-        {"app.connects", [&] { return double(m.connects); }},
-        {"app.disconnects", [&] { return double(m.disconnects); }},
-        {"app.tls_handshakes", [&] { return double(m.handshakes_ok); }},
-        {"app.tls_handshake_failures", [&] { return double(m.handshake_failures); }},
-        {"app.messages_published", [&] { return double(m.publishes_acked); }},
-        {"app.messages_received", [&] { return double(m.messages_received); }},
-        {"app.socket_failures", [&] { return double(m.socket_failures); }},
-        {"app.max_reconnect_s", [&] { return m.max_reconnect_s; }},
-        {"app.connected_fraction", [&] { return m.connected_fraction; }},
-        {"link.frames_dropped", [&] { return double(m.frames_dropped); }},
-        {"link.frames_delivered", [&] { return double(m.frames_delivered); }},
+        {"app.connects", [](const MeasuredRun& m) { return double(m.connects); }},
+        {"app.disconnects", [](const MeasuredRun& m) { return double(m.disconnects); }},
+        {"app.tls_handshakes", [](const MeasuredRun& m) { return double(m.handshakes_ok); }},
+        {"app.tls_handshake_failures",
+         [](const MeasuredRun& m) { return double(m.handshake_failures); }},
+        {"app.messages_published", [](const MeasuredRun& m) { return double(m.publishes_acked); }},
+        {"app.messages_received", [](const MeasuredRun& m) { return double(m.messages_received); }},
+        {"app.socket_failures", [](const MeasuredRun& m) { return double(m.socket_failures); }},
+        {"app.max_reconnect_s", [](const MeasuredRun& m) { return m.max_reconnect_s; }},
+        {"app.connected_fraction", [](const MeasuredRun& m) { return m.connected_fraction; }},
+        {"link.frames_dropped", [](const MeasuredRun& m) { return double(m.frames_dropped); }},
+        {"link.frames_delivered", [](const MeasuredRun& m) { return double(m.frames_delivered); }},
     };
+    return table;
+}
+
+} // namespace
+
+std::optional<double> metric_value(const std::string& name, const MeasuredRun& m) {
+    const auto& table = metric_table();
     auto it = table.find(name);
     if (it == table.end())
         return std::nullopt;
-    return it->second();
+    return it->second(m);
 }
 
 nlohmann::json evaluate_expectations(const scenario::Scenario& sc, const MeasuredRun& m) {

@@ -25,17 +25,23 @@ size_t Recorder::count(const std::string& type) const {
                                              [&](const auto& e) { return e["type"] == type; }));
 }
 
-void Recorder::write_events(const std::filesystem::path& file) const {
-    // Events are recorded as they happen except fault windows, known up front: a stable sort
-    // by time keeps the order of everything that happened at the same instant.
+// Events are recorded as they happen except fault windows, known up front: a stable sort by
+// time keeps the order of everything that happened at the same instant.
+std::vector<const nlohmann::json*> Recorder::in_time_order(bool with_frames) const {
     std::vector<const nlohmann::json*> sorted;
-    for (const auto& e : events_)
-        sorted.push_back(&e);
+    for (const auto& e : events_) {
+        if (with_frames || e["type"].get<std::string>().rfind("frame_", 0) != 0)
+            sorted.push_back(&e);
+    }
     std::stable_sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) {
         return (*a)["t_s"].template get<double>() < (*b)["t_s"].template get<double>();
     });
+    return sorted;
+}
+
+void Recorder::write_events(const std::filesystem::path& file) const {
     std::ofstream out(file);
-    for (const auto* e : sorted)
+    for (const auto* e : in_time_order(true))
         out << e->dump() << '\n';
 }
 
@@ -45,16 +51,8 @@ void Recorder::write_run_log(const std::filesystem::path& file,
     std::ofstream out(file);
     for (const auto& line : header)
         out << "[        start] " << line << '\n';
-    std::vector<const nlohmann::json*> sorted;
-    for (const auto& e : events_) {
-        if (e["type"].get<std::string>().rfind("frame_", 0) != 0)
-            sorted.push_back(&e);
-    }
-    std::stable_sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) {
-        return (*a)["t_s"].template get<double>() < (*b)["t_s"].template get<double>();
-    });
     char stamp[32];
-    for (const auto* e : sorted) {
+    for (const auto* e : in_time_order(false)) {
         nlohmann::json rest = *e;
         rest.erase("t_s");
         rest.erase("type");

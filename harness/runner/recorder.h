@@ -38,6 +38,7 @@ class Recorder {
     static nlohmann::json pcbs_json(const std::vector<probes::PcbRecord>& pcbs);
 
   private:
+    [[nodiscard]] std::vector<const nlohmann::json*> in_time_order(bool with_frames) const;
     std::vector<nlohmann::json> events_;
     std::vector<HeapSample> samples_;
 };

@@ -579,8 +579,7 @@ MeasuredRun measured_run(const RunState& st) {
     m.messages_received = st.totals.messages_received;
     m.frames_dropped = st.frames_dropped;
     m.frames_delivered = st.frames_delivered;
-    for (const auto& p : st.probe.records())
-        m.rst_sent += p.free_reason == "aborted_rst" ? 1 : 0;
+    m.rst_sent = st.probe.rsts_sent();
     m.duration_s = duration_s;
     return m;
 }
