@@ -12,6 +12,7 @@ namespace lwipsim::link {
 
 inline constexpr size_t kEthHeaderLen = 14;
 inline constexpr uint16_t kEtherTypeIpv4 = 0x0800;
+inline constexpr uint16_t kEtherTypeArp = 0x0806;
 
 enum class IpProto : uint8_t {
     kIcmp = 1,

@@ -13,7 +13,6 @@ namespace lwipsim::link {
 
 namespace {
 
-constexpr uint16_t kArpType = 0x0806;
 constexpr size_t kArpIpv4Size = 28; // ARP body for Ethernet/IPv4
 constexpr uint16_t kDhcpServerPort = 67;
 constexpr uint32_t kBroadcast = 0xFFFFFFFF;
@@ -52,7 +51,7 @@ std::string proto_text(uint8_t proto) {
 }
 
 UplinkVerdict drop(std::string reason) {
-    return UplinkVerdict{false, false, std::move(reason)};
+    return UplinkVerdict{false, std::move(reason)};
 }
 
 in_addr to_in_addr(uint32_t host_order) {
@@ -89,15 +88,7 @@ int to_slirp_events(short revents) {
 }
 
 // Is this slirp->device frame host input arriving (so a pending host round trip is over)?
-// The device port a host answer goes to, or 0 when the frame answers nothing.
-uint16_t host_input_port(std::span<const uint8_t> f) {
-    const PacketInfo p = parse_frame(f);
-    bool answer = p.ipv4 && p.protocol == kTcp && p.has_ports && p.src_ip == kSlirpGatewayIp &&
-                  (p.tcp_payload_len > 0 || (p.tcp_flags & (kTcpSyn | kTcpFin | kTcpRst)) != 0);
-    return answer ? p.dst_port : 0;
-}
 
-uint16_t guest_port(std::span<const uint8_t> f) { return parse_frame(f).src_port; }
 
 } // namespace
 
@@ -107,12 +98,12 @@ UplinkVerdict classify_uplink(std::span<const uint8_t> f) {
                     "-byte frame is shorter than an Ethernet header");
     }
     const PacketInfo p = parse_frame(f);
-    if (p.ethertype == kArpType) {
+    if (p.ethertype == kEtherTypeArp) {
         // slirp's arp_input reads the whole ARP body without checking the length.
         if (f.size() < kEthHeaderLen + kArpIpv4Size) {
             return drop("malformed: ARP frame of " + std::to_string(f.size()) + " bytes");
         }
-        return UplinkVerdict{true, false, {}};
+        return UplinkVerdict{true, {}};
     }
     if (p.ethertype != kEtherTypeIpv4) {
         char buf[8];
@@ -128,14 +119,11 @@ UplinkVerdict classify_uplink(std::span<const uint8_t> f) {
             return drop("contained: IPv4 " + proto_text(p.protocol) +
                         " to 10.0.2.2 is not served (TCP, UDP and ICMP pass)");
         }
-        UplinkVerdict v{true, false, {}};
-        v.expects_host_reply = p.protocol == kTcp && p.has_ports && (p.tcp_flags & kTcpRst) == 0 &&
-                               (p.tcp_payload_len > 0 || (p.tcp_flags & (kTcpSyn | kTcpFin)) != 0);
-        return v;
+        return UplinkVerdict{true, {}};
     }
     if (p.dst_ip == kBroadcast && p.protocol == kUdp && p.has_ports &&
         p.dst_port == kDhcpServerPort) {
-        return UplinkVerdict{true, false, {}}; // DHCP, answered by slirp's own bootp server
+        return UplinkVerdict{true, {}}; // DHCP, answered by slirp's own bootp server
     }
     return drop("contained: IPv4 " + proto_text(p.protocol) + " to " + ipv4_text(p.dst_ip) +
                 " (only 10.0.2.2 and DHCP broadcast pass; slirp would send anything else off "
@@ -271,12 +259,8 @@ void SlirpGateway::deliver(Frame frame) {
     }
     // Bring slirp's clock (and any timer that is due) up to now before it sees the frame.
     service();
-    if (v.expects_host_reply) {
-        // Set before slirp_input: a refused loopback connect is answered (RST) from inside it.
-        // Kept per device port: an answer on another connection (mosquitto dropping the old
-        // session when the new one sends CONNECT) must not end the wait for this one.
-        awaiting_[guest_port(frame.bytes)] = timer_.now();
-    }
+    // Before slirp_input: a refused loopback connect is answered (RST) from inside it.
+    replies_.on_request(frame.bytes, timer_.now());
     slirp_input(slirp_, frame.bytes.data(), static_cast<int>(frame.bytes.size()));
     // slirp only sends queued output (e.g. packets held until the device answered an ARP)
     // from its poll; run it once so nothing waits for an unrelated tick.
@@ -302,12 +286,7 @@ void SlirpGateway::on_polled(std::span<const pollfd> fds) {
 }
 
 bool SlirpGateway::awaiting_host() const {
-    // One grace per instant: once virtual time has moved on, a flow that got no answer (a
-    // QoS 0 PUBLISH needs none) no longer holds time still.
-    for (const auto& [port, since] : awaiting_) {
-        if (since == timer_.now()) return true;
-    }
-    return false;
+    return replies_.pending(timer_.now());
 }
 
 std::string SlirpGateway::connection_info() const {
@@ -325,8 +304,7 @@ void SlirpGateway::on_send_packet(const uint8_t* data, size_t len) {
     f.direction = Direction::kDown;
     f.id = next_frame_id_++;
     f.created_at = timer_.now();
-    if (uint16_t port = host_input_port(f.bytes); port != 0)
-        awaiting_.erase(port);
+    replies_.on_answer(f.bytes);
     ++stats_.frames_out;
     // Handed on after libslirp returns (flush_downlink): the downlink may call back into us.
     to_device_.push_back(std::move(f));

@@ -31,6 +31,7 @@
 #include "sim/clock/scheduler.h"
 #include "sim/clock/sim_time.h"
 #include "sim/link/frame.h"
+#include "sim/link/host_reply_wait.h"
 
 #include <poll.h>
 
@@ -59,9 +60,6 @@ inline constexpr uint32_t kSlirpDhcpStart = 0x0A00020F; // 10.0.2.15, first DHCP
 /// What the containment check decided for one device->network frame.
 struct UplinkVerdict {
     bool pass = false;
-    /// True when slirp will forward this to a host socket and the host should answer (a TCP
-    /// segment to 10.0.2.2 with SYN, FIN or payload): the gateway then reports awaiting_host().
-    bool expects_host_reply = false;
     /// Why it was dropped (empty when it passes), e.g. "IPv4 destination 192.0.2.1 is not ...".
     std::string reason;
 };
@@ -110,11 +108,8 @@ class SlirpGateway final : public FrameSink, public clock::HostIo {
     // clock::HostIo: host sockets slirp holds (connections to 127.0.0.1).
     void fill_pollfds(std::vector<pollfd>& fds) override;
     void on_polled(std::span<const pollfd> fds) override;
-    /// Rule: true from the moment a device frame that expects a host reply (see UplinkVerdict)
-    /// is passed to slirp, until either slirp sends the device a TCP segment from 10.0.2.2
-    /// that carries host input (payload, SYN, FIN or RST), or virtual time moves past the
-    /// instant it was set. The scheduler holds virtual time still while this is true, so the
-    /// second condition means "the real-time grace expired once": then we stop waiting.
+    /// True while a host socket owes an answer to a request the device just made, per
+    /// connection and only at the instant of the request (HostReplyWait, shared with TAP).
     [[nodiscard]] bool awaiting_host() const override;
 
     [[nodiscard]] const SlirpGatewayStats& stats() const { return stats_; }
@@ -167,7 +162,7 @@ class SlirpGateway final : public FrameSink, public clock::HostIo {
     bool flushing_ = false;
     uint64_t next_frame_id_ = 1;
 
-    std::map<uint16_t, clock::SimTime> awaiting_; ///< device port -> when its data reached us
+    HostReplyWait replies_;
 
     SlirpGatewayStats stats_;
 };

@@ -21,57 +21,12 @@ namespace lwipsim::link {
 
 namespace {
 
-constexpr uint16_t kArpType = 0x0806;
 constexpr size_t kMaxFrame = 65536;
 // `ip` answers in milliseconds; the bound only keeps a hung command from hanging the run.
 constexpr std::chrono::seconds kIpTimeout{30};
 
 std::string errno_text(int err) {
     return std::string(std::strerror(err));
-}
-
-constexpr uint32_t kAwaitArp = 0x10000; // keys of awaiting_ beyond the TCP port range
-constexpr uint32_t kAwaitEcho = 0x10001;
-
-// What the kernel owes an answer to, as a key of awaiting_ (see awaiting_host()); nullopt when
-// the device frame asks for nothing.
-std::optional<uint32_t> request_key(std::span<const uint8_t> f) {
-    const PacketInfo p = parse_frame(f);
-    if (p.ethertype == kArpType)
-        return f.size() >= 22 && f[20] == 0 && f[21] == 1 ? std::optional(kAwaitArp)
-                                                          : std::nullopt; // request
-    if (!p.ipv4)
-        return std::nullopt;
-    if (p.protocol == static_cast<uint8_t>(IpProto::kIcmp)) {
-        const size_t icmp = p.ip_offset + p.ip_header_len;
-        return icmp < f.size() && f[icmp] == 8 ? std::optional(kAwaitEcho) : std::nullopt;
-    }
-    if (p.protocol == static_cast<uint8_t>(IpProto::kTcp) && p.has_ports &&
-        (p.tcp_flags & kTcpRst) == 0 &&
-        (p.tcp_payload_len > 0 || (p.tcp_flags & (kTcpSyn | kTcpFin)) != 0)) {
-        return p.src_port;
-    }
-    return std::nullopt;
-}
-
-// The wait a kernel->device frame ends, if any: TCP to a device port with payload, SYN, FIN or
-// RST (a bare ACK answers nothing: the kernel sends those on its own delayed-ACK timer), an ARP
-// reply, an ICMP echo reply.
-std::optional<uint32_t> answer_key(std::span<const uint8_t> f) {
-    const PacketInfo p = parse_frame(f);
-    if (p.ethertype == kArpType)
-        return f.size() >= 22 && f[20] == 0 && f[21] == 2 ? std::optional(kAwaitArp) : std::nullopt;
-    if (!p.ipv4)
-        return std::nullopt;
-    if (p.protocol == static_cast<uint8_t>(IpProto::kIcmp)) {
-        const size_t icmp = p.ip_offset + p.ip_header_len;
-        return icmp < f.size() && f[icmp] == 0 ? std::optional(kAwaitEcho) : std::nullopt;
-    }
-    if (p.protocol == static_cast<uint8_t>(IpProto::kTcp) && p.has_ports &&
-        (p.tcp_payload_len > 0 || (p.tcp_flags & (kTcpSyn | kTcpFin | kTcpRst)) != 0)) {
-        return p.dst_port;
-    }
-    return std::nullopt;
 }
 
 std::atomic<unsigned> g_netns_counter{0};
@@ -173,12 +128,8 @@ TapBackend::~TapBackend() {
 }
 
 void TapBackend::deliver(Frame frame) {
-    // Marks from earlier instants can no longer hold time; dropping them keeps the map small.
-    const clock::SimTime now = timer_.now();
-    std::erase_if(awaiting_, [now](const auto& kv) { return kv.second != now; });
-    // Marked before the write: the kernel may answer before write() even returns.
-    if (const auto key = request_key(frame.bytes))
-        awaiting_[*key] = now;
+    // Before the write: the kernel may answer before write() even returns.
+    replies_.on_request(frame.bytes, timer_.now());
     const ssize_t n = ::write(fd_, frame.bytes.data(), frame.bytes.size());
     if (n == static_cast<ssize_t>(frame.bytes.size())) {
         ++frames_written_;
@@ -199,13 +150,7 @@ void TapBackend::on_polled(std::span<const pollfd> fds) {
 }
 
 bool TapBackend::awaiting_host() const {
-    // One grace per instant, as in the slirp gateway: a request that got no answer (a QoS 0
-    // PUBLISH needs none) stops holding time once virtual time has moved on.
-    for (const auto& [key, since] : awaiting_) {
-        if (since == timer_.now())
-            return true;
-    }
-    return false;
+    return replies_.pending(timer_.now());
 }
 
 std::vector<std::string> TapBackend::netns_exec_prefix() const {
@@ -224,8 +169,7 @@ void TapBackend::read_all() {
         f.id = next_frame_id_++;
         f.created_at = timer_.now();
         ++frames_read_;
-        if (const auto key = answer_key(f.bytes))
-            awaiting_.erase(*key);
+        replies_.on_answer(f.bytes);
         downlink_.deliver(std::move(f));
     }
 }

@@ -13,6 +13,7 @@
 #include "sim/clock/scheduler.h"
 #include "sim/host/errors.h"
 #include "sim/link/frame.h"
+#include "sim/link/host_reply_wait.h"
 
 #include <poll.h>
 
@@ -55,13 +56,8 @@ class TapBackend final : public FrameSink, public clock::HostIo {
     // virtual time.
     void fill_pollfds(std::vector<pollfd>& fds) override;
     void on_polled(std::span<const pollfd> fds) override;
-    /// Same per-connection rule as SlirpGateway::awaiting_host(): a device TCP segment with
-    /// payload, SYN or FIN (no RST) marks its device port as awaiting until the kernel sends a
-    /// TCP frame to that port carrying payload, SYN, FIN or RST; an answer on another
-    /// connection does not end the wait. ARP requests and ICMP echo requests (which the kernel
-    /// answers too, in real time) wait the same way under their own key until an ARP reply or
-    /// echo reply comes back. Every mark holds only at the virtual instant it was set: once
-    /// time moves on (the grace expired), it no longer holds time still.
+    /// True while the kernel owes an answer to a request the device just made (the rule is
+    /// HostReplyWait's, shared with the slirp gateway; ARP and ICMP echo count too).
     [[nodiscard]] bool awaiting_host() const override;
 
     [[nodiscard]] const std::string& netns() const { return netns_; }
@@ -87,7 +83,7 @@ class TapBackend final : public FrameSink, public clock::HostIo {
     uint64_t write_errors_ = 0;
     /// Key -> virtual time the device's frame was written. Keys: a device TCP port (1..65535),
     /// or kAwaitArp / kAwaitEcho (outside the port range).
-    std::map<uint32_t, clock::SimTime> awaiting_;
+    HostReplyWait replies_;
 };
 
 } // namespace lwipsim::link

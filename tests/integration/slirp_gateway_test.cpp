@@ -325,17 +325,23 @@ TEST(SlirpClassify, ExactlyTheDocumentedTrafficPasses) {
     EXPECT_TRUE(classify_uplink(ethernet(gw, kGuestMac, 0x0800,
                                          ipv4(kGuestIp, kSlirpGatewayIp, 1, {8, 0, 0, 0})))
                     .pass);
-    // Host-reply expectation: SYN, FIN or payload; not a bare ACK, not a RST.
-    auto tcp = [&](uint8_t flags, std::string data) {
-        return classify_uplink(
-            tcp_frame({kGuestIp, kSlirpGatewayIp, 1, 1883, 5, 6, flags, std::move(data)}, gw));
+    // Host-reply expectation (HostReplyWait, the gateway's rule): SYN, FIN or payload; not a
+    // bare ACK, not a RST.
+    auto tcp_frame_to_gw = [&](uint8_t flags, std::string data) {
+        return tcp_frame({kGuestIp, kSlirpGatewayIp, 1, 1883, 5, 6, flags, std::move(data)}, gw);
     };
-    EXPECT_TRUE(tcp(kTcpSyn, "").expects_host_reply);
-    EXPECT_TRUE(tcp(kTcpAck | kTcpFin, "").expects_host_reply);
-    EXPECT_TRUE(tcp(kTcpAck, "x").expects_host_reply);
-    EXPECT_TRUE(tcp(kTcpAck, "").pass);
-    EXPECT_FALSE(tcp(kTcpAck, "").expects_host_reply);
-    EXPECT_FALSE(tcp(kTcpRst | kTcpAck, "x").expects_host_reply);
+    auto expects_host_reply = [&](uint8_t flags, std::string data) {
+        HostReplyWait wait;
+        const clock::SimTime t{};
+        wait.on_request(tcp_frame_to_gw(flags, std::move(data)), t);
+        return wait.pending(t);
+    };
+    EXPECT_TRUE(expects_host_reply(kTcpSyn, ""));
+    EXPECT_TRUE(expects_host_reply(kTcpAck | kTcpFin, ""));
+    EXPECT_TRUE(expects_host_reply(kTcpAck, "x"));
+    EXPECT_TRUE(classify_uplink(tcp_frame_to_gw(kTcpAck, "")).pass);
+    EXPECT_FALSE(expects_host_reply(kTcpAck, ""));
+    EXPECT_FALSE(expects_host_reply(kTcpRst | kTcpAck, "x"));
     // Dropped: GRE to the gateway, DHCP client port on broadcast, short ARP, truncated IPv4.
     EXPECT_FALSE(classify_uplink(ethernet(gw, kGuestMac, 0x0800,
                                           ipv4(kGuestIp, kSlirpGatewayIp, 47, {0, 0, 0, 0})))
