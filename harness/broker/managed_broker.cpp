@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "harness/broker/errors.h"
+#include "harness/broker/pki_cache.h"
 #include "sim/host/child_process.h"
 
 namespace lwipsim::broker {
@@ -157,7 +158,11 @@ ManagedBroker::ManagedBroker(ManagedBrokerOptions options) : options_(std::move(
     } else {
         PkiOptions pki_options = options_.pki_options;
         pki_options.make_client_cert = pki_options.make_client_cert || options_.require_client_cert;
-        pki_ = generate_test_pki(options_.run_dir / "pki", pki_options);
+        std::optional<TestPki> cached;
+        if (options_.pki_cache_dir) {
+            cached = cached_test_pki(*options_.pki_cache_dir, pki_options);
+        }
+        pki_ = cached ? *cached : generate_test_pki(options_.run_dir / "pki", pki_options);
     }
     check_config_path("CA", pki_.ca_cert);
     check_config_path("server certificate", pki_.server_cert);

@@ -20,6 +20,9 @@ struct ManagedBrokerOptions {
     // Certificates to serve; when absent a fresh PKI is generated into run_dir/pki.
     std::optional<TestPki> pki;
     PkiOptions pki_options;           // used only when pki is absent
+    // When set (and pki is absent), the PKI comes from this cache (made there once, see
+    // pki_cache.h) instead of being made into run_dir/pki for this run alone.
+    std::optional<std::filesystem::path> pki_cache_dir;
     bool plain_listener = false;      // also listen without TLS on 127.0.0.1 (another free port)
     bool require_client_cert = false; // mutual TLS; the PKI must then have a client cert
     std::string executable = "mosquitto"; // looked up in PATH at start

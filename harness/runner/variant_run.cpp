@@ -2,6 +2,7 @@
 
 #include "harness/broker/errors.h"
 #include "harness/broker/managed_broker.h"
+#include "harness/broker/pki_cache.h"
 #include "harness/probes/pcb_probe.h"
 #include "harness/runner/fault_triggers.h"
 #include "harness/runner/metrics_eval.h"
@@ -421,6 +422,7 @@ BrokerTarget start_broker(const scenario::Scenario& sc, const fs::path& run_dir,
         // RSA 2048, as most cloud brokers present: fixed-length signatures keep every TLS
         // record the same size run to run (EC signatures vary), so traces repeat exactly.
         bo.pki_options.key_type = broker::KeyType::kRsa2048;
+        bo.pki_cache_dir = broker::default_pki_cache_dir(); // made once, not per run
         if (tap != nullptr) {
             bo.listen_address = kTapHostIp;
             bo.command_prefix = tap->netns_exec_prefix(); // `ip netns exec` execs mosquitto

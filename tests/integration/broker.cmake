@@ -7,6 +7,7 @@ add_executable(lwipsim_broker_integration_tests
     ${CMAKE_CURRENT_LIST_DIR}/broker_external_test.cpp
     ${CMAKE_CURRENT_LIST_DIR}/broker_managed_test.cpp
     ${CMAKE_CURRENT_LIST_DIR}/broker_pki_test.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/broker_pki_cache_test.cpp
     ${CMAKE_CURRENT_LIST_DIR}/broker_test_support.cpp)
 target_link_libraries(lwipsim_broker_integration_tests PRIVATE lwipsim_broker GTest::gtest_main)
 target_compile_definitions(lwipsim_broker_integration_tests PRIVATE
