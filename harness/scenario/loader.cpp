@@ -1,6 +1,7 @@
 #include "harness/scenario/loader.h"
 
 #include "harness/scenario/metrics.h"
+#include "harness/scenario/path_access.h"
 #include "harness/scenario/scenario_error.h"
 #include "harness/scenario/units.h"
 
@@ -638,9 +639,9 @@ std::string resolve_file(const Doc& doc, const Values& v, const Field& f,
     std::filesystem::path p = v.str(f);
     if (p.is_relative())
         p = base_dir / p;
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(p, ec))
-        v.fail(f, "file '" + f.value.Scalar() + "' not found (looked at " + p.string() + ")");
+    if (auto why = unreadable_file(p)) {
+        v.fail(f, "file '" + f.value.Scalar() + "': " + *why + " (looked at " + p.string() + ")");
+    }
     (void)doc;
     return p.lexically_normal().string();
 }
@@ -1059,6 +1060,8 @@ Scenario load_scenario_text(std::string_view yaml, const std::filesystem::path& 
 
 Scenario load_scenario(const std::filesystem::path& file,
                        std::span<const std::string> set_overrides) {
+    if (auto why = unreadable_file(file))
+        throw ScenarioError(file.string(), 0, 0, "cannot read the scenario file: " + *why);
     std::ifstream in(file, std::ios::binary);
     if (!in)
         throw ScenarioError(file.string(), 0, 0, "cannot open the scenario file");
