@@ -539,9 +539,56 @@ def case_permissions():
         shutil.rmtree(top, ignore_errors=True)
 
 
+def case_unlimited_heap():
+    """Without a heap budget the free heap is a stand-in (budget 1 TiB minus use): the run and
+    compare tables, report.html and sweep.csv show "unlimited" / nothing for it, and the heap
+    in use instead."""
+    scen = os.path.join(DATA, "no_budget.yaml")
+    out = os.path.join(WORK, "run")
+    rc, table, err = lwipsim("run", scen, "--out", out)
+    check(rc == 0, f"run exit {rc}: {err}")
+    s = summary(os.path.join(out, "base"))
+    heap = s["heap"]
+    stand_in = [str(heap["min_free"]), str(heap["final_free"]), str(heap["baseline_free"])]
+    # Independent of the free figures: the subsystems' own accounting. Bytes in use at the
+    # end are the sum of what each subsystem holds (heap.block_overhead is 0 here); the peak
+    # of the total lies between the largest subsystem peak and the sum of the peaks.
+    subs = heap["by_subsystem"].values()
+    final_used = sum(x["in_use"] for x in subs)
+    check(heap["budget"] - heap["final_free"] == final_used, "final use = sum of in_use")
+    peak = heap["budget"] - heap["min_free"]
+    check(max(x["peak"] for x in subs) <= peak <= sum(x["peak"] for x in subs),
+          f"peak use {peak} within the subsystems' peaks")
+    _, compare, _ = lwipsim("compare", out)
+    for what, text in [("run table", table), ("compare table", compare)]:
+        row = next((l for l in text.splitlines() if l.startswith("base ")), "")
+        check("unlimited" in row, f"{what}: says unlimited: {row!r}")
+        check(str(peak) in row.split(), f"{what}: shows the peak use {peak}: {row!r}")
+        for n in stand_in:
+            check(n not in text, f"{what}: prints the stand-in free heap {n}: {text!r}")
+    with open(os.path.join(out, "base", "report.html")) as f:
+        html = f.read()
+    check("unlimited" in html, "report.html says unlimited")
+    for n in stand_in:
+        check(n not in html, f"report.html prints the stand-in free heap {n}")
+    sweep = os.path.join(WORK, "sweep")
+    rc, _, err = lwipsim("sweep", scen, "--seeds", "1", "--out", sweep, "--quiet")
+    check(rc == 0, f"sweep exit {rc}: {err}")
+    with open(os.path.join(sweep, "sweep.csv"), newline="") as f:
+        rows = list(csv.DictReader(f))
+    check(len(rows) == 1, f"one row: {rows}")
+    if rows:
+        r = rows[0]
+        check(r["heap.min_free"] == "", f"sweep.csv heap.min_free empty: {r['heap.min_free']!r}")
+        s2 = summary(os.path.join(sweep, r["folder"]))
+        check(r["heap.peak_used"] == str(s2["heap"]["budget"] - s2["heap"]["min_free"]),
+              f"sweep.csv heap.peak_used: {r['heap.peak_used']!r}")
+
+
 CASES = {"parallel": case_parallel, "shards": case_shards, "exit_codes": case_exit_codes,
          "junit": case_junit, "shard_auto": case_shard_auto, "merge_checks": case_merge_checks,
-         "resume": case_resume, "permissions": case_permissions}
+         "resume": case_resume, "permissions": case_permissions,
+         "unlimited_heap": case_unlimited_heap}
 
 shutil.rmtree(WORK, ignore_errors=True)
 os.makedirs(WORK)
