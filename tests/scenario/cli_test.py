@@ -569,8 +569,14 @@ def case_unlimited_heap():
     with open(os.path.join(out, "base", "report.html")) as f:
         html = f.read()
     check("unlimited" in html, "report.html says unlimited")
-    for n in stand_in:
-        check(n not in html, f"report.html prints the stand-in free heap {n}")
+    for n in stand_in + [str(heap["budget"])]:
+        check(n not in html, f"report.html prints the stand-in free heap or budget {n}")
+    # The heap plot draws the heap in use (its y values stay near the peak use, not near
+    # 1 TiB) and no stand-in budget line.
+    with open(os.path.join(out, "base", "plots", "heap.gp")) as f:
+        gp = f.read()
+    check("heap in use" in gp, "heap plot: heap in use")
+    check("heap budget" not in gp, "heap plot: no budget line without a budget")
     sweep = os.path.join(WORK, "sweep")
     rc, _, err = lwipsim("sweep", scen, "--seeds", "1", "--out", sweep, "--quiet")
     check(rc == 0, f"sweep exit {rc}: {err}")
