@@ -368,13 +368,20 @@ def case_shard_auto():
 
 def case_merge_checks():
     """merge refuses a missing shard (naming it and its points), a point given twice, and a
-    shard of another sweep; exit 2 and nothing written."""
+    shard of another sweep; exit 2 and nothing written. A shard that loaded the same scenario
+    from another path belongs to the sweep."""
     scen = os.path.join(DATA, "two_variants.yaml")
+    # Shard 3 runs on "another node": the same scenario from another path, with a comment of
+    # its own (the same name: a scenario is named after its file). That is the same sweep.
+    elsewhere = os.path.join(WORK, "elsewhere", "two_variants.yaml")
+    os.makedirs(os.path.dirname(elsewhere))
+    with open(scen) as f, open(elsewhere, "w") as g:
+        g.write("# checked out somewhere else\n" + f.read())
     shards = []
     for k in (1, 2, 3):
         out = os.path.join(WORK, f"s{k}")
-        rc, _, err = lwipsim("sweep", scen, *TINY, "--seeds", "3", "--shard", f"{k}/3",
-                             "--out", out, env=clean_env())
+        rc, _, err = lwipsim("sweep", scen if k < 3 else elsewhere, *TINY, "--seeds", "3",
+                             "--shard", f"{k}/3", "--out", out, env=clean_env())
         check(rc == 0, f"shard {k}/3: exit {rc}: {err}")
         shards.append(out)
     # The same scenario with another fixed --set is another sweep: its shard 2/3 ran point 1
@@ -394,7 +401,8 @@ def case_merge_checks():
         for w in words:
             check(w in err, f"merge {dirs}: stderr names {w!r}: {err!r}")
         check(not os.path.exists(bad), f"merge {dirs}: wrote {bad}")
-    # The three right shards merge (the checks above are not refusing everything).
+    # The three right shards merge (the checks above are not refusing everything), although
+    # one ran the scenario from another path.
     rc, _, err = lwipsim("merge", *shards, "--out", os.path.join(WORK, "good"))
     check(rc == 0, f"merge of all three shards: exit {rc}: {err}")
 
