@@ -70,7 +70,7 @@ std::string missing_shards(const std::vector<Shard>& shards) {
     int n = shards.front().n;
     std::vector<bool> seen(static_cast<size_t>(std::max(n, 0)) + 1, false);
     for (const auto& s : shards) {
-        if (s.n != n || n == 0)
+        if (s.n != n || n == 0 || s.k < 1 || s.k > n)
             return "";
         seen[static_cast<size_t>(s.k)] = true;
     }
