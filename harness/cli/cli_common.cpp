@@ -208,8 +208,16 @@ KeyFigures read_key_figures(const fs::path& folder) {
     };
     k.status = s.value("status", "error");
     const json& heap = s.value("heap", json::object());
+    k.unlimited = heap.value("unlimited", false);
     k.min_free = u64(heap.value("min_free", json()));
     k.final_free = u64(heap.value("final_free", json()));
+    auto budget = u64(heap.value("budget", json()));
+    if (budget && k.min_free && *k.min_free <= *budget)
+        k.peak_used = *budget - *k.min_free;
+    if (budget && k.final_free && *k.final_free <= *budget)
+        k.final_used = *budget - *k.final_free;
+    if (k.unlimited)
+        k.min_free = k.final_free = std::nullopt;
     k.alloc_failures = u64(heap.value("alloc_failures", json()));
     const json& app = s.value("app", json::object());
     k.connects = u64(app.value("connects", json()));
@@ -233,17 +241,22 @@ KeyFigures read_key_figures(const fs::path& folder) {
 }
 
 void print_table(const fs::path& out, const std::vector<std::string>& variants) {
-    std::printf("%-14s %-7s %10s %10s %8s %8s %10s %9s\n", "variant", "status", "min_free",
-                "final_free", "connects", "tls_fail", "max_c2f_s", "pcbs_end");
+    std::printf("%-14s %-7s %10s %10s %10s %8s %8s %10s %9s\n", "variant", "status", "min_free",
+                "final_free", "peak_used", "connects", "tls_fail", "max_c2f_s", "pcbs_end");
+    auto bytes = [](const std::optional<uint64_t>& v, bool unlimited) {
+        if (unlimited)
+            return std::string("unlimited");
+        return v ? std::to_string(*v) : std::string("-");
+    };
     for (const auto& v : variants) {
         KeyFigures k = read_key_figures(out / v);
         if (k.status == "error") {
             std::printf("%-14s %-7s\n", v.c_str(), "error");
             continue;
         }
-        std::printf("%-14s %-7s %10llu %10llu %8llu %8llu %10.1f %9d\n", v.c_str(),
-                    k.status.c_str(), static_cast<unsigned long long>(k.min_free.value_or(0)),
-                    static_cast<unsigned long long>(k.final_free.value_or(0)),
+        std::printf("%-14s %-7s %10s %10s %10s %8llu %8llu %10.1f %9d\n", v.c_str(),
+                    k.status.c_str(), bytes(k.min_free, k.unlimited).c_str(),
+                    bytes(k.final_free, k.unlimited).c_str(), bytes(k.peak_used, false).c_str(),
                     static_cast<unsigned long long>(k.connects.value_or(0)),
                     static_cast<unsigned long long>(k.tls_handshake_failures.value_or(0)),
                     k.max_close_to_free_s.value_or(0), k.pcbs_alive_at_end.value_or(0));

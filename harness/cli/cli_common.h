@@ -65,7 +65,11 @@ std::vector<JobResult> run_jobs(const std::vector<VariantJob>& list, int jobs,
 /// The key figures of one result folder (summary.json), as the tables and sweep.csv show them.
 struct KeyFigures {
     std::string status = "error"; ///< passed | failed | error (no summary.json)
+    /// Free heap; empty when the scenario set no budget (free bytes of a stand-in budget
+    /// mean nothing). peak_used/final_used: bytes in use at the peak and at the end.
     std::optional<uint64_t> min_free, final_free, alloc_failures;
+    std::optional<uint64_t> peak_used, final_used;
+    bool unlimited = false;
     std::optional<uint64_t> connects, tls_handshake_failures;
     std::optional<double> max_close_to_free_s; ///< same rule as the metric (alive = until end)
     std::optional<int> pcbs_alive_at_end;

@@ -15,7 +15,7 @@ void setup_compare(CLI::App& app) {
     cmd->footer("Example:\n  lwipsim compare results/field_case");
     cmd->add_option("dir", *dir, "result folder of a run (or one variant's folder)")
         ->required()
-        ->check(CLI::ExistingDirectory);
+        ->check(readable_folder());
     cmd->callback([dir] {
         auto [parent, variants] = variant_folders(*dir);
         if (variants.empty())

@@ -13,7 +13,7 @@ void setup_list(CLI::App& app) {
     auto* cmd = app.add_subcommand("list", "scenarios in a folder with their descriptions");
     cmd->footer("Example:\n  lwipsim list scenarios");
     cmd->add_option("dir", *dir, "folder of *.yaml scenarios")
-        ->check(CLI::ExistingDirectory)
+        ->check(readable_folder())
         ->capture_default_str();
     cmd->callback([dir] {
         std::vector<std::filesystem::path> files;

@@ -18,7 +18,7 @@ void setup_plot(CLI::App& app) {
     cmd->footer("Example:\n  lwipsim plot results/field_case   (needs gnuplot)");
     cmd->add_option("dir", *dir, "result folder of a run (or one variant's folder)")
         ->required()
-        ->check(CLI::ExistingDirectory);
+        ->check(readable_folder());
     cmd->callback([dir] {
         fs::path d = *dir;
         if (fs::exists(d / "summary.json")) {

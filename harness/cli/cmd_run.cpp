@@ -38,7 +38,7 @@ int run(const RunOptions& o) {
             (void)scenario::resolve_variant(base, v);
     }
     fs::path out = o.out;
-    fs::create_directories(out);
+    prepare_out_folder(o.out);
     std::vector<VariantJob> jobs;
     for (const auto& v : variants)
         jobs.push_back({o.scenario, o.sets, o.seed, v, out, v});
@@ -95,7 +95,7 @@ void setup_run(CLI::App& app) {
         "3 environment, 70 internal.");
     cmd->add_option("scenario", o->scenario, "scenario YAML file")
         ->required()
-        ->check(CLI::ExistingFile);
+        ->check(readable_file());
     cmd->add_option("--variant", o->variants,
                     "run only this variant (repeatable; 'base' = no variant)");
     cmd->add_option("--set", o->sets,

@@ -3,8 +3,10 @@
 #include "harness/cli/cli_common.h"
 #include "harness/cli/commands.h"
 #include "harness/cli/junit.h"
+#include "harness/cli/shard_env.h"
 #include "harness/cli/sweep_grid.h"
 #include "harness/scenario/loader.h"
+#include "harness/scenario/serialize.h"
 
 #include <unistd.h>
 
@@ -27,6 +29,7 @@ struct SweepOptions {
     uint64_t seeds = 1;
     int jobs = 2;
     std::string shard;
+    bool resume = false;
     std::string out;
     std::string junit;
 };
@@ -64,11 +67,11 @@ class Progress {
     bool tty_;
 };
 
-int sweep(const SweepOptions& o) {
-    auto base = scenario::load_scenario(o.scenario, o.sets);
+Grid make_grid(const SweepOptions& o, const scenario::Scenario& base) {
     Grid grid;
     grid.scenario = base.name;
     grid.scenario_file = o.scenario;
+    grid.scenario_digest = scenario_digest(scenario::to_json(base));
     for (const auto& p : o.params) {
         grid.params.push_back(parse_param(p));
         for (size_t i = 0; i + 1 < grid.params.size(); ++i) {
@@ -85,9 +88,65 @@ int sweep(const SweepOptions& o) {
         grid.variants = scenario::variant_names(base);
     if (grid.variants.empty())
         grid.variants = {"base"};
-    std::pair<int, int> shard{0, 0};
-    if (!o.shard.empty())
-        shard = parse_shard(o.shard);
+    return grid;
+}
+
+struct Shard {
+    int k = 0, n = 0;   ///< {0, 0}: the whole grid
+    std::string source; ///< "--shard" or the engine's variables (--shard auto)
+};
+
+Shard pick_shard(const std::string& text) {
+    if (text.empty())
+        return {};
+    if (text == "auto") {
+        ShardFromEnv e = shard_from_environment();
+        return {e.k, e.n, e.source};
+    }
+    auto [k, n] = parse_shard(text);
+    return {k, n, "--shard"};
+}
+
+// --resume: the folder must hold this very sweep (same grid fingerprint, same shard), or be
+// new. Returns whether an earlier attempt's sweep.json was found.
+bool check_resumable(const fs::path& out, const Grid& grid, const Shard& shard) {
+    std::ifstream in(out / "sweep.json");
+    if (!in)
+        return false;
+    nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+    if (j.is_discarded() || !j.is_object())
+        throw UsageError("--resume: " + (out / "sweep.json").string() + " is not JSON");
+    if (j.value("grid_fingerprint", "") != grid.fingerprint()) {
+        throw UsageError(
+            "--resume: " + out.string() + " holds a different sweep (grid fingerprint " +
+            j.value("grid_fingerprint", std::string("none")) + ", this one " + grid.fingerprint() +
+            "): scenario, --set, --param, seeds or variants changed");
+    }
+    const nlohmann::json& s = j.value("shard", nlohmann::json());
+    int k = s.is_object() ? s.value("k", 0) : 0, n = s.is_object() ? s.value("n", 0) : 0;
+    if (k != shard.k || n != shard.n) {
+        throw UsageError("--resume: " + out.string() + " holds shard " + std::to_string(k) + "/" +
+                         std::to_string(n) + " of this sweep, not " + std::to_string(shard.k) +
+                         "/" + std::to_string(shard.n) + " (0/0 = the whole grid)");
+    }
+    return true;
+}
+
+// A run that completed earlier (its result folder is only renamed into place once complete):
+// its exit code, or nullopt when it must run (again).
+std::optional<int> finished_run(const VariantJob& job) {
+    KeyFigures k = read_key_figures(job.parent_out / job.variant);
+    if (k.status == "passed")
+        return kExitPassed;
+    if (k.status == "failed")
+        return kExitFailed;
+    return std::nullopt;
+}
+
+int sweep(const SweepOptions& o) {
+    auto base = scenario::load_scenario(o.scenario, o.sets);
+    Grid grid = make_grid(o, base);
+    Shard shard = pick_shard(o.shard);
 
     // Every point's overrides must load (with every variant) before anything runs.
     auto points = grid.points();
@@ -95,7 +154,7 @@ int sweep(const SweepOptions& o) {
     std::vector<VariantJob> jobs;
     std::vector<std::string> checked;
     for (const auto& p : points) {
-        if (shard.second != 0 && !in_shard(p.index, shard.first, shard.second))
+        if (shard.n != 0 && !in_shard(p.index, shard.k, shard.n))
             continue;
         mine.push_back(p.index);
         std::vector<std::string> sets = o.sets;
@@ -115,25 +174,58 @@ int sweep(const SweepOptions& o) {
                 {o.scenario, sets, p.seed, v, fs::path(o.out) / p.name(), p.name() + "/" + v});
         }
     }
-    fs::create_directories(o.out);
+    prepare_out_folder(o.out);
+    bool resuming = o.resume && check_resumable(o.out, grid, shard);
+    // The grid is on disk before the first run: `merge` of an interrupted shard names what is
+    // missing, and --resume recognises the folder.
+    if (!resuming)
+        write_sweep_table(o.out, grid, {}, {shard.k, shard.n}, shard.source);
+
+    int worst = kExitPassed;
+    std::vector<size_t> to_run; // indices into jobs
+    std::vector<JobResult> results(jobs.size());
+    for (size_t i = 0; i < jobs.size(); ++i) {
+        std::optional<int> done = resuming ? finished_run(jobs[i]) : std::nullopt;
+        if (done) {
+            results[i].exit_code = *done;
+            worst = worse(worst, *done);
+        } else {
+            to_run.push_back(i);
+        }
+    }
     if (!quiet()) {
+        std::string where =
+            shard.n
+                ? " (shard " + std::to_string(shard.k) + "/" + std::to_string(shard.n) + " of " +
+                      std::to_string(points.size()) + " points, from " + shard.source + ")"
+                : "";
         std::fprintf(stderr, "lwipsim: sweep of %s: %zu points x %zu variants = %zu runs%s\n",
                      grid.scenario.c_str(), mine.size(), grid.variants.size(), jobs.size(),
-                     shard.second ? (" (shard " + o.shard + " of " + std::to_string(points.size()) +
-                                     " points)")
-                                        .c_str()
-                                  : "");
+                     where.c_str());
+        if (resuming) {
+            std::fprintf(stderr,
+                         "lwipsim: resuming: %zu of %zu runs already finished, %zu to run\n",
+                         jobs.size() - to_run.size(), jobs.size(), to_run.size());
+        }
     }
-    Progress progress(jobs.size());
-    int worst = kExitPassed;
-    auto results = run_jobs(jobs, o.jobs, [&](size_t i, const JobResult& r) {
+    std::vector<VariantJob> pending;
+    for (size_t i : to_run) {
+        // A stale reason from an earlier attempt must not outlive this one.
+        fs::remove(jobs[i].parent_out / (jobs[i].variant + ".error.txt"));
+        pending.push_back(jobs[i]);
+    }
+    Progress progress(pending.size());
+    auto ran = run_jobs(pending, o.jobs, [&](size_t i, const JobResult& r) {
         worst = worse(worst, r.exit_code);
         if (!r.error.empty()) {
-            std::ofstream(jobs[i].parent_out / (jobs[i].variant + ".error.txt")) << r.error << '\n';
+            std::ofstream(pending[i].parent_out / (pending[i].variant + ".error.txt"))
+                << r.error << '\n';
         }
-        progress.done(jobs[i].label, r.exit_code);
+        progress.done(pending[i].label, r.exit_code);
     });
-    write_sweep_table(o.out, grid, mine, shard);
+    for (size_t j = 0; j < to_run.size(); ++j)
+        results[to_run[j]] = ran[j];
+    write_sweep_table(o.out, grid, mine, {shard.k, shard.n}, shard.source);
     if (!o.junit.empty()) {
         std::vector<JunitRun> runs;
         for (size_t i = 0; i < jobs.size(); ++i) {
@@ -154,24 +246,26 @@ void setup_sweep(CLI::App& app) {
     auto* cmd = app.add_subcommand("sweep", "run a grid of parameter values x seeds (x variants)");
     cmd->footer(
         "Every combination of the --param values (first --param outermost) and of the seeds\n"
-        "(the scenario seed, or --seed, then +1, +2... for --seeds N) is a grid point; every\n"
-        "variant of the scenario (or those given with --variant) runs at each point, each run\n"
-        "in its own worker. Results: OUT/<point>/<variant>/, e.g. "
-        "OUT/app.linger=0,seed=2/linger_0,\n"
-        "and the table OUT/sweep.csv + OUT/sweep.json. --shard K/N (1-based) runs only the\n"
-        "points whose 0-based index i has i % N == K-1; join shard folders with `lwipsim merge`.\n"
+        "(the scenario seed, or --seed, then +1, +2... for --seeds N) is a grid point; without\n"
+        "--param the grid is the seeds alone. Every variant of the scenario (or those given\n"
+        "with --variant) runs at each point, each run in its own worker. Results:\n"
+        "OUT/<point>/<variant>/, e.g. OUT/app.linger=0,seed=2/linger_0, and the table\n"
+        "OUT/sweep.csv + OUT/sweep.json. --shard K/N (1-based) runs only the points whose\n"
+        "0-based index i has i % N == K-1; --shard auto reads K and N from a Slurm array,\n"
+        "Kubernetes Indexed Job or GitLab parallel job (docs/scale.md); join shard folders\n"
+        "with `lwipsim merge`. --resume skips the runs an interrupted attempt finished.\n"
         "Examples:\n"
         "  lwipsim sweep scenarios/field_case.yaml --param app.keepalive=30s,60s,120s \\\n"
         "      --param heap.budget=40KiB,64KiB --seeds 3 --variant linger_off --out results/sweep\n"
-        "  lwipsim sweep scenarios/field_case.yaml --param app.keepalive=30s,60s --shard 2/4 --out "
-        "s2\n"
+        "  lwipsim sweep scenarios/field_case.yaml --seeds 10 --out results/seeds\n"
+        "  lwipsim sweep scenarios/field_case.yaml --param app.keepalive=30s,60s --shard auto \\\n"
+        "      --resume --out shard-$SLURM_ARRAY_TASK_ID\n"
         "Exit: 0 every run passed, 1 an expectation failed somewhere, 2/3/70 as for run.");
     cmd->add_option("scenario", o->scenario, "scenario YAML file")
         ->required()
-        ->check(CLI::ExistingFile);
+        ->check(readable_file());
     cmd->add_option("--param", o->params,
-                    "KEY=V1,V2,... one grid axis (repeatable; values split at commas)")
-        ->required();
+                    "KEY=V1,V2,... one grid axis (repeatable; values split at commas)");
     cmd->add_option("--set", o->sets, "fixed override KEY=VALUE for every run (repeatable)");
     cmd->add_option("--variant", o->variants, "run only this variant at each point (repeatable)");
     cmd->add_option("--seed", o->seed, "first seed (default: the scenario's)");
@@ -181,7 +275,10 @@ void setup_sweep(CLI::App& app) {
     cmd->add_option("--jobs", o->jobs, "runs at once")
         ->check(CLI::Range(1, 64))
         ->capture_default_str();
-    cmd->add_option("--shard", o->shard, "run only shard K of N (1-based), e.g. 1/2");
+    cmd->add_option("--shard", o->shard,
+                    "run only shard K of N (1-based), e.g. 1/2; `auto`: from the job engine");
+    cmd->add_flag("--resume", o->resume,
+                  "skip the runs an interrupted attempt of this same sweep finished in --out");
     cmd->add_option("--out", o->out, "sweep folder")->required();
     cmd->add_option("--junit", o->junit, "also write JUnit XML here");
     cmd->callback([o] { finish(sweep(*o)); });

@@ -15,9 +15,7 @@ void setup_validate(CLI::App& app) {
                                    "check scenario files (and --set overrides) without running");
     cmd->footer("Example:\n  lwipsim validate scenarios/*.yaml\n"
                 "Exit 2 at the first bad file, with file:line:col on stderr.");
-    cmd->add_option("scenarios", *files, "scenario YAML files")
-        ->required()
-        ->check(CLI::ExistingFile);
+    cmd->add_option("scenarios", *files, "scenario YAML files")->required()->check(readable_file());
     cmd->add_option("--set", *sets, "override KEY=VALUE, checked too (repeatable)");
     cmd->callback([files, sets] {
         for (const auto& f : *files) {

@@ -19,4 +19,12 @@ void setup_plot(CLI::App& app);
 /// Ends a subcommand's callback with `code` (nothing to do for 0).
 void finish(int code);
 
+/// Option checks that say why a path cannot be used ("permission denied", "does not exist"),
+/// where CLI::ExistingFile says "does not exist" for a file the process may not reach.
+CLI::Validator readable_file();
+CLI::Validator readable_folder();
+
+/// Creates --out (and its parents) or throws UsageError saying why it cannot be written.
+void prepare_out_folder(const std::string& out);
+
 } // namespace lwipsim::cli

@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <filesystem>
 
 using namespace lwipsim;
 using namespace lwipsim::cli;
@@ -72,6 +73,15 @@ int main(int argc, char** argv) {
     } catch (const std::invalid_argument& e) {
         std::fprintf(stderr, "lwipsim: %s\n", e.what());
         return kExitUsage;
+    } catch (const std::filesystem::filesystem_error& e) {
+        // A path the user named (or a folder under it) that this user may not use.
+        if (e.code() == std::errc::permission_denied ||
+            e.code() == std::errc::operation_not_permitted) {
+            std::fprintf(stderr, "lwipsim: permission denied: %s\n", e.path1().c_str());
+            return kExitUsage;
+        }
+        std::fprintf(stderr, "lwipsim: internal error: %s\n", e.what());
+        return kExitInternal;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "lwipsim: internal error: %s\n", e.what());
         return kExitInternal;

@@ -46,9 +46,22 @@ std::string csv_value(const json& v) {
     return v.dump();
 }
 
-const char* const kMetricColumns[] = {
-    "heap.min_free", "heap.alloc_failures",        "pcbs.max_close_to_free_s",
-    "app.connects",  "app.tls_handshake_failures", "wall_time_s"};
+// FNV-1a, 64 bit: a fingerprint against mixing up folders by accident, not against forgery.
+std::string fnv1a_hex(const std::string& text) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (unsigned char c : text) {
+        h ^= c;
+        h *= 0x100000001b3ull;
+    }
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+    return buf;
+}
+
+const char* const kMetricColumns[] = {"heap.min_free",       "heap.peak_used",
+                                      "heap.alloc_failures", "pcbs.max_close_to_free_s",
+                                      "app.connects",        "app.tls_handshake_failures",
+                                      "wall_time_s"};
 
 } // namespace
 
@@ -88,21 +101,50 @@ std::vector<GridPoint> Grid::points() const {
     }
 }
 
+std::string scenario_digest(const json& resolved_scenario) {
+    json j = resolved_scenario;
+    j.erase("source_path");
+    if (j.contains("broker")) {
+        for (const char* k : {"ca_file", "client_cert", "client_key"}) {
+            if (j["broker"].contains(k) && j["broker"][k].is_string()) {
+                j["broker"][k] = fs::path(j["broker"][k].get<std::string>()).filename().string();
+            }
+        }
+    }
+    return fnv1a_hex(j.dump());
+}
+
+std::string Grid::fingerprint() const {
+    json j = to_json();
+    j.erase("scenario_file");
+    j.erase("grid_fingerprint");
+    return fnv1a_hex(j.dump());
+}
+
 json Grid::to_json() const {
     json ps = json::array();
     for (const auto& p : params)
         ps.push_back({{"key", p.key}, {"values", p.values}});
     return {{"scenario", scenario},
             {"scenario_file", scenario_file},
+            {"scenario_digest", scenario_digest},
             {"params", ps},
             {"seeds", seeds},
             {"variants", variants}};
 }
 
 Grid Grid::from_json(const json& j) {
+    for (const char* k :
+         {"scenario", "scenario_file", "scenario_digest", "params", "seeds", "variants"}) {
+        if (!j.contains(k)) {
+            throw UsageError(std::string("sweep.json has no '") + k +
+                             "' (written by another lwipsim version?)");
+        }
+    }
     Grid g;
     g.scenario = j.at("scenario").get<std::string>();
     g.scenario_file = j.at("scenario_file").get<std::string>();
+    g.scenario_digest = j.at("scenario_digest").get<std::string>();
     for (const auto& p : j.at("params")) {
         g.params.push_back(
             {p.at("key").get<std::string>(), p.at("values").get<std::vector<std::string>>()});
@@ -139,8 +181,25 @@ std::pair<int, int> parse_shard(const std::string& text) {
     return {k, n};
 }
 
+namespace {
+
+// Writes `text` to `file` through a temporary file in the same folder and a rename.
+void write_atomically(const fs::path& file, const std::string& text) {
+    fs::path tmp = file;
+    tmp += ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        out << text;
+        if (!out.flush())
+            throw std::runtime_error("cannot write " + tmp.string());
+    }
+    fs::rename(tmp, file);
+}
+
+} // namespace
+
 json write_sweep_table(const fs::path& dir, const Grid& grid, const std::vector<size_t>& ran,
-                       std::pair<int, int> shard) {
+                       std::pair<int, int> shard, const std::string& shard_source) {
     auto points = grid.points();
     json rows = json::array();
     for (size_t index : ran) {
@@ -156,7 +215,8 @@ json write_sweep_table(const fs::path& dir, const Grid& grid, const std::vector<
             row["variant"] = v;
             row["status"] = k.status;
             auto opt = [](const auto& o) { return o ? json(*o) : json(nullptr); };
-            row["heap.min_free"] = opt(k.min_free);
+            row["heap.min_free"] = opt(k.min_free); // null without a budget
+            row["heap.peak_used"] = opt(k.peak_used);
             row["heap.alloc_failures"] = opt(k.alloc_failures);
             row["pcbs.max_close_to_free_s"] = opt(k.max_close_to_free_s);
             row["app.connects"] = opt(k.connects);
@@ -174,14 +234,18 @@ json write_sweep_table(const fs::path& dir, const Grid& grid, const std::vector<
     for (const auto& p : points)
         all.push_back({{"index", p.index}, {"name", p.name()}});
     json doc = grid.to_json();
+    doc["grid_fingerprint"] = grid.fingerprint();
     doc["points"] = all;
-    doc["shard"] =
-        shard.second == 0 ? json(nullptr) : json({{"k", shard.first}, {"n", shard.second}});
+    doc["shard"] = shard.second == 0
+                       ? json(nullptr)
+                       : json({{"k", shard.first},
+                               {"n", shard.second},
+                               {"from", shard_source.empty() ? "--shard" : shard_source}});
     doc["ran"] = ran;
     doc["rows"] = rows;
-    std::ofstream(dir / "sweep.json") << doc.dump(2) << '\n';
+    write_atomically(dir / "sweep.json", doc.dump(2) + '\n');
 
-    std::ofstream csv(dir / "sweep.csv");
+    std::ostringstream csv;
     csv << "point";
     for (const auto& p : grid.params)
         csv << ',' << csv_field(p.key);
@@ -199,8 +263,7 @@ json write_sweep_table(const fs::path& dir, const Grid& grid, const std::vector<
             csv << ',' << csv_value(r[c]);
         csv << ',' << csv_value(r["folder"]) << ',' << csv_value(r["error"]) << '\n';
     }
-    if (!csv.flush())
-        throw std::runtime_error("cannot write " + (dir / "sweep.csv").string());
+    write_atomically(dir / "sweep.csv", csv.str());
     return rows;
 }
 

@@ -170,13 +170,19 @@ void expectation_rows(std::ostringstream& h, const Summary& s, bool with_variant
     }
 }
 
+// A free-heap figure, or "unlimited" when the run had no budget (the stand-in budget's free
+// bytes, ~1 TiB, would read as a real figure).
+std::string free_cell(const HeapSummary& heap, std::int64_t free_bytes) {
+    return heap.unlimited ? "unlimited" : std::to_string(free_bytes);
+}
+
 std::string comparison_html(const std::vector<RunResult>& runs, const fs::path& parent) {
     std::ostringstream h;
     const std::string scenario = runs.front().summary.scenario;
     h << head("lwipsim: " + scenario + " (comparison)") << "<h1>" << esc(scenario) << ": "
       << runs.size() << " variants</h1>\n<h2>Variants</h2>\n<table id=\"variants\">\n"
       << "<tr><th>variant</th><th>status</th><th>min free [B]</th><th>final free [B]</th>"
-      << "<th>alloc failures</th><th>PCBs</th><th>alive at end</th>"
+      << "<th>peak used [B]</th><th>alloc failures</th><th>PCBs</th><th>alive at end</th>"
       << "<th>longest close&rarr;free</th><th>expectations passed</th></tr>\n";
     for (const RunResult& r : runs) {
         const Summary& s = r.summary;
@@ -193,7 +199,8 @@ std::string comparison_html(const std::vector<RunResult>& runs, const fs::path& 
         const std::string folder = r.dir.filename().string();
         h << "<tr><td><a href=\"" << url_segment(folder) << "/report.html\">" << esc(s.variant)
           << "</a></td><td>" << status_span(s.status) << "</td><td class=\"num\">"
-          << s.heap.min_free << "</td><td class=\"num\">" << s.heap.final_free
+          << free_cell(s.heap, s.heap.min_free) << "</td><td class=\"num\">"
+          << free_cell(s.heap, s.heap.final_free) << "</td><td class=\"num\">" << s.heap.peak_used()
           << "</td><td class=\"num\">" << s.heap.alloc_failures << "</td><td class=\"num\">"
           << s.pcbs.size() << "</td><td class=\"num\">" << alive << "</td><td class=\"num\">"
           << (longest >= 0 ? seconds(longest) : "&mdash;") << "</td><td class=\"num\">" << passed
@@ -243,10 +250,13 @@ std::string run_report_html(const RunResult& run) {
         {"profile", esc(s.profile)},
         {"virtual time", seconds(s.sim_time_s)},
         {"wall time", seconds(s.wall_time_s)},
-        {"heap budget [B]", std::to_string(s.heap.budget)},
-        {"free at baseline [B]", std::to_string(s.heap.baseline_free)},
-        {"minimum free [B]", std::to_string(s.heap.min_free)},
-        {"free at end [B]", std::to_string(s.heap.final_free)},
+        {"heap budget [B]", s.heap.unlimited ? "unlimited (no budget in the scenario)"
+                                             : std::to_string(s.heap.budget)},
+        {"free at baseline [B]", free_cell(s.heap, s.heap.baseline_free)},
+        {"minimum free [B]", free_cell(s.heap, s.heap.min_free)},
+        {"free at end [B]", free_cell(s.heap, s.heap.final_free)},
+        {"peak used [B]", std::to_string(s.heap.peak_used())},
+        {"used at end [B]", std::to_string(s.heap.final_used())},
         {"allocation failures", std::to_string(s.heap.alloc_failures)},
         {"PCBs (alive at end)", std::to_string(s.pcbs.size()) + " (" + std::to_string(alive) + ")"},
     };

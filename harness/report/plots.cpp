@@ -52,8 +52,6 @@ std::string file_safe(const std::string& s) {
     return out.empty() ? "run" : out;
 }
 
-
-
 // Colours follow the TCP life cycle: cool while opening/established, warm while closing,
 // grey for TIME_WAIT, so the lingering FIN_WAIT_1 of the field case stands out in red.
 struct StateStyle {
@@ -154,10 +152,29 @@ std::string common_settings(const Context& c) {
     return s.str();
 }
 
+// Without a budget the free heap is a stand-in (1 TiB minus use) that flattens every curve: a
+// plot with such a run shows the heap in use (budget - free, in gnuplot) for every run instead.
+bool plots_heap_in_use(const Context& c) {
+    for (const RunResult& r : c.runs) {
+        if (r.summary.heap.unlimited)
+            return true;
+    }
+    return false;
+}
+
+// The y expression of run i's heap and marker data (column 2: free bytes), in KiB.
+std::string heap_y(const Context& c, std::size_t i) {
+    if (!plots_heap_in_use(c))
+        return "($2/1024.0)";
+    return "((" + num(static_cast<double>(c.runs[i].summary.heap.budget)) + " - $2)/1024.0)";
+}
+
 std::string heap_body(const Context& c) {
+    const bool in_use = plots_heap_in_use(c);
+    const std::string what = in_use ? "heap in use" : "free heap";
     std::ostringstream s;
-    s << common_settings(c) << "set title " << quoted(c.title + ": free heap") << " noenhanced\n"
-      << "set ylabel 'free heap [KiB]'\nset yrange [0:*]\n"
+    s << common_settings(c) << "set title " << quoted(c.title + ": " + what) << " noenhanced\n"
+      << "set ylabel '" << what << " [KiB]'\nset yrange [0:*]\n"
       << "set key outside right top vertical Left reverse noautotitle\n";
     int object = 1;
     for (const Window& w : fault_windows(c.runs)) {
@@ -171,13 +188,15 @@ std::string heap_body(const Context& c) {
     }
     std::vector<std::string> clauses;
     for (std::size_t i = 0; i < c.runs.size(); ++i) {
-        clauses.push_back(quoted("heap_" + c.tags[i] + ".dat") +
-                          " using ($1/ts):($2/1024.0) with lines lw 2 lc " + std::to_string(i + 1) +
-                          " title " + quoted(c.runs[i].summary.variant) + " noenhanced");
+        clauses.push_back(quoted("heap_" + c.tags[i] + ".dat") + " using ($1/ts):" + heap_y(c, i) +
+                          " with lines lw 2 lc " + std::to_string(i + 1) + " title " +
+                          quoted(c.runs[i].summary.variant) + " noenhanced");
     }
     // One dashed line per distinct budget; when variants differ, the legend says whose it is.
     std::map<std::int64_t, std::string> budgets;
     for (const RunResult& r : c.runs) {
+        if (r.summary.heap.unlimited)
+            continue; // no budget to draw
         std::string& who = budgets[r.summary.heap.budget];
         who += (who.empty() ? "" : ", ") + r.summary.variant;
     }
@@ -202,8 +221,8 @@ std::string heap_body(const Context& c) {
             const bool first = titled.insert(m.type).second;
             clauses.push_back(
                 quoted("events_" + c.tags[i] + ".dat") + " index " + std::to_string(index) +
-                " using ($1/ts):($2/1024.0) with points pt " + std::to_string(m.point_type) +
-                " ps 1.2 lc rgb '" + m.colour + "' " +
+                " using ($1/ts):" + heap_y(c, i) + " with points pt " +
+                std::to_string(m.point_type) + " ps 1.2 lc rgb '" + m.colour + "' " +
                 (first ? "title " + quoted(m.label) + " noenhanced" : std::string("notitle")));
             ++index;
         }

@@ -136,6 +136,13 @@ Summary load_summary(const fs::path& file) {
     s.heap.min_free = r.integer(heap, "$.heap", "min_free");
     s.heap.final_free = r.integer(heap, "$.heap", "final_free");
     s.heap.alloc_failures = r.integer(heap, "$.heap", "alloc_failures");
+    // Absent in folders written before the key existed: a budget was then always shown.
+    if (heap.is_object() && heap.contains("unlimited")) {
+        const Json& u = heap["unlimited"];
+        if (!u.is_boolean())
+            r.fail("$.heap.unlimited", "expected true or false, got " + u.dump());
+        s.heap.unlimited = u.get<bool>();
+    }
     const Json& subs = r.member(heap, "$.heap", "by_subsystem");
     if (!subs.is_object())
         r.fail("$.heap.by_subsystem", "expected an object");

@@ -23,6 +23,9 @@ struct SubsystemHeap {
 struct HeapSummary {
     std::int64_t budget = 0, baseline_free = 0, min_free = 0, final_free = 0; // bytes
     std::int64_t alloc_failures = 0;
+    bool unlimited = false; // no budget: `budget` is a stand-in, free bytes mean nothing
+    [[nodiscard]] std::int64_t peak_used() const { return budget - min_free; }
+    [[nodiscard]] std::int64_t final_used() const { return budget - final_free; }
     std::vector<SubsystemHeap> by_subsystem; // in file order
 };
 

@@ -1,6 +1,7 @@
 #include "harness/scenario/loader.h"
 
 #include "harness/scenario/metrics.h"
+#include "harness/scenario/path_access.h"
 #include "harness/scenario/scenario_error.h"
 #include "harness/scenario/units.h"
 
@@ -118,9 +119,16 @@ class Doc {
     [[noreturn]] void fail(const YAML::Node& at, const std::string& message) const {
         const std::string tag = at.IsDefined() ? at.Tag() : std::string();
         if (tag.rfind(kOriginTag, 0) == 0) {
-            size_t idx = std::stoul(tag.substr(kOriginTag.size()));
-            const Origin& o = origins_.at(idx);
-            throw ScenarioError(file_, o.line, o.column, message, o.set_text);
+            // Our own tag on a node an override made; the same text written in a file by
+            // hand is just an unknown tag (fuzzing found it ending in std::stoul's throw).
+            std::string_view digits = std::string_view(tag).substr(kOriginTag.size());
+            size_t idx = 0;
+            auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), idx);
+            if (ec == std::errc() && end == digits.data() + digits.size() &&
+                idx < origins_.size()) {
+                const Origin& o = origins_[idx];
+                throw ScenarioError(file_, o.line, o.column, message, o.set_text);
+            }
         }
         YAML::Mark m = at.IsDefined() ? at.Mark() : YAML::Mark::null_mark();
         if (m.is_null())
@@ -638,9 +646,9 @@ std::string resolve_file(const Doc& doc, const Values& v, const Field& f,
     std::filesystem::path p = v.str(f);
     if (p.is_relative())
         p = base_dir / p;
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(p, ec))
-        v.fail(f, "file '" + f.value.Scalar() + "' not found (looked at " + p.string() + ")");
+    if (auto why = unreadable_file(p)) {
+        v.fail(f, "file '" + f.value.Scalar() + "': " + *why + " (looked at " + p.string() + ")");
+    }
     (void)doc;
     return p.lexically_normal().string();
 }
@@ -1059,6 +1067,8 @@ Scenario load_scenario_text(std::string_view yaml, const std::filesystem::path& 
 
 Scenario load_scenario(const std::filesystem::path& file,
                        std::span<const std::string> set_overrides) {
+    if (auto why = unreadable_file(file))
+        throw ScenarioError(file.string(), 0, 0, "cannot read the scenario file: " + *why);
     std::ifstream in(file, std::ios::binary);
     if (!in)
         throw ScenarioError(file.string(), 0, 0, "cannot open the scenario file");

@@ -22,7 +22,9 @@ run — tests/data/scenarios/tap_blackhole.yaml. Expected values and why:
     longer exists (or is another program), and no process runs with the run's mosquitto.conf.
 
 no_privilege — the same scenario run as user nobody (setpriv): creating a namespace needs
-CAP_SYS_ADMIN, so lwipsim must stop with exit code 3 (environment) and say why.
+CAP_SYS_ADMIN, so lwipsim must stop with exit code 3 (environment) and say why. The scenario
+and output folder live in a temporary folder that user nobody can use, so the result does not
+depend on where the checkout lives or its permissions (issue 11).
 
 cleanup_on_failure — PATH holds `ip` but no mosquitto: the namespace is made, then the broker
 cannot start (exit 3); the namespace must be deleted all the same. lwipsim names its namespaces
@@ -224,17 +226,28 @@ def check_no_privilege(lwipsim, scen_dir, work):
     if shutil.which("setpriv") is None:
         print("SKIPPED: no setpriv (util-linux)", flush=True)
         sys.exit(SKIP)
-    os.makedirs(work, exist_ok=True)
-    out = tempfile.mkdtemp(prefix="tap-nopriv-", dir=work)
-    os.chmod(out, 0o777)
-    cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-           "--inh-caps=-all", lwipsim, "run", os.path.join(scen_dir, SCENARIO), "--out",
-           os.path.join(out, "r"), "--no-plots"]
-    print("$ " + " ".join(cmd), flush=True)
-    with NetnsMonitor() as mon:
-        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              timeout=120)
-    print(proc.stdout, flush=True)
+    # nobody must reach the scenario and the output folder whatever the checkout's own
+    # permissions (a clone under /root is 0700): both go to a folder of their own in the
+    # system's temporary directory, readable by all, the output folder writable by all.
+    top = tempfile.mkdtemp(prefix="tap-nopriv-")
+    try:
+        os.chmod(top, 0o755)
+        scenario = os.path.join(top, SCENARIO)
+        shutil.copy(os.path.join(scen_dir, SCENARIO), scenario)
+        os.chmod(scenario, 0o644)
+        out = os.path.join(top, "out")
+        os.mkdir(out)
+        os.chmod(out, 0o777)
+        cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+               "--inh-caps=-all", lwipsim, "run", scenario, "--out", os.path.join(out, "r"),
+               "--no-plots"]
+        print("$ " + " ".join(cmd), flush=True)
+        with NetnsMonitor() as mon:
+            proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  text=True, timeout=120, cwd=top)
+        print(proc.stdout, flush=True)
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
     if proc.returncode == 126 or ("Permission denied" in proc.stdout
                                   and "lwipsim:" not in proc.stdout):
         print("SKIPPED: user nobody cannot execute the build's lwipsim", flush=True)

@@ -9,9 +9,13 @@ import csv
 import itertools
 import json
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+import time
 import xml.etree.ElementTree as ET
 
 CASE, LWIPSIM, DATA, WORK = sys.argv[1:5]
@@ -263,8 +267,342 @@ def case_junit():
         check(e is not None and "mosquitto" in e.get("message", ""), "error message names mosquitto")
 
 
+# --- Scale-out (issue 11): --shard auto, merge's completeness checks, --resume -------------
+
+# A tiny grid: the seeds alone (no --param, which `sweep` must accept), one variant, the
+# scenario cut to 90 s of virtual time (the outage at 60 s still happens), ~1 s per run.
+TINY = ["--variant", "linger_0", "--set", "duration=90s", "--quiet"]
+ENGINE_VARS = ["SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_MAX",
+               "SLURM_ARRAY_TASK_COUNT", "SLURM_ARRAY_TASK_STEP", "JOB_COMPLETION_INDEX",
+               "JOB_COMPLETIONS", "CI_NODE_INDEX", "CI_NODE_TOTAL"]
+
+
+def clean_env(**extra):
+    """This process's environment without any job engine's variables (the test may itself run
+    inside a CI job), plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if k not in ENGINE_VARS}
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def sweep_json(folder):
+    with open(os.path.join(folder, "sweep.json")) as f:
+        return json.load(f)
+
+
+def whole_seed_sweep(seeds):
+    """The unsharded reference: `seeds` seeds from the scenario's (7), in one folder."""
+    scen = os.path.join(DATA, "two_variants.yaml")
+    whole = os.path.join(WORK, "whole")
+    rc, _, err = lwipsim("sweep", scen, *TINY, "--seeds", str(seeds), "--jobs", "2",
+                         "--out", whole, env=clean_env())
+    check(rc == 0, f"whole sweep exit {rc}: {err}")
+    # docs/cli.md: without --param a point is its seed alone, seeds = 7, 8, ...
+    names = [f"seed={7 + i}" for i in range(seeds)]
+    _, rows = rows_without_wall_time(whole)
+    check([r["point_name"] for r in rows] == names, f"whole sweep points: {[r['point_name'] for r in rows]}")
+    return scen, whole, names
+
+
+def case_shard_auto():
+    """--shard auto under Slurm, Kubernetes and GitLab variables: each task runs the slice the
+    engine's numbering gives it, and the merged shards equal the whole sweep."""
+    scen, whole, names = whole_seed_sweep(3)
+    _, whole_rows = rows_without_wall_time(whole)
+    # Three tasks per engine, each numbered the engine's way (Slurm: --array=1-5:2, i.e.
+    # indices 1, 3, 5; Kubernetes: 0-based index + the count the manifest passes; GitLab:
+    # 1-based). Task t (0-based) must be shard t+1 of 3: points i with i % 3 == t.
+    engines = {
+        "slurm": [dict(SLURM_ARRAY_TASK_ID=1 + 2 * t, SLURM_ARRAY_TASK_MIN=1,
+                       SLURM_ARRAY_TASK_MAX=5, SLURM_ARRAY_TASK_STEP=2,
+                       SLURM_ARRAY_TASK_COUNT=3) for t in range(3)],
+        "slurm_count": [dict(SLURM_ARRAY_TASK_ID=t, SLURM_ARRAY_TASK_MIN=0,
+                             SLURM_ARRAY_TASK_COUNT=3) for t in range(3)],
+        "kubernetes": [dict(JOB_COMPLETION_INDEX=t, JOB_COMPLETIONS=3) for t in range(3)],
+        "gitlab": [dict(CI_NODE_INDEX=t + 1, CI_NODE_TOTAL=3) for t in range(3)],
+    }
+    for engine, tasks in engines.items():
+        dirs = []
+        for t, env in enumerate(tasks):
+            out = os.path.join(WORK, f"{engine}-{t}")
+            rc, _, err = lwipsim("sweep", scen, *TINY, "--seeds", "3", "--shard", "auto",
+                                 "--out", out, env=clean_env(**env))
+            check(rc == 0, f"{engine} task {t}: exit {rc}: {err}")
+            if rc != 0:
+                continue
+            doc = sweep_json(out)
+            check(doc["ran"] == [i for i in range(3) if i % 3 == t],
+                  f"{engine} task {t}: ran {doc['ran']}")
+            check(doc["shard"]["k"] == t + 1 and doc["shard"]["n"] == 3,
+                  f"{engine} task {t}: shard {doc['shard']}")
+            var = next(iter(env))
+            check(var in doc["shard"]["from"], f"{engine}: sweep.json says where the shard came from: {doc['shard']}")
+            dirs.append(out)
+        merged = os.path.join(WORK, f"{engine}-merged")
+        rc, _, err = lwipsim("merge", *reversed(dirs), "--out", merged)
+        check(rc == 0, f"{engine}: merge exit {rc}: {err}")
+        if rc == 0:
+            _, rows = rows_without_wall_time(merged)
+            check(rows == whole_rows, f"{engine}: merged rows differ from the whole sweep")
+            check(csv_without_wall_time(merged) == csv_without_wall_time(whole),
+                  f"{engine}: merged sweep.csv differs from the whole sweep")
+
+    # No engine variables: exit 2, and the message names what it looked for. Incomplete
+    # engine variables: exit 2 naming the missing one. Nothing is written in either case.
+    for env, words in [({}, ["SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX", "CI_NODE_INDEX",
+                             "--shard K/N"]),
+                       ({"JOB_COMPLETION_INDEX": 1}, ["JOB_COMPLETIONS"]),
+                       ({"SLURM_ARRAY_TASK_ID": 3, "SLURM_ARRAY_TASK_MIN": 1}, ["SLURM_ARRAY_TASK_MAX"]),
+                       # --array=1,3,8: not evenly spaced, so no place in a range.
+                       ({"SLURM_ARRAY_TASK_ID": 3, "SLURM_ARRAY_TASK_MIN": 1, "SLURM_ARRAY_TASK_MAX": 8,
+                         "SLURM_ARRAY_TASK_COUNT": 3}, ["evenly"]),
+                       ({"CI_NODE_INDEX": 4, "CI_NODE_TOTAL": 3}, ["CI_NODE_INDEX=4"])]:
+        out = os.path.join(WORK, "no-engine")
+        rc, _, err = lwipsim("sweep", scen, *TINY, "--seeds", "3", "--shard", "auto",
+                             "--out", out, env=clean_env(**env))
+        check(rc == 2, f"--shard auto with {env}: exit {rc}, expected 2")
+        for w in words:
+            check(w in err, f"--shard auto with {env}: stderr names {w}: {err!r}")
+        check(not os.path.exists(out), f"--shard auto with {env}: wrote {out}")
+
+
+def case_merge_checks():
+    """merge refuses a missing shard (naming it and its points), a point given twice, and a
+    shard of another sweep; exit 2 and nothing written. A shard that loaded the same scenario
+    from another path belongs to the sweep."""
+    scen = os.path.join(DATA, "two_variants.yaml")
+    # Shard 3 runs on "another node": the same scenario from another path, with a comment of
+    # its own (the same name: a scenario is named after its file). That is the same sweep.
+    elsewhere = os.path.join(WORK, "elsewhere", "two_variants.yaml")
+    os.makedirs(os.path.dirname(elsewhere))
+    with open(scen) as f, open(elsewhere, "w") as g:
+        g.write("# checked out somewhere else\n" + f.read())
+    shards = []
+    for k in (1, 2, 3):
+        out = os.path.join(WORK, f"s{k}")
+        rc, _, err = lwipsim("sweep", scen if k < 3 else elsewhere, *TINY, "--seeds", "3",
+                             "--shard", f"{k}/3", "--out", out, env=clean_env())
+        check(rc == 0, f"shard {k}/3: exit {rc}: {err}")
+        shards.append(out)
+    # The same scenario with another fixed --set is another sweep: its shard 2/3 ran point 1
+    # (seed=8) of a grid with the same point names.
+    other = os.path.join(WORK, "other")
+    rc, _, err = lwipsim("sweep", scen, *TINY, "--set", "app.keepalive=40s", "--seeds", "3",
+                         "--shard", "2/3", "--out", other, env=clean_env())
+    check(rc == 0, f"other sweep: exit {rc}: {err}")
+
+    bad = os.path.join(WORK, "bad")
+    # Shard 2/3 (point 1, seed=8) left out.
+    for dirs, words in [([shards[0], shards[2]], ["shard 2/3", "seed=8", "missing"]),
+                        ([shards[0], shards[1], shards[1], shards[2]], ["seed=8", "both"]),
+                        ([shards[0], other, shards[2]], ["not the same sweep", other])]:
+        rc, _, err = lwipsim("merge", *dirs, "--out", bad)
+        check(rc == 2, f"merge {dirs}: exit {rc}, expected 2: {err}")
+        for w in words:
+            check(w in err, f"merge {dirs}: stderr names {w!r}: {err!r}")
+        check(not os.path.exists(bad), f"merge {dirs}: wrote {bad}")
+    # The three right shards merge (the checks above are not refusing everything), although
+    # one ran the scenario from another path.
+    rc, _, err = lwipsim("merge", *shards, "--out", os.path.join(WORK, "good"))
+    check(rc == 0, f"merge of all three shards: exit {rc}: {err}")
+
+
+def case_resume():
+    """A sweep SIGKILLed half way, run again with --resume, skips the runs that finished and
+    ends with the table of an uninterrupted sweep; progress is one plain line per run."""
+    scen, whole, names = whole_seed_sweep(4)
+    _, whole_rows = rows_without_wall_time(whole)
+    out = os.path.join(WORK, "resumed")
+    args = [LWIPSIM, "sweep", scen, *TINY, "--seeds", "4", "--jobs", "1", "--resume",
+            "--out", out]
+    done = lambda: sorted(n for n in names
+                          if os.path.isfile(os.path.join(out, n, "linger_0", "summary.json")))
+    proc = subprocess.Popen(args, env=clean_env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while len(done()) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGKILL)  # the process this test started, by its pid
+    proc.wait()
+    finished = done()
+    check(2 <= len(finished) < len(names), f"killed half way: finished {finished}")
+    before = {n: os.stat(os.path.join(out, n, "linger_0", "summary.json")).st_mtime_ns
+              for n in finished}
+
+    # The same command again (without --quiet, to read its progress).
+    again = [a for a in args if a != "--quiet"]
+    p = subprocess.run(again, env=clean_env(), capture_output=True, text=True, timeout=240)
+    check(p.returncode == 0, f"resumed sweep exit {p.returncode}: {p.stderr}")
+    rest = len(names) - len(finished)
+    check(f"{len(finished)} of {len(names)} runs already finished, {rest} to run" in p.stderr,
+          f"resume says what it skips: {p.stderr!r}")
+    # stderr is a pipe, not a terminal: no carriage returns, one line per run it ran.
+    check("\r" not in p.stderr, "progress without carriage returns in a log")
+    lines = [l for l in p.stderr.splitlines() if re.match(r"lwipsim: \[\d+/\d+\] ", l)]
+    check(len(lines) == rest, f"{rest} progress lines: {lines}")
+    for n in finished:
+        st = os.stat(os.path.join(out, n, "linger_0", "summary.json")).st_mtime_ns
+        check(st == before[n], f"{n}: finished before the kill, ran again")
+    partial = [os.path.join(d, x) for d, subdirs, _ in os.walk(out) for x in subdirs
+               if x.endswith(".partial")]
+    check(not partial, f"no .partial folder left: {partial}")
+    doc, rows = rows_without_wall_time(out)
+    check(rows == whole_rows, "resumed sweep.json rows differ from the uninterrupted sweep")
+    check(csv_without_wall_time(out) == csv_without_wall_time(whole), "resumed sweep.csv differs")
+    for n in names:
+        a, b = summary(os.path.join(whole, n, "linger_0")), summary(os.path.join(out, n, "linger_0"))
+        check(without_host_time(a) == without_host_time(b), f"{n}: summary.json differs")
+
+    # --resume into a folder of another sweep is refused.
+    rc, _, err = lwipsim("sweep", scen, *TINY, "--seeds", "3", "--resume", "--out", out,
+                         env=clean_env())
+    check(rc == 2 and "different sweep" in err, f"--resume into another sweep: {rc} {err!r}")
+
+
+# --- Paths a user may not read (issue 11) ----------------------------------------------------
+
+SKIP = 77
+CA_SCENARIO = """description: external broker whose CA file the user may not read
+duration: 1min
+broker:
+  mode: external
+  host: 127.0.0.1
+  port: 8883
+  ca_file: ca.pem
+"""
+
+
+def case_permissions():
+    """As user nobody (setpriv, as tap_run.py does): an unreadable scenario, a scenario in a
+    folder nobody may enter, an unreadable CA file and an unwritable --out each give exit 2
+    and "permission denied" with the path, never "does not exist". Root reads everything,
+    so the test must drop privileges; it is skipped (77) when it cannot."""
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        print("SKIPPED: needs root and setpriv to run lwipsim as user nobody")
+        sys.exit(SKIP)
+    # A folder of its own that nobody may enter, outside the checkout (whose own permissions
+    # must not matter): /tmp or $TMPDIR.
+    top = tempfile.mkdtemp(prefix="lwipsim-perm-")
+    try:
+        os.chmod(top, 0o755)
+        two = os.path.join(DATA, "two_variants.yaml")
+        readable = os.path.join(top, "readable.yaml")
+        shutil.copy(two, readable)
+        os.chmod(readable, 0o644)
+        locked = os.path.join(top, "locked.yaml")
+        shutil.copy(two, locked)
+        os.chmod(locked, 0o600)
+        private = os.path.join(top, "private")
+        os.mkdir(private, 0o700)
+        hidden = os.path.join(private, "hidden.yaml")
+        shutil.copy(two, hidden)
+        os.chmod(hidden, 0o644)
+        ca_yaml = os.path.join(top, "ca.yaml")
+        with open(ca_yaml, "w") as f:
+            f.write(CA_SCENARIO)
+        os.chmod(ca_yaml, 0o644)
+        ca = os.path.join(top, "ca.pem")
+        with open(ca, "w") as f:
+            f.write("not read\n")
+        os.chmod(ca, 0o600)
+        ro = os.path.join(top, "ro")  # root's, 0755: nobody may not create anything in it
+        os.mkdir(ro, 0o755)
+
+        def nobody(*args):
+            cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                   "--inh-caps=-all", LWIPSIM, *args]
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=top)
+            if p.returncode == 126:
+                print("SKIPPED: user nobody cannot execute the build's lwipsim")
+                sys.exit(SKIP)
+            return p.returncode, p.stderr
+
+        rc, err = nobody("validate", readable)  # control: nobody can run lwipsim and read
+        check(rc == 0, f"nobody validates a readable scenario: exit {rc}: {err}")
+        cases = [
+            (["validate", locked], locked),
+            (["run", locked, "--out", os.path.join(top, "o1"), "--no-plots"], locked),
+            (["sweep", locked, "--seeds", "2", "--out", os.path.join(top, "o2")], locked),
+            (["validate", hidden], hidden),
+            # The CA file: reported at its place in the scenario (line 7, column 12).
+            (["validate", ca_yaml], ca),
+            (["run", readable, "--out", os.path.join(ro, "out"), "--no-plots"], ro),
+            (["sweep", readable, "--seeds", "2", "--out", os.path.join(ro, "out")], ro),
+            (["compare", private], private),
+        ]
+        for args, path in cases:
+            rc, err = nobody(*args)
+            check(rc == 2, f"{args[0]} {path}: exit {rc}, expected 2: {err!r}")
+            check("permission denied" in err.lower(), f"{args}: says permission denied: {err!r}")
+            check(path in err, f"{args}: names {path}: {err!r}")
+            check("not exist" not in err, f"{args}: does not claim the path is missing: {err!r}")
+        rc, err = nobody("validate", ca_yaml)
+        check(f"{ca_yaml}:7:12:" in err, f"CA file error at its place in the scenario: {err!r}")
+        check(not os.listdir(ro), f"nothing written under {ro}: {os.listdir(ro)}")
+        # And a file that is really missing still says so.
+        rc, err = nobody("validate", os.path.join(top, "missing.yaml"))
+        check(rc == 2 and "does not exist" in err, f"missing file: {rc} {err!r}")
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def case_unlimited_heap():
+    """Without a heap budget the free heap is a stand-in (budget 1 TiB minus use): the run and
+    compare tables, report.html and sweep.csv show "unlimited" / nothing for it, and the heap
+    in use instead."""
+    scen = os.path.join(DATA, "no_budget.yaml")
+    out = os.path.join(WORK, "run")
+    rc, table, err = lwipsim("run", scen, "--out", out)
+    check(rc == 0, f"run exit {rc}: {err}")
+    s = summary(os.path.join(out, "base"))
+    heap = s["heap"]
+    stand_in = [str(heap["min_free"]), str(heap["final_free"]), str(heap["baseline_free"])]
+    # Independent of the free figures: the subsystems' own accounting. Bytes in use at the
+    # end are the sum of what each subsystem holds (heap.block_overhead is 0 here); the peak
+    # of the total lies between the largest subsystem peak and the sum of the peaks.
+    subs = heap["by_subsystem"].values()
+    final_used = sum(x["in_use"] for x in subs)
+    check(heap["budget"] - heap["final_free"] == final_used, "final use = sum of in_use")
+    peak = heap["budget"] - heap["min_free"]
+    check(max(x["peak"] for x in subs) <= peak <= sum(x["peak"] for x in subs),
+          f"peak use {peak} within the subsystems' peaks")
+    _, compare, _ = lwipsim("compare", out)
+    for what, text in [("run table", table), ("compare table", compare)]:
+        row = next((l for l in text.splitlines() if l.startswith("base ")), "")
+        check("unlimited" in row, f"{what}: says unlimited: {row!r}")
+        check(str(peak) in row.split(), f"{what}: shows the peak use {peak}: {row!r}")
+        for n in stand_in:
+            check(n not in text, f"{what}: prints the stand-in free heap {n}: {text!r}")
+    with open(os.path.join(out, "base", "report.html")) as f:
+        html = f.read()
+    check("unlimited" in html, "report.html says unlimited")
+    for n in stand_in + [str(heap["budget"])]:
+        check(n not in html, f"report.html prints the stand-in free heap or budget {n}")
+    # The heap plot draws the heap in use (its y values stay near the peak use, not near
+    # 1 TiB) and no stand-in budget line.
+    with open(os.path.join(out, "base", "plots", "heap.gp")) as f:
+        gp = f.read()
+    check("heap in use" in gp, "heap plot: heap in use")
+    check("heap budget" not in gp, "heap plot: no budget line without a budget")
+    sweep = os.path.join(WORK, "sweep")
+    rc, _, err = lwipsim("sweep", scen, "--seeds", "1", "--out", sweep, "--quiet")
+    check(rc == 0, f"sweep exit {rc}: {err}")
+    with open(os.path.join(sweep, "sweep.csv"), newline="") as f:
+        rows = list(csv.DictReader(f))
+    check(len(rows) == 1, f"one row: {rows}")
+    if rows:
+        r = rows[0]
+        check(r["heap.min_free"] == "", f"sweep.csv heap.min_free empty: {r['heap.min_free']!r}")
+        s2 = summary(os.path.join(sweep, r["folder"]))
+        check(r["heap.peak_used"] == str(s2["heap"]["budget"] - s2["heap"]["min_free"]),
+              f"sweep.csv heap.peak_used: {r['heap.peak_used']!r}")
+
+
 CASES = {"parallel": case_parallel, "shards": case_shards, "exit_codes": case_exit_codes,
-         "junit": case_junit}
+         "junit": case_junit, "shard_auto": case_shard_auto, "merge_checks": case_merge_checks,
+         "resume": case_resume, "permissions": case_permissions,
+         "unlimited_heap": case_unlimited_heap}
 
 shutil.rmtree(WORK, ignore_errors=True)
 os.makedirs(WORK)

@@ -83,6 +83,6 @@ TEST(ScenarioBadFiles, MissingFileIsAScenarioError) {
         FAIL() << "no error";
     } catch (const ScenarioError& e) {
         EXPECT_EQ(std::string(e.what()),
-                  "/nonexistent/dir/x.yaml: error: cannot open the scenario file");
+                  "/nonexistent/dir/x.yaml: error: cannot read the scenario file: does not exist");
     }
 }
