@@ -65,9 +65,11 @@ void set_recv_timeout(int fd, clock::SimDuration timeout) {
     lwip_setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 }
 
+// Never blocks: a send that finds the buffer full returns WANT_WRITE, and the caller waits for
+// room with a timeout (wait_writable). A blocking send would wait without any bound.
 int bio_send(void* ctx, const unsigned char* buf, size_t len) {
     int fd = *static_cast<int*>(ctx);
-    ssize_t n = lwip_send(fd, buf, len, 0);
+    ssize_t n = lwip_send(fd, buf, len, MSG_DONTWAIT);
     if (n >= 0)
         return static_cast<int>(n);
     if (errno == EWOULDBLOCK || errno == EAGAIN)
@@ -108,8 +110,26 @@ int export_keys(void* ctx, const unsigned char* master, const unsigned char*, si
     return 0;
 }
 
+timeval to_timeval(clock::SimDuration d) {
+    // Rounded up to whole milliseconds (lwIP's unit), so a wait never ends before `d`.
+    auto ms = std::chrono::ceil<std::chrono::milliseconds>(d).count();
+    if (ms < 0)
+        ms = 0;
+    return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+}
+
+// esp_transport_poll_write: true once the socket can take data (or has failed, which the next
+// send reports), false when `timeout` passes first.
+bool wait_writable(int fd, clock::SimDuration timeout) {
+    fd_set wfds;
+    FD_ZERO(&wfds);
+    FD_SET(fd, &wfds);
+    timeval tv = to_timeval(timeout);
+    return lwip_select(fd + 1, nullptr, &wfds, nullptr, &tv) != 0;
+}
+
 // Non-blocking connect bounded by `timeout`, as esp-tls does; returns 0 or an errno.
-int connect_with_timeout(int fd, const TlsOptions& o) {
+int connect_with_timeout(int fd, const TlsOptions& o, clock::SimDuration timeout) {
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = lwip_htons(o.port);
@@ -124,8 +144,7 @@ int connect_with_timeout(int fd, const TlsOptions& o) {
         fd_set wfds;
         FD_ZERO(&wfds);
         FD_SET(fd, &wfds);
-        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(o.connect_timeout).count();
-        timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+        timeval tv = to_timeval(timeout);
         int n = lwip_select(fd + 1, nullptr, &wfds, nullptr, &tv);
         if (n == 0)
             return ETIMEDOUT;
@@ -191,6 +210,8 @@ int handshake(TlsTransport::Impl& t, clock::SimDuration timeout) {
         int rc = mbedtls_ssl_handshake(&t.ssl);
         if (rc == 0)
             return 0;
+        if (rc == MBEDTLS_ERR_SSL_WANT_WRITE && !wait_writable(t.fd, left))
+            return MBEDTLS_ERR_SSL_TIMEOUT;
         if (rc != MBEDTLS_ERR_SSL_WANT_READ && rc != MBEDTLS_ERR_SSL_WANT_WRITE)
             return rc;
     }
@@ -261,8 +282,24 @@ std::unique_ptr<TlsTransport> TlsTransport::open(const TlsOptions& o, port::Dete
                         "setting TCP keepalive failed: errno " + std::to_string(err));
         }
     }
-    if (int err = connect_with_timeout(impl->fd, o); err != 0) {
-        return fail(OpenStage::kConnect, err, "connect failed: errno " + std::to_string(err));
+    // A wait the run's end cuts short is no failure of the device: it is reported as cut.
+    auto& sched = clock::Scheduler::current();
+    bool cut_short = false;
+    auto bounded = [&](clock::SimDuration want) {
+        const auto left = o.stop_at ? *o.stop_at - sched.now() : want;
+        cut_short = left < want;
+        return cut_short ? std::max(left, clock::SimDuration::zero()) : want;
+    };
+    auto cut = [&](OpenStage stage, int code, const std::string& detail) {
+        fail(stage, code, "cut by the end of the run (" + detail + ")");
+        error.cut = true;
+        return nullptr;
+    };
+    if (int err = connect_with_timeout(impl->fd, o, bounded(o.connect_timeout)); err != 0) {
+        std::string detail = "connect failed: errno " + std::to_string(err);
+        if (err == ETIMEDOUT && cut_short)
+            return cut(OpenStage::kConnect, err, detail);
+        return fail(OpenStage::kConnect, err, detail);
     }
     {
         sockaddr_in a{};
@@ -274,7 +311,9 @@ std::unique_ptr<TlsTransport> TlsTransport::open(const TlsOptions& o, port::Dete
     if (int rc = setup_tls(*impl, o, rng); rc != 0) {
         return fail(OpenStage::kTlsSetup, rc, tls_error_text(rc));
     }
-    int rc = handshake(*impl, o.handshake_timeout);
+    int rc = handshake(*impl, bounded(o.handshake_timeout));
+    if (rc == MBEDTLS_ERR_SSL_TIMEOUT && cut_short)
+        return cut(OpenStage::kHandshake, rc, tls_error_text(rc));
     if (observer != nullptr)
         observer->on_handshake_done(rc == 0);
     if (rc != 0)
@@ -285,17 +324,21 @@ std::unique_ptr<TlsTransport> TlsTransport::open(const TlsOptions& o, port::Dete
 
 IoResult TlsTransport::write_all(std::span<const uint8_t> data, clock::SimDuration timeout) {
     auto& s = clock::Scheduler::current();
-    auto deadline = s.now() + timeout;
+    const auto deadline = s.now() + timeout;
     size_t done = 0;
     while (done < data.size()) {
-        if (s.now() >= deadline)
-            return {IoStatus::kTimeout, done, 0, "write timed out"};
         int rc = mbedtls_ssl_write(&impl_->ssl, data.data() + done, data.size() - done);
         if (rc > 0) {
             done += static_cast<size_t>(rc);
-        } else if (rc != MBEDTLS_ERR_SSL_WANT_WRITE && rc != MBEDTLS_ERR_SSL_WANT_READ) {
-            return {IoStatus::kError, done, rc, tls_error_text(rc)};
+            continue;
         }
+        if (rc != MBEDTLS_ERR_SSL_WANT_WRITE && rc != MBEDTLS_ERR_SSL_WANT_READ)
+            return {IoStatus::kError, done, rc, tls_error_text(rc)};
+        // The send buffer is full (the peer is not acknowledging): wait for room, within the
+        // time the write has left.
+        const auto left = deadline - s.now();
+        if (left <= clock::SimDuration::zero() || !wait_writable(impl_->fd, left))
+            return {IoStatus::kTimeout, done, 0, "write timed out: the send buffer stayed full"};
     }
     return {IoStatus::kOk, done, 0, {}};
 }

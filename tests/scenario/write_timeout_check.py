@@ -1,0 +1,23 @@
+"""A write that cannot complete within network_timeout aborts the connection (esp-mqtt).
+
+tests/data/scenarios/write_timeout.yaml: the uplink goes dead at CONNACK; the first publish
+(16 KiB, more than lwIP's 5744-byte send buffer) is due 3 s later and cannot be written, so the
+session must end at CONNACK + 3 s + network_timeout 10 s, with a write timeout as the reason."""
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+lwipsim, scenario = sys.argv[1], sys.argv[2]
+out = Path(tempfile.mkdtemp(prefix="lwipsim-write-timeout-"))
+subprocess.run([lwipsim, "run", scenario, "--out", str(out), "--no-plots", "--quiet"], check=True)
+events = [json.loads(line) for line in (out / "base" / "events.jsonl").open()]
+connected = next(e["t_s"] for e in events if e["type"] == "mqtt_connected")
+lost = [e for e in events if e["type"] == "mqtt_disconnected"]
+assert lost, "the session never ended: the write did not time out"
+expected = connected + 3.0 + 10.0
+assert abs(lost[0]["t_s"] - expected) < 0.002, (lost[0], expected)
+assert lost[0]["reason"] == "transport-error", lost[0]
+assert "PUBLISH" in lost[0]["detail"] and "timeout" in lost[0]["detail"], lost[0]
+print(f"CONNACK at {connected:.3f} s, publish write given up at {lost[0]['t_s']:.3f} s")
