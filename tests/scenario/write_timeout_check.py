@@ -21,3 +21,17 @@ assert abs(lost[0]["t_s"] - expected) < 0.002, (lost[0], expected)
 assert lost[0]["reason"] == "transport-error", lost[0]
 assert "PUBLISH" in lost[0]["detail"] and "timeout" in lost[0]["detail"], lost[0]
 print(f"CONNACK at {connected:.3f} s, publish write given up at {lost[0]['t_s']:.3f} s")
+
+# The same with SO_LINGER 10 s and a 20 s run: the close after the timeout (at CONNACK + 13 s)
+# lingers past the end, where no call can be cut short. The run still stops at 20 s, and says
+# what was left in progress.
+out2 = Path(tempfile.mkdtemp(prefix="lwipsim-write-timeout-linger-"))
+subprocess.run([lwipsim, "run", scenario, "--out", str(out2), "--no-plots", "--quiet",
+                "--set", "duration=20s", "--set", "app.linger=10",
+                "--set", "lwip.so_linger_available=true"], check=True)
+summary = json.loads((out2 / "base" / "summary.json").read_text())
+assert summary["sim_time_s"] == 20.0, summary["sim_time_s"]
+assert summary["app"]["cut_at_end"] == ["closing the socket (SO_LINGER)"], summary["app"]
+end = [json.loads(ln) for ln in (out2 / "base" / "events.jsonl").open() if '"run_end"' in ln]
+assert [e["t_s"] for e in end] == [20.0], end
+print("with linger 10 s: the run stopped at 20.0 s with the lingering close in progress")
