@@ -291,9 +291,11 @@ struct AppTotals {
     /// Longest loss-to-CONNACK gap (an open gap counts to the end); 0 when the session never
     /// broke; nullopt when the device never had one (nothing to time: null, not 0).
     std::optional<double> max_reconnect_s;
-    std::vector<std::string> cut;     ///< what was still in progress when the run ended
-    const char* blocked_in = nullptr; ///< a call the run's end cannot cut (see run_device)
-    size_t publishes_unacked = 0;     ///< QoS 1 publishes still awaiting PUBACK at the end
+    std::vector<std::string> cut;              ///< what was still in progress when the run ended
+    const char* blocked_in = nullptr;          ///< a call the run's end cannot cut (see run_device)
+    const device::MqttSession* live = nullptr; ///< the session in run_until, and since when
+    double live_since = 0;
+    size_t publishes_unacked = 0; ///< QoS 1 publishes still awaiting PUBACK at the end
 };
 
 const char* stage_text(device::OpenStage stage) {
@@ -368,7 +370,10 @@ void run_app(const scenario::Scenario& sc, const BrokerTarget& broker, AppObserv
                 totals.max_reconnect_s = std::max(totals.max_reconnect_s.value_or(0), gap);
                 lost_at = -1;
                 double up_since = now_s();
+                totals.live = &session;
+                totals.live_since = up_since;
                 auto r = session.run_until(end);
+                totals.live = nullptr;
                 totals.connected_s += now_s() - up_since;
                 if (r.reason == device::StopReason::kDeadline) {
                     if (!r.detail.empty())
@@ -600,7 +605,18 @@ void run_app_until_end(const scenario::Scenario& sc, const BrokerTarget& broker,
     // deadlines there, scheduled before it) run first.
     if (app_done.wait(end) || app_done.wait(end))
         return;
-    st.totals.cut.push_back(st.totals.blocked_in ? st.totals.blocked_in : "application call");
+    auto& t = st.totals;
+    if (t.live != nullptr) { // what the session did so far counts
+        t.connected_s += now_s() - t.live_since;
+        t.publishes_sent += t.live->counters().publishes_sent;
+        t.publishes_acked += t.live->counters().publishes_acked;
+        t.messages_received += t.live->counters().messages_received;
+        t.publishes_unacked = t.live->unacked_publishes();
+    }
+    // A blocked write notices its (end-bounded) send timeout only at lwIP's next poll.
+    t.cut.push_back(t.blocked_in ? t.blocked_in
+                    : t.live     ? "MQTT session I/O (a write lwIP had not yet timed out)"
+                                 : "application call");
     st.rec.event(now_s(), "run_end",
                  {{"cut", st.totals.cut}, {"publishes_unacked", st.totals.publishes_unacked}});
 }

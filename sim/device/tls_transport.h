@@ -81,9 +81,11 @@ class TlsTransport : public Transport {
                                               port::DeterministicRng& rng, SocketObserver* observer,
                                               const KeyLogSink& keylog, OpenError& error);
 
-    /// esp_transport_write with a timeout: whenever the socket's send buffer is full, waits
-    /// for room (select), and gives up with kTimeout once `timeout` has passed since the call,
-    /// even part way through (the caller aborts the connection then, as esp-mqtt does).
+    /// esp_transport_write with a timeout: a blocking send that waits for room in the send
+    /// buffer, bounded by SO_SNDTIMEO as esp-tls sets it, here what is left of `timeout`. Gives
+    /// up with kTimeout once the timeout has passed, even part way through (the caller aborts
+    /// the connection then, as esp-mqtt does). lwIP notices an expired send timeout when it
+    /// next services the write: on an ACK, or at its poll timer (up to 1 s later).
     IoResult write_all(std::span<const uint8_t> data, clock::SimDuration timeout) override;
     IoResult read_some(std::span<uint8_t> buf, clock::SimDuration timeout) override;
     /// esp-tls's esp_tls_conn_destroy. Idempotent; also done by the destructor.

@@ -2,7 +2,11 @@
 
 tests/data/scenarios/write_timeout.yaml: the uplink goes dead at CONNACK; the first publish
 (16 KiB, more than lwIP's 5744-byte send buffer) is due 3 s later and cannot be written, so the
-session must end at CONNACK + 3 s + network_timeout 10 s, with a write timeout as the reason."""
+session must end once network_timeout (10 s) has passed since the write began at CONNACK + 3 s,
+with a write timeout as the reason. The write blocks in lwIP with SO_SNDTIMEO (as esp-tls sets
+it), and lwIP notices the expired timeout when it next services the stalled write: with no ACK
+coming, at the connection's poll timer, every NETCONN_TCP_POLL_INTERVAL (2) slow-timer ticks of
+TCP_SLOW_INTERVAL (2 * 250 ms) = 1 s (api_msg.c, tcp_priv.h). So: within [+13 s, +14 s)."""
 import json
 import subprocess
 import sys
@@ -17,7 +21,7 @@ connected = next(e["t_s"] for e in events if e["type"] == "mqtt_connected")
 lost = [e for e in events if e["type"] == "mqtt_disconnected"]
 assert lost, "the session never ended: the write did not time out"
 expected = connected + 3.0 + 10.0
-assert abs(lost[0]["t_s"] - expected) < 0.002, (lost[0], expected)
+assert expected <= lost[0]["t_s"] < expected + 1.0, (lost[0], expected)
 assert lost[0]["reason"] == "transport-error", lost[0]
 assert "PUBLISH" in lost[0]["detail"] and "timeout" in lost[0]["detail"], lost[0]
 print(f"CONNACK at {connected:.3f} s, publish write given up at {lost[0]['t_s']:.3f} s")
