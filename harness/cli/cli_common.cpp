@@ -93,6 +93,8 @@ std::string profile_of(const scenario::Scenario& sc) {
             exec_sibling(profile_of(sc), job);
         auto result = runner::run_variant(sc, job.parent_out / job.variant);
         rc = result.expectations_passed ? kExitPassed : kExitFailed;
+        for (const auto& w : result.warnings)
+            std::fprintf(stderr, "lwipsim: %s: warning: %s\n", job.label.c_str(), w.c_str());
     } catch (const scenario::ScenarioError& e) {
         error = e.what();
         rc = kExitUsage;
@@ -224,17 +226,17 @@ KeyFigures read_key_figures(const fs::path& folder) {
     k.tls_handshake_failures = u64(app.value("tls_handshake_failures", json()));
     if (s.contains("wall_time_s"))
         k.wall_time_s = s["wall_time_s"].get<double>();
-    double end = s.value("sim_time_s", 0.0), best = 0;
+    double end = s.value("sim_time_s", 0.0);
     int alive = 0;
     for (const auto& p : s.value("pcbs", json::array())) {
         if (p["freed_at_s"].is_null())
             ++alive;
         if (p["closed_at_s"].is_null())
-            continue;
+            continue; // no close, nothing to time: stays null unless another PCB was closed
         double freed = p["freed_at_s"].is_null() ? end : p["freed_at_s"].get<double>();
-        best = std::max(best, freed - p["closed_at_s"].get<double>());
+        k.max_close_to_free_s =
+            std::max(k.max_close_to_free_s.value_or(0), freed - p["closed_at_s"].get<double>());
     }
-    k.max_close_to_free_s = best;
     k.pcbs_alive_at_end = alive;
     k.expectations = s.value("expectations", json::array());
     return k;
@@ -254,12 +256,15 @@ void print_table(const fs::path& out, const std::vector<std::string>& variants) 
             std::printf("%-14s %-7s\n", v.c_str(), "error");
             continue;
         }
-        std::printf("%-14s %-7s %10s %10s %10s %8llu %8llu %10.1f %9d\n", v.c_str(),
+        char c2f[32] = "-"; // no socket closed: nothing to time
+        if (k.max_close_to_free_s)
+            std::snprintf(c2f, sizeof c2f, "%.1f", *k.max_close_to_free_s);
+        std::printf("%-14s %-7s %10s %10s %10s %8llu %8llu %10s %9d\n", v.c_str(),
                     k.status.c_str(), bytes(k.min_free, k.unlimited).c_str(),
                     bytes(k.final_free, k.unlimited).c_str(), bytes(k.peak_used, false).c_str(),
                     static_cast<unsigned long long>(k.connects.value_or(0)),
-                    static_cast<unsigned long long>(k.tls_handshake_failures.value_or(0)),
-                    k.max_close_to_free_s.value_or(0), k.pcbs_alive_at_end.value_or(0));
+                    static_cast<unsigned long long>(k.tls_handshake_failures.value_or(0)), c2f,
+                    k.pcbs_alive_at_end.value_or(0));
         for (const auto& e : k.expectations) {
             bool passed = e.value("passed", false);
             if (passed && !verbose())

@@ -83,7 +83,9 @@ void FaultTriggers::fire(Pending& p) {
     nlohmann::json windows = nlohmann::json::array();
     clock::SimTime end{sc_.duration};
     for (clock::SimTime w = start; w < end; w = w + *f.every) {
-        clock::SimTime w_end = f.duration ? std::min(w + *f.duration, end) : end;
+        // Only a reset has no duration (the loader requires `for` of every other type): it
+        // happens at an instant, it is not active until the run ends.
+        clock::SimTime w_end = f.duration ? std::min(w + *f.duration, end) : w;
         windows.push_back({w.seconds(), w_end.seconds()});
         rec_.event(w.seconds(), "fault_start", {{"fault", f.name}});
         rec_.event(w_end.seconds(), "fault_end", {{"fault", f.name}});

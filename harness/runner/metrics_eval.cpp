@@ -8,7 +8,9 @@ namespace lwipsim::runner {
 
 namespace {
 
-double max_close_to_free(const std::vector<probes::PcbRecord>& pcbs, double end_s, bool mean) {
+// nullopt when the application closed no socket: there is nothing to time.
+std::optional<double> close_to_free(const std::vector<probes::PcbRecord>& pcbs, double end_s,
+                                    bool mean) {
     // A PCB closed but still alive at the end counts with the time it has lived so far: a
     // lower bound, which is what "at least N minutes" expectations need.
     double sum = 0, best = 0;
@@ -21,7 +23,9 @@ double max_close_to_free(const std::vector<probes::PcbRecord>& pcbs, double end_
         sum += d;
         ++n;
     }
-    return mean ? (n ? sum / n : 0) : best;
+    if (n == 0)
+        return std::nullopt;
+    return mean ? sum / n : best;
 }
 
 int max_in_state(const std::vector<HeapSample>& samples, const std::string& state) {
@@ -75,55 +79,77 @@ bool applies(const scenario::Expectation& e, const scenario::Scenario& sc) {
     return std::find(e.variants.begin(), e.variants.end(), v) != e.variants.end();
 }
 
-using MetricFn = double (*)(const MeasuredRun&);
+using Value = std::optional<double>; ///< nullopt: this run cannot measure it
+using MetricFn = Value (*)(const MeasuredRun&);
 
 // One entry per name in harness/scenario/metrics.cpp; built once.
 const std::map<std::string, MetricFn, std::less<>>& metric_table() {
     static const std::map<std::string, MetricFn, std::less<>> table = {
-        {"heap.min_free", [](const MeasuredRun& m) { return double(m.min_free); }},
-        {"heap.max_used", [](const MeasuredRun& m) { return double(m.heap_budget - m.min_free); }},
-        {"heap.final_used", [](const MeasuredRun& m) { return double(m.final_used); }},
-        {"heap.alloc_failures", [](const MeasuredRun& m) { return double(m.alloc_failures); }},
-        {"pcbs.max_alive", [](const MeasuredRun& m) { return double(max_alive(*m.samples)); }},
+        {"heap.min_free", [](const MeasuredRun& m) -> Value { return double(m.min_free); }},
+        {"heap.max_used",
+         [](const MeasuredRun& m) -> Value { return double(m.heap_budget - m.min_free); }},
+        {"heap.final_used", [](const MeasuredRun& m) -> Value { return double(m.final_used); }},
+        {"heap.alloc_failures",
+         [](const MeasuredRun& m) -> Value { return double(m.alloc_failures); }},
+        {"pcbs.max_alive",
+         [](const MeasuredRun& m) -> Value { return double(max_alive(*m.samples)); }},
         {"pcbs.max_fin_wait_1",
-         [](const MeasuredRun& m) { return double(max_in_state(*m.samples, "FIN_WAIT_1")); }},
+         [](const MeasuredRun& m) -> Value {
+             return double(max_in_state(*m.samples, "FIN_WAIT_1"));
+         }},
         {"pcbs.alive_at_end",
-         [](const MeasuredRun& m) {
+         [](const MeasuredRun& m) -> Value {
              return double(std::count_if(m.pcbs->begin(), m.pcbs->end(),
                                          [](const auto& p) { return !p.freed_at_s; }));
          }},
         {"pcbs.max_close_to_free_s",
-         [](const MeasuredRun& m) { return max_close_to_free(*m.pcbs, m.duration_s, false); }},
+         [](const MeasuredRun& m) -> Value { return close_to_free(*m.pcbs, m.duration_s, false); }},
         {"pcbs.mean_close_to_free_s",
-         [](const MeasuredRun& m) { return max_close_to_free(*m.pcbs, m.duration_s, true); }},
+         [](const MeasuredRun& m) -> Value { return close_to_free(*m.pcbs, m.duration_s, true); }},
         {"pcbs.aborted",
-         [](const MeasuredRun& m) {
+         [](const MeasuredRun& m) -> Value {
              return double(std::count_if(m.pcbs->begin(), m.pcbs->end(), [](const auto& p) {
                  return p.free_reason == "aborted_rst";
              }));
          }},
-        {"tcp.rst_sent", [](const MeasuredRun& m) { return double(m.rst_sent); }},
+        {"tcp.rst_sent", [](const MeasuredRun& m) -> Value { return double(m.rst_sent); }},
         {"tcp.retransmissions",
-         [](const MeasuredRun& m) {
+         [](const MeasuredRun& m) -> Value {
              double n = 0;
              for (const auto& p : *m.pcbs)
                  n += p.retransmissions;
              return n;
          }},
-        {"app.connects", [](const MeasuredRun& m) { return double(m.connects); }},
-        {"app.disconnects", [](const MeasuredRun& m) { return double(m.disconnects); }},
-        {"app.tls_handshakes", [](const MeasuredRun& m) { return double(m.handshakes_ok); }},
+        {"app.connects", [](const MeasuredRun& m) -> Value { return double(m.connects); }},
+        {"app.disconnects", [](const MeasuredRun& m) -> Value { return double(m.disconnects); }},
+        {"app.tls_handshakes",
+         [](const MeasuredRun& m) -> Value { return double(m.handshakes_ok); }},
         {"app.tls_handshake_failures",
-         [](const MeasuredRun& m) { return double(m.handshake_failures); }},
-        {"app.messages_published", [](const MeasuredRun& m) { return double(m.publishes_acked); }},
-        {"app.messages_received", [](const MeasuredRun& m) { return double(m.messages_received); }},
-        {"app.socket_failures", [](const MeasuredRun& m) { return double(m.socket_failures); }},
-        {"app.max_reconnect_s", [](const MeasuredRun& m) { return m.max_reconnect_s; }},
-        {"app.connected_fraction", [](const MeasuredRun& m) { return m.connected_fraction; }},
-        {"link.frames_dropped", [](const MeasuredRun& m) { return double(m.frames_dropped); }},
-        {"link.frames_delivered", [](const MeasuredRun& m) { return double(m.frames_delivered); }},
+         [](const MeasuredRun& m) -> Value { return double(m.handshake_failures); }},
+        {"app.messages_published",
+         [](const MeasuredRun& m) -> Value { return double(m.publishes_acked); }},
+        {"app.messages_received",
+         [](const MeasuredRun& m) -> Value { return double(m.messages_received); }},
+        {"app.socket_failures",
+         [](const MeasuredRun& m) -> Value { return double(m.socket_failures); }},
+        {"app.max_reconnect_s", [](const MeasuredRun& m) -> Value { return m.max_reconnect_s; }},
+        {"app.connected_fraction",
+         [](const MeasuredRun& m) -> Value { return m.connected_fraction; }},
+        {"link.frames_dropped",
+         [](const MeasuredRun& m) -> Value { return double(m.frames_dropped); }},
+        {"link.frames_delivered",
+         [](const MeasuredRun& m) -> Value { return double(m.frames_delivered); }},
     };
     return table;
+}
+
+// Why a metric that can be missing is missing (see the null rule in docs/results.md).
+std::string why_not_measured(const std::string& name) {
+    if (name == "app.max_reconnect_s")
+        return "the device never had an MQTT session, so no reconnect could be timed";
+    if (name == "pcbs.max_close_to_free_s" || name == "pcbs.mean_close_to_free_s")
+        return "the application closed no socket";
+    return "this run does not measure it";
 }
 
 } // namespace
@@ -146,7 +172,7 @@ nlohmann::json evaluate_expectations(const scenario::Scenario& sc, const Measure
         row["measured"] = v ? nlohmann::json(*v) : nlohmann::json(nullptr);
         row["passed"] = v && compare(*v, e.op, e.value);
         if (!v)
-            row["error"] = "this run does not measure " + e.metric;
+            row["error"] = "not measurable: " + why_not_measured(e.metric);
         out.push_back(row);
     }
     return out;

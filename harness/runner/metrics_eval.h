@@ -21,12 +21,14 @@ struct MeasuredRun {
     const std::vector<HeapSample>* samples = nullptr;
     uint64_t connects = 0, disconnects = 0, handshakes_ok = 0, handshake_failures = 0;
     uint64_t publishes_acked = 0, messages_received = 0, socket_failures = 0;
-    double max_reconnect_s = 0, connected_fraction = 0;
+    std::optional<double> max_reconnect_s; ///< nullopt: the device never had a session
+    double connected_fraction = 0;
     uint64_t frames_dropped = 0, frames_delivered = 0, rst_sent = 0;
     double duration_s = 0;
 };
 
-/// The metric's value, or nullopt when this run cannot measure it (reported as an error).
+/// The metric's value, or nullopt when this run cannot measure it: the expectation then fails
+/// as "not measurable" with the reason in `error`.
 std::optional<double> metric_value(const std::string& name, const MeasuredRun& m);
 
 /// [{metric, op, value, measured, passed}] for the expectations that apply to the variant.

@@ -9,6 +9,7 @@
 #include "harness/runner/recorder.h"
 #include "harness/scenario/serialize.h"
 #include "sim/clock/scheduler.h"
+#include "sim/clock/sync.h"
 #include "sim/device/mqtt_session.h"
 #include "sim/device/tls_transport.h"
 #include "sim/heap/device_heap.h"
@@ -21,8 +22,14 @@
 #include "lwipsim_settings.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -282,18 +289,36 @@ struct AppTotals {
     uint64_t publishes_sent = 0, publishes_acked = 0, messages_received = 0, disconnects = 0;
     uint64_t socket_failures = 0; ///< lwip_socket() refused (no slot or no memory)
     double connected_s = 0;       ///< time with an accepted MQTT session
-    double max_reconnect_s = 0;   ///< longest loss-to-CONNACK gap (open gap counts to the end)
+    /// Longest loss-to-CONNACK gap (an open gap counts to the end); 0 when the session never
+    /// broke; nullopt when the device never had one (nothing to time: null, not 0).
+    std::optional<double> max_reconnect_s;
+    std::vector<std::string> cut;              ///< what was still in progress when the run ended
+    const char* blocked_in = nullptr;          ///< a call the run's end cannot cut (see run_device)
+    const device::MqttSession* live = nullptr; ///< the session in run_until, and since when
+    double live_since = 0;
+    size_t publishes_unacked = 0; ///< QoS 1 publishes still awaiting PUBACK at the end
 };
+
+const char* stage_text(device::OpenStage stage) {
+    switch (stage) {
+    case device::OpenStage::kConnect:
+        return "TCP connect";
+    case device::OpenStage::kHandshake:
+        return "TLS handshake";
+    default:
+        return "opening the connection";
+    }
+}
 
 // The device application: connect, run MQTT until it fails, destroy like esp-tls, wait,
 // reconnect — the field case's loop — until the run ends.
-AppTotals run_app(const scenario::Scenario& sc, const BrokerTarget& broker, AppObserver& obs,
-                  Recorder& rec, std::ofstream& keylog) {
+// Fills `totals` as it goes: the run may end while it is still blocked (see run_device).
+void run_app(const scenario::Scenario& sc, const BrokerTarget& broker, AppObserver& obs,
+             Recorder& rec, std::ofstream& keylog, AppTotals& totals) {
     auto& s = Scheduler::current();
     SimTime end{sc.duration};
     port::DeterministicRng rng(sc.seed);
     DeviceClock device_clock;
-    AppTotals totals;
     double lost_at = -1; // when the last session was lost, until the next CONNACK; -1: none
     device::TlsOptions o;
     o.ip = broker.ip;
@@ -305,6 +330,7 @@ AppTotals run_app(const scenario::Scenario& sc, const BrokerTarget& broker, AppO
     o.close_notify = sc.app.close_notify;
     o.connect_timeout = sc.app.network_timeout;
     o.handshake_timeout = sc.app.network_timeout;
+    o.stop_at = end; // the run stops at its duration: a wait in progress then is cut
     if (sc.lwip.keepalive.enabled.value_or(false)) {
         auto secs = [](const std::optional<SimDuration>& d) -> std::optional<int> {
             if (!d)
@@ -326,6 +352,10 @@ AppTotals run_app(const scenario::Scenario& sc, const BrokerTarget& broker, AppO
     while (s.now() < end) {
         device::OpenError err{};
         auto t = device::TlsTransport::open(o, rng, &obs, write_key, err);
+        if (!t && err.cut) {
+            totals.cut.push_back(stage_text(err.stage));
+            break;
+        }
         if (!t) {
             if (err.stage == device::OpenStage::kSocket)
                 ++totals.socket_failures;
@@ -335,22 +365,30 @@ AppTotals run_app(const scenario::Scenario& sc, const BrokerTarget& broker, AppO
                        {"detail", err.detail}});
         } else {
             device::MqttSession session(session_config(sc.app), *t, device_clock, &obs);
-            auto c = session.connect();
+            auto c = session.connect(end);
             if (c.outcome == device::ConnectOutcome::kAccepted) {
-                if (lost_at >= 0)
-                    totals.max_reconnect_s = std::max(totals.max_reconnect_s, now_s() - lost_at);
+                double gap = lost_at >= 0 ? now_s() - lost_at : 0;
+                totals.max_reconnect_s = std::max(totals.max_reconnect_s.value_or(0), gap);
                 lost_at = -1;
                 double up_since = now_s();
+                totals.live = &session;
+                totals.live_since = up_since;
                 auto r = session.run_until(end);
+                totals.live = nullptr;
                 totals.connected_s += now_s() - up_since;
-                if (r.reason != device::StopReason::kDeadline)
+                if (r.reason == device::StopReason::kDeadline) {
+                    if (!r.detail.empty())
+                        totals.cut.push_back(r.detail); // a write the end interrupted
+                    totals.publishes_unacked = session.unacked_publishes();
+                } else {
                     lost_at = now_s();
-                if (r.reason != device::StopReason::kDeadline) {
                     ++totals.disconnects;
                     rec.event(now_s(), "mqtt_disconnected",
                               {{"reason", std::string(device::to_string(r.reason))},
                                {"detail", r.detail}});
                 }
+            } else if (c.outcome == device::ConnectOutcome::kCut) {
+                totals.cut.push_back("MQTT connect: " + c.detail);
             } else {
                 rec.event(now_s(), "mqtt_connect_failed",
                           {{"outcome", std::string(device::to_string(c.outcome))}});
@@ -359,12 +397,16 @@ AppTotals run_app(const scenario::Scenario& sc, const BrokerTarget& broker, AppO
             totals.publishes_acked += session.counters().publishes_acked;
             totals.messages_received += session.counters().messages_received;
             if (s.now() >= end) {
-                // Still connected at the end: leave it open. The device process ends with the
-                // run, so the transport is deliberately not destroyed (that would close it).
+                // Still connected (or connecting) at the end: leave it open. The device process
+                // ends with the run, so the transport is deliberately not destroyed (that would
+                // close it).
                 (void)t.release();
                 break;
             }
+            // A lingering close blocks and cannot be cut short.
+            totals.blocked_in = "closing the socket (SO_LINGER)";
             t->destroy();
+            totals.blocked_in = nullptr;
         }
         if (s.now() + sc.app.reconnect_delay >= end)
             break;
@@ -373,8 +415,9 @@ AppTotals run_app(const scenario::Scenario& sc, const BrokerTarget& broker, AppO
     if (s.now() < end)
         s.sleep_for(end - s.now());
     if (lost_at >= 0)
-        totals.max_reconnect_s = std::max(totals.max_reconnect_s, now_s() - lost_at);
-    return totals;
+        totals.max_reconnect_s = std::max(totals.max_reconnect_s.value_or(0), now_s() - lost_at);
+    rec.event(now_s(), "run_end",
+              {{"cut", totals.cut}, {"publishes_unacked", totals.publishes_unacked}});
 }
 
 HeapSample take_sample(const probes::PcbProbe& probe) {
@@ -411,6 +454,48 @@ json subsystem_json(Subsystem sub) {
         {"in_use", st.in_use}, {"peak", st.peak}, {"allocs", st.allocs}, {"failures", st.failures}};
 }
 
+// An external broker nobody listens for is a machine problem, not a result: a run against it
+// would "pass" with no connection at all. Tries what slirp's gateway will reach (127.0.0.1:port)
+// once, with a real-time bound. Returns why it failed, or "" when something accepted.
+std::string unreachable_reason(uint16_t port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return std::string("socket: ") + std::strerror(errno);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int err = 0;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        err = errno;
+        if (err == EINPROGRESS) {
+            pollfd p{fd, POLLOUT, 0};
+            constexpr int kWaitMs = 3000; // loopback answers at once; this only bounds a hang
+            if (::poll(&p, 1, kWaitMs) != 1) {
+                err = ETIMEDOUT;
+            } else {
+                socklen_t len = sizeof err;
+                ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+            }
+        }
+    }
+    ::close(fd);
+    return err == 0 ? "" : std::strerror(err);
+}
+
+void check_external_broker(const scenario::BrokerSettings& b) {
+    if (!b.expect_reachable)
+        return;
+    if (std::string why = unreachable_reason(b.port); !why.empty()) {
+        const std::string port = std::to_string(b.port);
+        throw broker::EnvironmentError("external broker " + b.host + ":" + port +
+                                       " is not reachable (connecting to 127.0.0.1:" + port + ": " +
+                                       why +
+                                       "); start it, or set broker.expect_reachable: false if the "
+                                       "scenario means the broker to be down");
+    }
+}
+
 // Starts the managed broker (inside the TAP namespace when there is one) or describes the
 // external one. The broker lives on the calling OS thread: PDEATHSIG follows that thread.
 BrokerTarget start_broker(const scenario::Scenario& sc, const fs::path& run_dir,
@@ -436,6 +521,7 @@ BrokerTarget start_broker(const scenario::Scenario& sc, const fs::path& run_dir,
         return target;
     }
     // The loader only accepts a loopback host: slirp's gateway 10.0.2.2 reaches it.
+    check_external_broker(sc.broker);
     target.port = sc.broker.port;
     target.server_name = sc.broker.server_name;
     target.ca_pem = read_text(sc.broker.ca_file);
@@ -505,6 +591,38 @@ struct RunState {
     }
 };
 
+// The application runs in a simulated thread of its own, and this one ends the run at its
+// duration. run_app cuts its own waits there; a call it cannot cut (a lingering close) is left
+// in progress, parked, as are lwIP's threads.
+void run_app_until_end(const scenario::Scenario& sc, const BrokerTarget& broker, RunState& st,
+                       std::ofstream& keylog) {
+    auto& sched = Scheduler::current();
+    const SimTime end{sc.duration};
+    clock::Semaphore app_done(0, "application finished");
+    sched.spawn("app", 5, [&] {
+        run_app(sc, broker, st.obs, st.rec, keylog, st.totals);
+        app_done.signal();
+    });
+    // The second wait lets whatever else is due at `end` itself (the application's own
+    // deadlines there, scheduled before it) run first.
+    if (app_done.wait(end) || app_done.wait(end))
+        return;
+    auto& t = st.totals;
+    if (t.live != nullptr) { // what the session did so far counts
+        t.connected_s += now_s() - t.live_since;
+        t.publishes_sent += t.live->counters().publishes_sent;
+        t.publishes_acked += t.live->counters().publishes_acked;
+        t.messages_received += t.live->counters().messages_received;
+        t.publishes_unacked = t.live->unacked_publishes();
+    }
+    // A blocked write notices its (end-bounded) send timeout only at lwIP's next poll.
+    t.cut.push_back(t.blocked_in ? t.blocked_in
+                    : t.live     ? "MQTT session I/O (a write lwIP had not yet timed out)"
+                                 : "application call");
+    st.rec.event(now_s(), "run_end",
+                 {{"cut", st.totals.cut}, {"publishes_unacked", st.totals.publishes_unacked}});
+}
+
 // The simulated device's whole life, on the calling simulated thread: link and far side, lwIP,
 // probes, then the application until the run's end.
 void run_device(RunState& st, const BrokerTarget& target, SchedulerTimer& timer,
@@ -551,7 +669,7 @@ void run_device(RunState& st, const BrokerTarget& target, SchedulerTimer& timer,
     st.baseline_free = DeviceHeap::instance().free_bytes();
     schedule_sampling(sc.sampling.heap_interval, SimTime{sc.duration}, st.rec, st.probe);
     std::ofstream keylog(st.dir / "tls-keys.log");
-    st.totals = run_app(sc, target, st.obs, st.rec, keylog);
+    run_app_until_end(sc, target, st, keylog);
     st.frames_delivered = lnk->model(link::Direction::kUp).stats().delivered +
                           lnk->model(link::Direction::kDown).stats().delivered;
     st.frames_dropped = audit.dropped;
@@ -625,17 +743,46 @@ json app_json(const RunState& st) {
             {"publishes_acked", t.publishes_acked},
             {"messages_received", t.messages_received},
             {"socket_failures", t.socket_failures},
-            {"max_reconnect_s", t.max_reconnect_s},
-            {"connected_fraction", t.connected_s / SimTime{st.sc.duration}.seconds()}};
+            {"max_reconnect_s", t.max_reconnect_s ? json(*t.max_reconnect_s) : json(nullptr)},
+            {"connected_fraction", t.connected_s / SimTime{st.sc.duration}.seconds()},
+            {"cut_at_end", t.cut},
+            {"publishes_unacked_at_end", t.publishes_unacked}};
 }
 
 json time_json(const Scheduler& sched) {
     auto ts = sched.stats();
+    const auto& first = ts.first_jump_with_host_pending;
     return {{"mode", sched.options().mode == clock::TimeMode::kVirtual ? "virtual" : "realtime"},
             {"jumps", ts.jumps},
             {"skipped_s", std::chrono::duration<double>(ts.skipped).count()},
             {"host_wait_s", ts.host_wait_s},
-            {"jumps_with_host_pending", ts.jumps_with_host_pending}};
+            {"jumps_with_host_pending", ts.jumps_with_host_pending},
+            {"first_jump_with_host_pending_s", first ? json(first->seconds()) : json(nullptr)}};
+}
+
+// The broker runs in real time. A reply that came within host_grace is delivered at the virtual
+// instant its request arrived, so the trace does not depend on the host's speed; once virtual
+// time moved on while a reply was still due, what the device saw next depended on when the host
+// answered. Returns why this run is not guaranteed to repeat, or nullopt when it is.
+std::optional<std::string> not_repeatable_reason(const scenario::Scenario& sc,
+                                                 const Scheduler& sched) {
+    if (sc.time.mode == scenario::TimeMode::kRealtime)
+        return "not repeatable: time.mode realtime follows the wall clock";
+    if (sc.link.kind == scenario::LinkKind::kTap)
+        return "not guaranteed to repeat: with link.kind tap the namespace's kernel runs its "
+               "own timers in real time";
+    const auto ts = sched.stats();
+    if (ts.jumps_with_host_pending == 0)
+        return std::nullopt;
+    char from[32];
+    std::snprintf(from, sizeof from, "%.3f", ts.first_jump_with_host_pending->seconds());
+    return "not guaranteed to repeat with the same seed: virtual time moved on " +
+           std::to_string(ts.jumps_with_host_pending) +
+           " times while the broker (which runs in real time) still owed a reply "
+           "(time.jumps_with_host_pending), the first at " +
+           std::string(from) +
+           " s; from there on, results depend on how fast the host answered (a larger "
+           "time.host_grace makes it rarer)";
 }
 
 std::string broker_line(const BrokerTarget& target, const json& link_info) {
@@ -661,9 +808,13 @@ void write_results(const RunState& st, const json& summary, const BrokerTarget& 
                               std::to_string(sc.seed) + ", profile " + port::profile_name(),
                           broker_line(target, link_info)},
                          {"status " + summary["status"].get<std::string>() + ", " +
-                          std::to_string(summary["sim_time_s"].get<double>()) + " s simulated in " +
-                          std::to_string(summary["wall_time_s"].get<double>()) + " s wall, " +
-                          summary["time"]["jumps"].dump() + " time jumps"});
+                              std::to_string(summary["sim_time_s"].get<double>()) +
+                              " s simulated in " +
+                              std::to_string(summary["wall_time_s"].get<double>()) + " s wall, " +
+                              summary["time"]["jumps"].dump() + " time jumps",
+                          summary["repeatable"].get<bool>()
+                              ? "repeatable: same scenario and seed give the same trace"
+                              : "warning: " + summary["not_repeatable_reason"].get<std::string>()});
     st.rec.write_timeseries(st.dir / "timeseries.csv");
     Recorder::write_pcbs_csv(st.dir / "pcbs.csv", st.probe.records());
 }
@@ -697,7 +848,7 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
     RunState st(sc, partial, tap ? kTapAddresses : kSlirpAddresses);
     json faults = fault_windows(sc, st.rec);
     // This OS thread waits in run() (keeping the broker's PDEATHSIG parent alive).
-    sched.run("app", 5, [&] { run_device(st, target, timer, far_down, tap.get()); });
+    sched.run("run", 5, [&] { run_device(st, target, timer, far_down, tap.get()); });
 
     const pid_t broker_pid = managed ? managed->pid() : -1;
     if (managed)
@@ -722,8 +873,11 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
         passed = passed && e["passed"].get<bool>();
     for (const auto& f : st.triggers.fired())
         faults.push_back(f);
+    const auto not_repeatable = not_repeatable_reason(sc, sched);
     json summary = {
         {"status", passed ? "passed" : "failed"},
+        {"repeatable", !not_repeatable},
+        {"not_repeatable_reason", not_repeatable ? json(*not_repeatable) : json(nullptr)},
         {"scenario", sc.name},
         {"variant", sc.applied_variant.empty() ? "base" : sc.applied_variant},
         {"seed", sc.seed},
@@ -745,7 +899,10 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
     write_results(st, summary, target, link_info);
     fs::remove_all(out_dir);
     fs::rename(partial, out_dir);
-    return RunOutcome{passed, out_dir};
+    RunOutcome outcome{passed, out_dir, {}};
+    if (not_repeatable)
+        outcome.warnings.push_back(*not_repeatable);
+    return outcome;
 }
 
 } // namespace lwipsim::runner

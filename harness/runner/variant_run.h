@@ -6,12 +6,15 @@
 #include "harness/scenario/scenario.h"
 
 #include <filesystem>
+#include <string>
+#include <vector>
 
 namespace lwipsim::runner {
 
 struct RunOutcome {
     bool expectations_passed = true;
     std::filesystem::path folder;
+    std::vector<std::string> warnings; ///< "check this before trusting the results" (terminal)
 };
 
 /// Runs `scenario` (already resolved for its variant) and writes `out_dir` (e.g. out/linger_0).

@@ -656,13 +656,14 @@ std::string resolve_file(const Doc& doc, const Values& v, const Field& f,
 void read_broker(const Doc& doc, const YAML::Node& n, BrokerSettings& b,
                  const std::filesystem::path& base_dir) {
     Section s(doc, n, "broker",
-              {"mode", "host", "port", "ca_file", "server_name", "client_cert", "client_key"});
+              {"mode", "host", "port", "ca_file", "server_name", "client_cert", "client_key",
+               "expect_reachable"});
     Values v(doc, s);
     if (const Field* f = s.find("mode"))
         b.mode = v.choice(*f, BrokerMode::kExternal);
     if (b.mode == BrokerMode::kManaged) {
-        for (const char* k :
-             {"host", "port", "ca_file", "server_name", "client_cert", "client_key"})
+        for (const char* k : {"host", "port", "ca_file", "server_name", "client_cert", "client_key",
+                              "expect_reachable"})
             if (const Field* f = s.find(k))
                 doc.fail_key(*f, std::string("broker.") + k +
                                      " applies only to 'mode: external' (the managed broker is "
@@ -677,6 +678,8 @@ void read_broker(const Doc& doc, const YAML::Node& n, BrokerSettings& b,
         v.fail(hf, "'" + b.host + "' is not a loopback address (use localhost, 127.x.x.x or ::1)");
     if (const Field* f = s.find("port"))
         b.port = static_cast<uint16_t>(v.integer(*f, 1, 65535));
+    if (const Field* f = s.find("expect_reachable"))
+        b.expect_reachable = v.boolean(*f);
     b.ca_file = resolve_file(doc, v, s.require("ca_file"), base_dir);
     b.server_name = b.host;
     if (const Field* f = s.find("server_name"))

@@ -79,6 +79,9 @@ struct BrokerSettings {
     std::string server_name;
     std::string client_cert;
     std::string client_key;
+    /// false: the scenario means the broker to be down or unreachable, so the run does not
+    /// check before it starts that something listens at host:port (an environment error).
+    bool expect_reachable = true;
     bool operator==(const BrokerSettings&) const = default;
 };
 

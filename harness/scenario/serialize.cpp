@@ -125,6 +125,7 @@ nlohmann::json to_json(const Scenario& s) {
         b["server_name"] = s.broker.server_name;
         b["client_cert"] = s.broker.client_cert;
         b["client_key"] = s.broker.client_key;
+        b["expect_reachable"] = s.broker.expect_reachable;
     }
     j["broker"] = b;
     const AppSettings& a = s.app;
@@ -254,6 +255,7 @@ std::string to_yaml(const Scenario& s) {
             kv(out, "client_cert", b.client_cert);
             kv(out, "client_key", b.client_key);
         }
+        kv(out, "expect_reachable", b.expect_reachable);
     }
     out << YAML::EndMap;
 

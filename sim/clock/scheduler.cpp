@@ -273,8 +273,11 @@ void Scheduler::idle_step() {
         }
         ++stats_.jumps;
         stats_.skipped += when - now_;
-        if (host_pending)
+        if (host_pending) {
             ++stats_.jumps_with_host_pending;
+            if (!stats_.first_jump_with_host_pending)
+                stats_.first_jump_with_host_pending = now_;
+        }
         // before_jump_ or host input may have scheduled earlier work: re-evaluate.
         if (!runnable_.empty() || events_.begin()->first.when < when) {
             in_dispatch_ = false;

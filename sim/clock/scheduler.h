@@ -73,6 +73,8 @@ struct TimeStats {
     SimDuration skipped{0};               ///< virtual time covered by those jumps
     double host_wait_s = 0;               ///< real seconds spent waiting for host input
     uint64_t jumps_with_host_pending = 0; ///< jumps taken while a host reply was still due
+    /// Where the first of those jumps left from: everything before it repeats for a seed.
+    std::optional<SimTime> first_jump_with_host_pending;
     uint64_t switches = 0;                ///< baton hand-overs between threads
     uint64_t events = 0;                  ///< timed events executed
 };

@@ -22,6 +22,8 @@ StopReason stop_for(IoStatus status) {
 
 ConnectOutcome outcome_for(StopReason reason) {
     switch (reason) {
+    case StopReason::kDeadline:
+        return ConnectOutcome::kCut;
     case StopReason::kTransportClosed:
         return ConnectOutcome::kClosed;
     case StopReason::kProtocolError:
@@ -92,6 +94,8 @@ std::string_view to_string(ConnectOutcome outcome) {
         return "transport-error";
     case ConnectOutcome::kProtocolError:
         return "protocol-error";
+    case ConnectOutcome::kCut:
+        return "cut";
     }
     return "unknown";
 }
@@ -111,13 +115,19 @@ MqttSession::MqttSession(SessionConfig config, Transport& transport, const Sessi
 
 std::optional<MqttSession::Stop> MqttSession::write_packet(const std::vector<uint8_t>& bytes,
                                                            const char* what) {
-    const IoResult r = transport_.write_all(bytes, config_.network_timeout);
+    clock::SimDuration timeout = config_.network_timeout;
+    const bool cut_short = stop_at_ && *stop_at_ - clock_.now() < timeout;
+    if (cut_short)
+        timeout = std::max(*stop_at_ - clock_.now(), clock::SimDuration::zero());
+    const IoResult r = transport_.write_all(bytes, timeout);
     if (r.status == IoStatus::kOk) {
         // esp-mqtt's mqtt_write_data: every successful control-packet write restarts the
         // keepalive period [MQTT-3.1.2-23].
         keepalive_tick_ = clock_.now();
         return std::nullopt;
     }
+    if (r.status == IoStatus::kTimeout && cut_short)
+        return Stop{StopReason::kDeadline, std::string("cut while writing ") + what};
     std::string detail = std::string("writing ") + what + " failed: " + io_text(r);
     if (r.status == IoStatus::kTimeout) {
         detail += " after " + ms_text(config_.network_timeout);
@@ -172,7 +182,8 @@ uint16_t MqttSession::next_packet_id() {
     }
 }
 
-ConnectResult MqttSession::connect() {
+ConnectResult MqttSession::connect(std::optional<clock::SimTime> stop_at) {
+    stop_at_ = stop_at;
     if (connect_called_) {
         return {ConnectOutcome::kProtocolError, 0, false,
                 "connect() called twice on one session; make a new session per connection"};
@@ -227,7 +238,8 @@ ConnectResult MqttSession::connect() {
                 if (auto stop =
                         write_packet(encode_subscribe(subscribe_id_, {&sub, 1}), "SUBSCRIBE")) {
                     connected_ = false;
-                    observer_->on_error(stop->detail);
+                    if (stop->reason != StopReason::kDeadline)
+                        observer_->on_error(stop->detail);
                     return {outcome_for(stop->reason), 0, ack->session_present, stop->detail};
                 }
             }
@@ -239,8 +251,13 @@ ConnectResult MqttSession::connect() {
             observer_->on_error(detail);
             return {ConnectOutcome::kTimeout, 0, false, std::move(detail)};
         }
+        if (stop_at_ && clock_.now() >= *stop_at_)
+            return {ConnectOutcome::kCut, 0, false, "cut while waiting for CONNACK"};
+        clock::SimDuration wait = config_.network_timeout - waited;
+        if (stop_at_)
+            wait = std::min(wait, *stop_at_ - clock_.now());
         bool got = false;
-        if (auto stop = read_into_decoder(config_.network_timeout - waited, got)) {
+        if (auto stop = read_into_decoder(wait, got)) {
             observer_->on_error(stop->detail);
             return {outcome_for(stop->reason), 0, false, stop->detail};
         }
@@ -372,7 +389,7 @@ std::optional<MqttSession::Stop> MqttSession::keepalive_check() {
 RunResult MqttSession::finish(Stop stop) {
     connected_ = false;
     poll_end_.reset();
-    if (stop.reason != StopReason::kPingTimeout)
+    if (stop.reason != StopReason::kPingTimeout && stop.reason != StopReason::kDeadline)
         observer_->on_error(stop.detail);
     return {stop.reason, clock_.now(), std::move(stop.detail)};
 }
@@ -383,6 +400,7 @@ RunResult MqttSession::run_until(clock::SimTime deadline) {
                 "run_until on a session that is not connected"};
     }
     const bool publishing = config_.publish_interval > clock::SimDuration::zero();
+    stop_at_ = deadline;
     for (;;) {
         if (!poll_end_) {
             // One iteration of esp_mqtt_task's CONNECTED branch.

@@ -97,7 +97,8 @@ enum class ConnectOutcome {
     kTimeout,
     kClosed,
     kTransportError,
-    kProtocolError
+    kProtocolError,
+    kCut, ///< the caller's stop time came before CONNACK (or before CONNECT was written)
 };
 
 struct ConnectResult {
@@ -108,7 +109,8 @@ struct ConnectResult {
 };
 
 enum class StopReason {
-    kDeadline,        ///< run_until's deadline was reached; the connection is still up
+    kDeadline,        ///< run_until's deadline was reached; the connection is still up, or
+                      ///< a write was still in progress then (`detail` says which)
     kPingTimeout,     ///< no PINGRESP (see the keepalive rule above)
     kTransportClosed, ///< peer closed, or a read/write reported kClosed
     kTransportError,  ///< a read or write failed, or a write timed out
@@ -141,10 +143,12 @@ class MqttSession {
                 SessionObserver* observer = nullptr);
 
     /// Sends CONNECT and waits up to network_timeout for CONNACK; on acceptance sends the
-    /// configured SUBSCRIBE. Callable once per session.
-    ConnectResult connect();
+    /// configured SUBSCRIBE. Callable once per session. No wait goes past `stop_at` (the end
+    /// of the run): one it cuts short gives kCut, not a failure.
+    ConnectResult connect(std::optional<clock::SimTime> stop_at = std::nullopt);
     /// Runs the client loop until `deadline` or until the connection is lost (see StopReason).
-    /// After any reason but kDeadline the session is dead and returns kNotConnected.
+    /// No write waits past `deadline` either. After any reason but kDeadline the session is dead
+    /// and returns kNotConnected.
     RunResult run_until(clock::SimTime deadline);
     /// Sends DISCONNECT (the transport stays open; closing it is the owner's business).
     IoResult disconnect();
@@ -189,6 +193,7 @@ class MqttSession {
     clock::SimTime keepalive_tick_{};
     clock::SimTime next_publish_{};
     std::optional<clock::SimTime> poll_end_; // set while the loop is in its poll wait
+    std::optional<clock::SimTime> stop_at_;  // no wait goes past it (connect / run_until)
     uint16_t last_packet_id_ = 0;
     uint16_t subscribe_id_ = 0;
     uint64_t publish_seq_ = 0;

@@ -17,6 +17,9 @@ namespace lwipsim::device {
 
 struct TlsTransport::Impl {
     int fd = -1;
+    /// Sends block no later than this (SO_SNDTIMEO set per send, as esp-tls sets it from
+    /// network_timeout); unset: no bound.
+    std::optional<clock::SimTime> send_deadline;
     uint16_t local_port = 0; ///< kept: after an abort the socket no longer knows it
     bool close_notify = false;
     bool tls_ready = false;
@@ -57,17 +60,36 @@ std::string tls_error_text(int rc) {
     return buf;
 }
 
-void set_recv_timeout(int fd, clock::SimDuration timeout) {
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
+constexpr clock::SimDuration kLwipTick = std::chrono::milliseconds(1); ///< lwIP's timeout unit
+
+// SO_RCVTIMEO / SO_SNDTIMEO in whole milliseconds, rounded down so a wait never outlasts
+// `timeout`.
+void set_timeout(int fd, int option, clock::SimDuration timeout) {
+    auto ms = std::chrono::floor<std::chrono::milliseconds>(timeout).count();
     if (ms <= 0)
         ms = 1; // lwIP: 0 means block forever; a poll is one millisecond
     timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
-    lwip_setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    lwip_setsockopt(fd, SOL_SOCKET, option, &tv, sizeof tv);
 }
 
+void set_recv_timeout(int fd, clock::SimDuration timeout) {
+    set_timeout(fd, SO_RCVTIMEO, timeout);
+}
+
+// A blocking send, as esp-tls's, that waits for room in the send buffer (writing as it frees)
+// but no later than the write's deadline: SO_SNDTIMEO is set to what is left of it on each call,
+// since mbedTLS may call again after a partial send. lwIP notices the timeout when it next
+// services the write (an ACK, or its poll timer: up to TCP_SLOW_INTERVAL * 2 = 1 s later).
+// Less than lwIP's 1 ms tick left: WANT_WRITE without sending; write_all then times out.
 int bio_send(void* ctx, const unsigned char* buf, size_t len) {
-    int fd = *static_cast<int*>(ctx);
-    ssize_t n = lwip_send(fd, buf, len, 0);
+    auto* t = static_cast<TlsTransport::Impl*>(ctx);
+    if (t->send_deadline) {
+        const auto left = *t->send_deadline - clock::Scheduler::current().now();
+        if (left < kLwipTick)
+            return MBEDTLS_ERR_SSL_WANT_WRITE;
+        set_timeout(t->fd, SO_SNDTIMEO, left);
+    }
+    ssize_t n = lwip_send(t->fd, buf, len, 0);
     if (n >= 0)
         return static_cast<int>(n);
     if (errno == EWOULDBLOCK || errno == EAGAIN)
@@ -76,7 +98,7 @@ int bio_send(void* ctx, const unsigned char* buf, size_t len) {
 }
 
 int bio_recv(void* ctx, unsigned char* buf, size_t len) {
-    int fd = *static_cast<int*>(ctx);
+    int fd = static_cast<TlsTransport::Impl*>(ctx)->fd;
     ssize_t n = lwip_recv(fd, buf, len, 0);
     if (n > 0)
         return static_cast<int>(n);
@@ -108,8 +130,16 @@ int export_keys(void* ctx, const unsigned char* master, const unsigned char*, si
     return 0;
 }
 
+timeval to_timeval(clock::SimDuration d) {
+    // Whole milliseconds (lwIP's unit), rounded down, so a wait never outlasts `d`.
+    auto ms = std::chrono::floor<std::chrono::milliseconds>(d).count();
+    if (ms < 0)
+        ms = 0;
+    return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+}
+
 // Non-blocking connect bounded by `timeout`, as esp-tls does; returns 0 or an errno.
-int connect_with_timeout(int fd, const TlsOptions& o) {
+int connect_with_timeout(int fd, const TlsOptions& o, clock::SimDuration timeout) {
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = lwip_htons(o.port);
@@ -124,8 +154,7 @@ int connect_with_timeout(int fd, const TlsOptions& o) {
         fd_set wfds;
         FD_ZERO(&wfds);
         FD_SET(fd, &wfds);
-        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(o.connect_timeout).count();
-        timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+        timeval tv = to_timeval(timeout);
         int n = lwip_select(fd + 1, nullptr, &wfds, nullptr, &tv);
         if (n == 0)
             return ETIMEDOUT;
@@ -175,7 +204,7 @@ int setup_tls(TlsTransport::Impl& t, const TlsOptions& o, port::DeterministicRng
     rc = mbedtls_ssl_set_hostname(&t.ssl, o.server_name.c_str());
     if (rc != 0)
         return rc;
-    mbedtls_ssl_set_bio(&t.ssl, &t.fd, bio_send, bio_recv, nullptr);
+    mbedtls_ssl_set_bio(&t.ssl, &t, bio_send, bio_recv, nullptr);
     t.tls_ready = true;
     return 0;
 }
@@ -183,10 +212,15 @@ int setup_tls(TlsTransport::Impl& t, const TlsOptions& o, port::DeterministicRng
 int handshake(TlsTransport::Impl& t, clock::SimDuration timeout) {
     auto& s = clock::Scheduler::current();
     auto deadline = s.now() + timeout;
+    t.send_deadline = deadline;
     for (;;) {
         auto left = deadline - s.now();
         if (left <= clock::SimDuration::zero())
             return MBEDTLS_ERR_SSL_TIMEOUT;
+        if (left < kLwipTick) { // lwIP cannot wait less than a tick: give up at the deadline
+            s.sleep_for(left);
+            return MBEDTLS_ERR_SSL_TIMEOUT;
+        }
         set_recv_timeout(t.fd, left);
         int rc = mbedtls_ssl_handshake(&t.ssl);
         if (rc == 0)
@@ -261,8 +295,24 @@ std::unique_ptr<TlsTransport> TlsTransport::open(const TlsOptions& o, port::Dete
                         "setting TCP keepalive failed: errno " + std::to_string(err));
         }
     }
-    if (int err = connect_with_timeout(impl->fd, o); err != 0) {
-        return fail(OpenStage::kConnect, err, "connect failed: errno " + std::to_string(err));
+    // A wait the run's end cuts short is no failure of the device: it is reported as cut.
+    auto& sched = clock::Scheduler::current();
+    bool cut_short = false;
+    auto bounded = [&](clock::SimDuration want) {
+        const auto left = o.stop_at ? *o.stop_at - sched.now() : want;
+        cut_short = left < want;
+        return cut_short ? std::max(left, clock::SimDuration::zero()) : want;
+    };
+    auto cut = [&](OpenStage stage, int code, const std::string& detail) {
+        fail(stage, code, "cut by the end of the run (" + detail + ")");
+        error.cut = true;
+        return nullptr;
+    };
+    if (int err = connect_with_timeout(impl->fd, o, bounded(o.connect_timeout)); err != 0) {
+        std::string detail = "connect failed: errno " + std::to_string(err);
+        if (err == ETIMEDOUT && cut_short)
+            return cut(OpenStage::kConnect, err, detail);
+        return fail(OpenStage::kConnect, err, detail);
     }
     {
         sockaddr_in a{};
@@ -274,7 +324,10 @@ std::unique_ptr<TlsTransport> TlsTransport::open(const TlsOptions& o, port::Dete
     if (int rc = setup_tls(*impl, o, rng); rc != 0) {
         return fail(OpenStage::kTlsSetup, rc, tls_error_text(rc));
     }
-    int rc = handshake(*impl, o.handshake_timeout);
+    int rc = handshake(*impl, bounded(o.handshake_timeout));
+    impl->send_deadline.reset();
+    if (rc == MBEDTLS_ERR_SSL_TIMEOUT && cut_short)
+        return cut(OpenStage::kHandshake, rc, tls_error_text(rc));
     if (observer != nullptr)
         observer->on_handshake_done(rc == 0);
     if (rc != 0)
@@ -285,29 +338,49 @@ std::unique_ptr<TlsTransport> TlsTransport::open(const TlsOptions& o, port::Dete
 
 IoResult TlsTransport::write_all(std::span<const uint8_t> data, clock::SimDuration timeout) {
     auto& s = clock::Scheduler::current();
-    auto deadline = s.now() + timeout;
+    const auto deadline = s.now() + timeout;
+    impl_->send_deadline = deadline; // bio_send's bound
     size_t done = 0;
     while (done < data.size()) {
-        if (s.now() >= deadline)
-            return {IoStatus::kTimeout, done, 0, "write timed out"};
+        const auto left = deadline - s.now();
+        if (left < kLwipTick) {
+            // The send buffer stayed full (the peer acknowledges nothing) until the deadline.
+            if (left > clock::SimDuration::zero())
+                s.sleep_for(left);
+            impl_->send_deadline.reset();
+            return {IoStatus::kTimeout, done, 0, "write timed out: the send buffer stayed full"};
+        }
         int rc = mbedtls_ssl_write(&impl_->ssl, data.data() + done, data.size() - done);
         if (rc > 0) {
             done += static_cast<size_t>(rc);
         } else if (rc != MBEDTLS_ERR_SSL_WANT_WRITE && rc != MBEDTLS_ERR_SSL_WANT_READ) {
+            impl_->send_deadline.reset();
             return {IoStatus::kError, done, rc, tls_error_text(rc)};
         }
     }
+    impl_->send_deadline.reset();
     return {IoStatus::kOk, done, 0, {}};
 }
 
 IoResult TlsTransport::read_some(std::span<uint8_t> buf, clock::SimDuration timeout) {
-    set_recv_timeout(impl_->fd, timeout);
+    // lwIP's receive timeout counts whole milliseconds (0 blocks forever). Below one, read what
+    // is there without waiting, then sleep the rest exactly: a read never outlasts its timeout.
+    const bool below_tick = timeout < kLwipTick;
+    const int flags = lwip_fcntl(impl_->fd, F_GETFL, 0);
+    if (below_tick)
+        lwip_fcntl(impl_->fd, F_SETFL, flags | O_NONBLOCK);
+    else
+        set_recv_timeout(impl_->fd, timeout);
     int rc = mbedtls_ssl_read(&impl_->ssl, buf.data(), buf.size());
+    if (below_tick)
+        lwip_fcntl(impl_->fd, F_SETFL, flags);
     if (rc > 0)
         return {IoStatus::kOk, static_cast<size_t>(rc), 0, {}};
     if (rc == 0 || rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY)
         return {IoStatus::kClosed, 0, 0, "peer closed"};
     if (rc == MBEDTLS_ERR_SSL_TIMEOUT || rc == MBEDTLS_ERR_SSL_WANT_READ) {
+        if (below_tick && timeout > clock::SimDuration::zero())
+            clock::Scheduler::current().sleep_for(timeout);
         return {IoStatus::kTimeout, 0, 0, {}};
     }
     return {IoStatus::kError, 0, rc, tls_error_text(rc)};

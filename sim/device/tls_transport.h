@@ -45,6 +45,9 @@ struct TlsOptions {
     bool close_notify = false; ///< send close_notify before closing (esp-tls does not)
     clock::SimDuration connect_timeout = clock::from_ms(10000);
     clock::SimDuration handshake_timeout = clock::from_ms(10000);
+    /// The run ends here: no connect or handshake wait goes past it. A wait it cuts short is
+    /// reported with OpenError::cut, not as a failure.
+    std::optional<clock::SimTime> stop_at;
 };
 
 /// What happened while opening, for the application's counters and the event log.
@@ -54,6 +57,7 @@ struct OpenError {
     OpenStage stage;
     int code;           ///< errno (lwIP) or mbedTLS error code
     std::string detail; ///< human-readable, mbedtls_strerror text for TLS errors
+    bool cut = false;   ///< the run ended (TlsOptions::stop_at) before the stage could finish
 };
 
 /// Told about socket lifecycle steps (the PCB probe uses these to stamp close times).
@@ -77,6 +81,11 @@ class TlsTransport : public Transport {
                                               port::DeterministicRng& rng, SocketObserver* observer,
                                               const KeyLogSink& keylog, OpenError& error);
 
+    /// esp_transport_write with a timeout: a blocking send that waits for room in the send
+    /// buffer, bounded by SO_SNDTIMEO as esp-tls sets it, here what is left of `timeout`. Gives
+    /// up with kTimeout once the timeout has passed, even part way through (the caller aborts
+    /// the connection then, as esp-mqtt does). lwIP notices an expired send timeout when it
+    /// next services the write: on an ACK, or at its poll timer (up to 1 s later).
     IoResult write_all(std::span<const uint8_t> data, clock::SimDuration timeout) override;
     IoResult read_some(std::span<uint8_t> buf, clock::SimDuration timeout) override;
     /// esp-tls's esp_tls_conn_destroy. Idempotent; also done by the destructor.

@@ -245,17 +245,102 @@ void LinkDown::window_start(SimTime at) {
 
 // --- reset -------------------------------------------------------------------------------
 
+namespace {
+
+// Serial-number order (RFC 1982) of two TCP sequence numbers.
+bool seq_after(uint32_t a, uint32_t b) {
+    return static_cast<int32_t>(a - b) > 0;
+}
+
+void write32(std::vector<uint8_t>& b, size_t at, uint32_t v) {
+    for (size_t i = 0; i < 4; ++i)
+        b[at + i] = static_cast<uint8_t>(v >> (24 - 8 * i));
+}
+
+} // namespace
+
+void Reset::deliver(Frame frame) {
+    const PacketInfo info = parse_frame(frame.bytes);
+    const bool tcp =
+        info.ipv4 && info.has_ports && info.protocol == static_cast<uint8_t>(IpProto::kTcp);
+    if (!tcp) {
+        forward(std::move(frame));
+        return;
+    }
+    const auto it = flows_.find(*flow_key(info));
+    const bool new_syn = (info.tcp_flags & (kTcpSyn | kTcpAck)) == kTcpSyn;
+    if (frame.direction == Direction::kUp && it != flows_.end() && it->second.reset && !new_syn) {
+        apply(std::move(frame), ctx_.timer.now());
+        return;
+    }
+    track(frame, info);
+    forward(std::move(frame));
+}
+
+void Reset::track(const Frame& frame, const PacketInfo& info) {
+    const FlowKey key = *flow_key(info);
+    if ((info.tcp_flags & kTcpRst) != 0) {
+        flows_.erase(key); // ended by one of its ends
+        return;
+    }
+    if (frame.direction == Direction::kDown) {
+        auto it = flows_.find(key);
+        if (it == flows_.end())
+            return;
+        const uint32_t end = info.tcp_seq + static_cast<uint32_t>(info.tcp_payload_len) +
+                             ((info.tcp_flags & kTcpSyn) ? 1u : 0u) +
+                             ((info.tcp_flags & kTcpFin) ? 1u : 0u);
+        auto& next = it->second.down_next;
+        if (!next || seq_after(end, *next))
+            next = end;
+        return;
+    }
+    if (!direction_selected(Direction::kUp) ||
+        !(common_.filter.empty() || common_.filter.matches(info))) {
+        return;
+    }
+    Flow& f = flows_[key];
+    if ((info.tcp_flags & (kTcpSyn | kTcpAck)) == kTcpSyn)
+        f = Flow{}; // a new connection on these ports
+    f.last_up = frame.bytes;
+}
+
+void Reset::arm() {
+    const SimTime now = ctx_.timer.now();
+    const auto& s = common_.schedule;
+    auto first = s.last_start(now);
+    if (!first || *first < now)
+        first = s.next_start(now);
+    if (first)
+        ctx_.timer.at(*first, [this, at = *first] { reset_flows(at); });
+}
+
+void Reset::reset_flows(SimTime at) {
+    for (auto& [key, flow] : flows_) {
+        if (flow.reset)
+            continue;
+        flow.reset = true;
+        std::vector<uint8_t> basis = flow.last_up;
+        const PacketInfo up = parse_frame(basis);
+        // Answer the device's latest segment as if it acknowledged everything seen going down.
+        if ((up.tcp_flags & kTcpAck) != 0 && flow.down_next &&
+            seq_after(*flow.down_next, up.tcp_ack))
+            write32(basis, up.ip_offset + up.ip_header_len + 8, *flow.down_next);
+        inject_rst(basis, at);
+    }
+    if (const auto next = common_.schedule.next_start(at))
+        ctx_.timer.at(*next, [this, n = *next] { reset_flows(n); });
+}
+
 void Reset::apply(Frame frame, SimTime now) {
-    if (frame.direction != Direction::kUp) {
-        forward(std::move(frame));
-        return;
-    }
-    auto rst = build_tcp_rst(frame.bytes);
-    if (!rst) {
-        forward(std::move(frame));
-        return;
-    }
     drop(frame, "reset");
+    inject_rst(frame.bytes, now);
+}
+
+void Reset::inject_rst(const std::vector<uint8_t>& answering, SimTime now) {
+    auto rst = build_tcp_rst(answering);
+    if (!rst)
+        return;
     Frame injected{std::move(*rst), Direction::kDown, ctx_.ids.next(), now};
     report(injected, AuditAction::kInjected, "reset");
     forward(std::move(injected));

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -50,7 +51,11 @@ class Fault : public Stage {
     virtual void arm() {}
 
     /// Starts a fault built dormant (FaultSpec::dormant) at `at`: the scenario's event triggers.
-    void trigger(clock::SimTime at) { common_.schedule.trigger(at); }
+    /// Arms it again, so faults with timed actions of their own schedule them from `at`.
+    void trigger(clock::SimTime at) {
+        common_.schedule.trigger(at);
+        arm();
+    }
 
     [[nodiscard]] const std::string& name() const { return common_.name; }
     [[nodiscard]] const FaultCommon& common() const { return common_; }
@@ -224,16 +229,38 @@ class LinkDown final : public Fault {
     LinkChange on_change_;
 };
 
-/// A middlebox that kills TCP connections: each selected TCP frame going up (device ->
-/// network) is dropped and answered with a RST toward the device (see build_tcp_rst()), which
-/// travels on through the pieces between this fault and the device. RST segments and non-TCP
-/// frames pass untouched; down frames are never selected.
+/// A middlebox that kills the TCP connections passing through it, at an instant: at each window
+/// start of its schedule (windows have no length; `for` does not apply) it sends the device a RST
+/// for every TCP flow it has seen going up (direction and filter select them) and not seen end
+/// in a RST. Flows that first pass after that instant are not touched.
+///
+/// The RST carries the sequence number the device most likely expects next: the larger of the
+/// device's last acknowledgement and the end of the last segment seen going down. lwIP (RFC 5961)
+/// takes a RST only with exactly that number and answers one that is merely in its window with a
+/// challenge ACK; a reset flow is therefore dead for good: any later frame the device sends on it
+/// is dropped and answered with a RST built from that frame (RFC 793 "Reset Generation"), which
+/// carries the exact number. A new SYN on the same ports starts a new, live flow.
 class Reset final : public Fault {
   public:
     using Fault::Fault;
+    void deliver(Frame frame) override;
+    void arm() override;
 
   protected:
+    /// A frame the device sent on a flow that was reset: dropped, answered with a RST.
     void apply(Frame frame, clock::SimTime now) override;
+
+  private:
+    struct Flow {
+        std::vector<uint8_t> last_up;      ///< the device's latest segment on it
+        std::optional<uint32_t> down_next; ///< sequence number after the latest down segment
+        bool reset = false;
+    };
+    void track(const Frame& frame, const PacketInfo& info);
+    void reset_flows(clock::SimTime at);
+    void inject_rst(const std::vector<uint8_t>& answering, clock::SimTime now);
+
+    std::map<FlowKey, Flow> flows_;
 };
 
 } // namespace lwipsim::link

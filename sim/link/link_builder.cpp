@@ -125,11 +125,21 @@ SimDuration ms(double v) {
     return SimDuration(std::llround(v * 1e6));
 }
 
+// A reset happens at instants: its windows have no length.
+Schedule schedule_of(const FaultSpec& spec) {
+    const bool instant = spec.type == "reset";
+    return Schedule{spec.start, instant ? SimDuration::zero() : spec.duration, spec.repeat,
+                    spec.dormant};
+}
+
 } // namespace
 
 void validate_fault_spec(const FaultSpec& spec, size_t index) {
     (void)checked_params(spec, index);
-    const Schedule schedule{spec.start, spec.duration, spec.repeat};
+    if (spec.type == "reset" && spec.duration && *spec.duration != SimDuration::zero()) {
+        fail(spec, index, "a reset is instantaneous: it takes no duration");
+    }
+    const Schedule schedule = schedule_of(spec);
     try {
         schedule.validate();
     } catch (const std::invalid_argument& e) {
@@ -156,9 +166,8 @@ std::unique_ptr<Fault> make_fault(const FaultSpec& spec, size_t index, uint64_t 
     validate_fault_spec(spec, index);
     const auto params = checked_params(spec, index);
     const std::string name = display_name(spec, index);
-    FaultCommon common{name, Schedule{spec.start, spec.duration, spec.repeat, spec.dormant},
-                       spec.direction,
-                       spec.filter, derive_seed(seed, name)};
+    FaultCommon common{name, schedule_of(spec), spec.direction, spec.filter,
+                       derive_seed(seed, name)};
     const std::string& t = spec.type;
     auto param = [&](const char* key) { return params.at(key); };
     if (t == "blackhole") {

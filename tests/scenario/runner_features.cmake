@@ -13,3 +13,25 @@ add_test(NAME scenario.realtime_mode
          COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/realtime_check.py
                  $<TARGET_FILE:lwipsim> ${CMAKE_SOURCE_DIR}/tests/data/scenarios/tcp_keepalive.yaml)
 set_tests_properties(scenario.realtime_mode PROPERTIES LABELS scenario TIMEOUT 120)
+
+# Issue 12: faults, time and the MQTT client as a firmware engineer meets them.
+foreach(check reset:reset_instant run_end:run_end_cut write_timeout:write_timeout)
+    string(REPLACE ":" ";" parts ${check})
+    list(GET parts 0 name)
+    list(GET parts 1 data)
+    add_test(NAME scenario.${name}
+             COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/${name}_check.py
+                     $<TARGET_FILE:lwipsim> ${CMAKE_SOURCE_DIR}/tests/data/scenarios/${data}.yaml)
+    set_tests_properties(scenario.${name} PROPERTIES LABELS scenario TIMEOUT 120)
+endforeach()
+
+add_test(NAME scenario.broker_unreachable
+         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/broker_unreachable_check.py
+                 $<TARGET_FILE:lwipsim> ${CMAKE_SOURCE_DIR}/tests/data/scenarios/e2e_basic.yaml)
+set_tests_properties(scenario.broker_unreachable PROPERTIES LABELS scenario TIMEOUT 120)
+
+# Same seed twice under loss with QoS 1: what must repeat, and the warning when it need not.
+add_test(NAME scenario.determinism_lossy_qos1
+         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/determinism_lossy.py
+                 $<TARGET_FILE:lwipsim> ${CMAKE_SOURCE_DIR}/tests/data/scenarios/lossy_qos1.yaml)
+set_tests_properties(scenario.determinism_lossy_qos1 PROPERTIES LABELS scenario TIMEOUT 300)

@@ -80,11 +80,12 @@ TEST(LinkBuilder, InjectedRstSkipsTheWireAndReachesTheDevice) {
     LinkConfig cfg;
     cfg.up.latency = clock::from_ms(50);
     cfg.down.latency = clock::from_ms(50);
-    World w({spec("reset", "rst")}, cfg);
-    w.timer.advance_to(at_ms(7));
-    w.link->from_device().deliver(Frame{build_frame({}), {}, 0, {}});
+    FaultSpec rst = spec("reset", "rst");
+    rst.start = at_ms(7);
+    World w({rst}, cfg);
+    w.link->from_device().deliver(Frame{build_frame({}), {}, 0, {}}); // the flow, at 0
     w.timer.run_all();
-    EXPECT_TRUE(w.network.got.empty());
+    EXPECT_EQ(w.network.got.size(), 1u);
     ASSERT_EQ(w.device.got.size(), 1u);
     EXPECT_EQ(w.device.got[0].at, at_ms(7)); // injected at the fault box, device side of the wire
     EXPECT_EQ(parse_frame(w.device.got[0].frame.bytes).tcp_flags, kTcpRst);
@@ -134,6 +135,9 @@ TEST(LinkBuilder, ErrorsNameTheFaultAndTheKey) {
     FaultSpec rst = spec("reset", "rst");
     rst.direction = FaultDirection::kDown;
     EXPECT_NE(error_of({rst}).find("direction"), std::string::npos);
+    FaultSpec long_rst = spec("reset", "rst");
+    long_rst.duration = clock::from_ms(10);
+    EXPECT_NE(error_of({long_rst}).find("instantaneous"), std::string::npos);
 }
 
 TEST(LinkBuilder, SameSeedSameAuditTrail) {

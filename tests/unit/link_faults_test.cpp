@@ -334,34 +334,115 @@ TEST(LinkFaults, LinkDownCallsBackAndDropsBothDirections) {
     EXPECT_EQ(rig.to_net.got.size(), 1u);
 }
 
-TEST(LinkFaults, ResetDropsAndInjectsRstTowardDevice) {
+// A reset is an instant: the flows seen before it get a RST then, and nothing else does.
+TEST(LinkFaults, ResetHitsOnlyTheFlowsThatExistAtItsInstant) {
     FaultSpec s = spec("reset");
+    s.start = at_ms(1000);
     s.filter.dst_port = 8883;
     Rig rig(s);
-    FrameSpec seg;
-    seg.ack = 777;
-    rig.send_at(at_ms(3), seg);
-    EXPECT_TRUE(rig.to_net.got.empty());
-    ASSERT_EQ(rig.to_dev.got.size(), 1u);
-    const Frame& rst = rig.to_dev.got[0].frame;
-    EXPECT_EQ(rst.direction, Direction::kDown);
-    EXPECT_EQ(rst.id, 2u); // a fresh id after the original's 1
-    EXPECT_EQ(rst.created_at, at_ms(3));
-    const PacketInfo i = parse_frame(rst.bytes);
+    FrameSpec a_up; // flow A: device 50000 -> 8883, acknowledging 2000
+    FrameSpec a_down;
+    a_down.src_ip = a_up.dst_ip;
+    a_down.dst_ip = a_up.src_ip;
+    a_down.src_port = 8883;
+    a_down.dst_port = 50000;
+    a_down.seq = 2000;
+    a_down.payload = 100; // the device expects 2100 next
+    rig.send_at(at_ms(0), a_up);
+    rig.send_at(at_ms(500), a_down, Direction::kDown);
+    rig.timer.advance_to(at_ms(1000));
+    ASSERT_EQ(rig.to_dev.got.size(), 2u); // a_down, then the RST
+    const auto& rst = rig.to_dev.got[1];
+    EXPECT_EQ(rst.at, at_ms(1000));
+    EXPECT_EQ(rst.frame.created_at, at_ms(1000));
+    PacketInfo i = parse_frame(rst.frame.bytes);
     EXPECT_EQ(i.tcp_flags, kTcpRst);
-    EXPECT_EQ(i.tcp_seq, 777u);
+    EXPECT_EQ(i.tcp_seq, 2100u); // 2000 + 100 payload, past the device's ack of 2000
     EXPECT_EQ(i.src_port, 8883);
     EXPECT_EQ(i.dst_port, 50000);
-    ASSERT_EQ(rig.audit.entries().size(), 2u);
-    EXPECT_EQ(rig.audit.entries()[0].action, AuditAction::kDropped);
-    EXPECT_EQ(rig.audit.entries()[1].action, AuditAction::kInjected);
-    // Down frames and UDP pass.
+
+    // A connection made after the instant passes, SYN and data alike.
+    FrameSpec b_syn;
+    b_syn.src_port = 50001;
+    b_syn.flags = kTcpSyn;
+    FrameSpec b_data = b_syn;
+    b_data.flags = kTcpAck | kTcpPsh;
+    rig.send_at(at_ms(2000), b_syn);
+    rig.send_at(at_ms(2100), b_data);
+    EXPECT_EQ(rig.to_net.got.size(), 3u); // a_up, b_syn, b_data
+    EXPECT_EQ(rig.to_dev.got.size(), 2u);
+
+    // The device sends again on A (its challenge ACK, or a retransmission): RST with its ack.
+    rig.send_at(at_ms(3000), a_up);
+    EXPECT_EQ(rig.to_net.got.size(), 3u);
+    ASSERT_EQ(rig.to_dev.got.size(), 3u);
+    i = parse_frame(rig.to_dev.got[2].frame.bytes);
+    EXPECT_EQ(i.tcp_flags, kTcpRst);
+    EXPECT_EQ(i.tcp_seq, 2000u);
+
+    // Nothing more happens, however long the run goes on.
+    rig.timer.advance_to(at_ms(3'600'000));
+    rig.send(b_data);
+    EXPECT_EQ(rig.to_net.got.size(), 4u);
+    EXPECT_EQ(rig.to_dev.got.size(), 3u);
+    ASSERT_EQ(rig.audit.entries().size(), 3u); // injected, dropped, injected
+    EXPECT_EQ(rig.audit.entries()[0].action, AuditAction::kInjected);
+    EXPECT_EQ(rig.audit.entries()[1].action, AuditAction::kDropped);
+    EXPECT_EQ(rig.audit.entries()[2].action, AuditAction::kInjected);
+}
+
+TEST(LinkFaults, ResetAnswersAConnectInProgressAndSkipsFlowsAlreadyEnded) {
+    FaultSpec s = spec("reset");
+    s.start = at_ms(100);
+    Rig rig(s);
+    FrameSpec syn; // a connect still waiting for its SYN-ACK
+    syn.flags = kTcpSyn;
+    syn.seq = 5000;
+    FrameSpec ended; // a flow the device itself reset
+    ended.src_port = 50002;
+    ended.flags = kTcpRst;
     FrameSpec udp;
     udp.protocol = 17;
-    udp.dst_port = 8883;
-    rig.send(udp);
-    rig.send(seg, Direction::kDown);
-    EXPECT_EQ(rig.to_net.got.size(), 1u);
+    rig.send_at(at_ms(10), syn);
+    rig.send_at(at_ms(20), ended);
+    rig.send_at(at_ms(30), udp);
+    rig.timer.advance_to(at_ms(100));
+    ASSERT_EQ(rig.to_dev.got.size(), 1u);
+    const PacketInfo i = parse_frame(rig.to_dev.got[0].frame.bytes);
+    // RFC 793: a RST answering a segment without ACK acknowledges it (SYN counts one).
+    EXPECT_EQ(i.tcp_flags, kTcpRst | kTcpAck);
+    EXPECT_EQ(i.tcp_ack, 5001u);
+    EXPECT_EQ(i.dst_port, 50000);
+    // A new SYN on the same ports is a new connection: it passes.
+    rig.send_at(at_ms(200), syn);
+    EXPECT_EQ(rig.to_net.got.size(), 4u);
+}
+
+TEST(LinkFaults, TriggeredAndRepeatingResetsFireAtTheirInstantsOnly) {
+    FaultSpec s = spec("reset");
+    s.dormant = true;
+    s.repeat = clock::from_ms(1000);
+    Rig rig(s);
+    FrameSpec seg;
+    rig.send_at(at_ms(10), seg);
+    rig.timer.advance_to(at_ms(5000)); // dormant: nothing yet
+    EXPECT_TRUE(rig.to_dev.got.empty());
+    rig.fault->trigger(at_ms(5500));
+    rig.timer.advance_to(at_ms(5499));
+    EXPECT_TRUE(rig.to_dev.got.empty());
+    rig.timer.advance_to(at_ms(5500));
+    ASSERT_EQ(rig.to_dev.got.size(), 1u);
+    EXPECT_EQ(rig.to_dev.got[0].at, at_ms(5500));
+    FrameSpec later_syn; // after the first instant, before the second
+    later_syn.src_port = 50009;
+    later_syn.flags = kTcpSyn;
+    rig.send_at(at_ms(6000), later_syn);
+    EXPECT_EQ(rig.to_net.got.size(), 2u);
+    rig.timer.advance_to(at_ms(6500)); // second instant: only the new flow is still alive
+    ASSERT_EQ(rig.to_dev.got.size(), 2u);
+    EXPECT_EQ(rig.to_dev.got[1].at, at_ms(6500));
+    EXPECT_EQ(parse_frame(rig.to_dev.got[1].frame.bytes).dst_port, 50009);
+    rig.timer.advance_to(at_ms(9500));
     EXPECT_EQ(rig.to_dev.got.size(), 2u);
 }
 

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -423,6 +424,73 @@ TEST(MqttSession, DisconnectSendsPacket) {
     EXPECT_EQ(f.broker.seen.back().first_byte, 0xE0);
     EXPECT_TRUE(f.broker.seen.back().body.empty());
     EXPECT_FALSE(s.connected());
+}
+
+// The end of the run (stop time) cuts a wait short; that is not a failure of the session.
+TEST(MqttSession, ConnAckWaitIsCutAtTheStopTime) {
+    Fixture f;
+    f.broker.on_packet = nullptr; // silent broker
+    auto cfg = base_config(120);
+    cfg.network_timeout = from_ms(10'000);
+    MqttSession s(cfg, f.broker, f.clock, &f.obs);
+    EXPECT_EQ(s.connect(at_ms(3'000)).outcome, ConnectOutcome::kCut);
+    EXPECT_EQ(f.clock.now(), at_ms(3'000)); // not network_timeout later
+    EXPECT_EQ(f.obs.errors, 0);
+}
+
+// A transport whose writes cannot complete before `stalled_until` (a full send buffer): they
+// use up their whole timeout and report kTimeout, as TlsTransport::write_all does.
+class StallingBroker : public ScriptedBroker {
+  public:
+    explicit StallingBroker(FakeClock& clock) : ScriptedBroker(clock), clock_(clock) {}
+    std::optional<SimTime> stalled_until;
+    std::vector<SimDuration> write_timeouts;
+    IoResult write_all(std::span<const uint8_t> data, SimDuration timeout) override {
+        if (stalled_until && clock_.now() + timeout < *stalled_until) {
+            write_timeouts.push_back(timeout);
+            clock_.advance_to(clock_.now() + timeout);
+            return {IoStatus::kTimeout, 0, 0, "stalled"};
+        }
+        return ScriptedBroker::write_all(data, timeout);
+    }
+
+  private:
+    FakeClock& clock_;
+};
+
+TEST(MqttSession, WriteTimeoutAbortsButTheDeadlineOnlyCuts) {
+    // Publish due 1 s after CONNACK; its write cannot complete. network_timeout 10 s.
+    auto cfg = base_config(0);
+    cfg.network_timeout = from_ms(10'000);
+    cfg.publish_interval = from_ms(1'000);
+    for (const bool end_first : {false, true}) {
+        SCOPED_TRACE(end_first ? "run ends at 5 s" : "run ends at 60 s");
+        FakeClock clock;
+        StallingBroker broker(clock);
+        broker.on_packet = [&clock](const SeenPacket& p, ScriptedBroker& b) {
+            if (p.type() == kConnect)
+                b.send(clock.now(), kConnAckOk);
+        };
+        CountingObserver obs;
+        MqttSession s(cfg, broker, clock, &obs);
+        ASSERT_EQ(s.connect().outcome, ConnectOutcome::kAccepted);
+        broker.stalled_until = at_ms(1'000'000);
+        const auto r = s.run_until(at_ms(end_first ? 5'000 : 60'000));
+        if (end_first) {
+            // The write gets what is left of the run (4 s), and its timeout is a cut.
+            EXPECT_EQ(r.reason, StopReason::kDeadline);
+            EXPECT_EQ(r.at, at_ms(5'000));
+            EXPECT_EQ(r.detail, "cut while writing PUBLISH");
+            EXPECT_EQ(broker.write_timeouts, (std::vector<SimDuration>{from_ms(4'000)}));
+            EXPECT_EQ(obs.errors, 0);
+        } else {
+            // esp-mqtt: a write not done within network_timeout aborts: 1 s + 10 s.
+            EXPECT_EQ(r.reason, StopReason::kTransportError);
+            EXPECT_EQ(r.at, at_ms(11'000));
+            EXPECT_EQ(broker.write_timeouts, (std::vector<SimDuration>{from_ms(10'000)}));
+            EXPECT_EQ(obs.errors, 1);
+        }
+    }
 }
 
 } // namespace

@@ -58,6 +58,7 @@ broker:
   server_name: broker.test
   client_cert: client.pem
   client_key: client.key
+  expect_reachable: no
 app:
   client_id: dev-1
   keepalive: 60s
@@ -134,6 +135,7 @@ TEST(ScenarioLoader, FullScenarioValuesInSiUnits) {
     EXPECT_EQ(s.broker.mode, BrokerMode::kExternal);
     EXPECT_EQ(s.broker.port, 18883);
     EXPECT_EQ(fs::path(s.broker.ca_file), dir.path() / "ca.pem"); // relative to the file
+    EXPECT_FALSE(s.broker.expect_reachable);
     EXPECT_FALSE(s.app.clean_session);
     ASSERT_TRUE(s.app.publish);
     EXPECT_EQ(s.app.publish->size, 1000u);
