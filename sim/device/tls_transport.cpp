@@ -1,4 +1,5 @@
 #include "sim/device/tls_transport.h"
+#include "sim/device/device_errors.h"
 
 #include "sim/clock/scheduler.h"
 #include "sim/port/mbedtls/mbedtls_platform.h"
@@ -17,6 +18,7 @@ namespace lwipsim::device {
 
 struct TlsTransport::Impl {
     int fd = -1;
+    int socket_errno = 0;    ///< errno of the BIO's last failed send/recv
     uint16_t local_port = 0; ///< kept: after an abort the socket no longer knows it
     bool close_notify = false;
     bool tls_ready = false;
@@ -47,16 +49,6 @@ struct TlsTransport::Impl {
 
 namespace {
 
-// mbedTLS's net_sockets error codes (MBEDTLS_NET_C is off: the device uses lwIP sockets).
-constexpr int kSendFailed = -0x004E;
-constexpr int kRecvFailed = -0x004C;
-
-std::string tls_error_text(int rc) {
-    char buf[160];
-    mbedtls_strerror(rc, buf, sizeof buf);
-    return buf;
-}
-
 void set_recv_timeout(int fd, clock::SimDuration timeout) {
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count();
     if (ms <= 0)
@@ -65,26 +57,30 @@ void set_recv_timeout(int fd, clock::SimDuration timeout) {
     lwip_setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 }
 
+// The BIO keeps the socket's errno behind a NET failure: mbedTLS passes only its own code on,
+// and "send failed" says little without "ECONNRESET".
 int bio_send(void* ctx, const unsigned char* buf, size_t len) {
-    int fd = *static_cast<int*>(ctx);
-    ssize_t n = lwip_send(fd, buf, len, 0);
+    auto* impl = static_cast<TlsTransport::Impl*>(ctx);
+    ssize_t n = lwip_send(impl->fd, buf, len, 0);
     if (n >= 0)
         return static_cast<int>(n);
     if (errno == EWOULDBLOCK || errno == EAGAIN)
         return MBEDTLS_ERR_SSL_WANT_WRITE;
-    return kSendFailed;
+    impl->socket_errno = errno;
+    return kTlsSendFailed;
 }
 
 int bio_recv(void* ctx, unsigned char* buf, size_t len) {
-    int fd = *static_cast<int*>(ctx);
-    ssize_t n = lwip_recv(fd, buf, len, 0);
+    auto* impl = static_cast<TlsTransport::Impl*>(ctx);
+    ssize_t n = lwip_recv(impl->fd, buf, len, 0);
     if (n > 0)
         return static_cast<int>(n);
     if (n == 0)
         return MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY; // orderly EOF from TCP
     if (errno == EWOULDBLOCK || errno == EAGAIN)
         return MBEDTLS_ERR_SSL_TIMEOUT;
-    return kRecvFailed;
+    impl->socket_errno = errno;
+    return kTlsRecvFailed;
 }
 
 int export_keys(void* ctx, const unsigned char* master, const unsigned char*, size_t, size_t,
@@ -175,7 +171,7 @@ int setup_tls(TlsTransport::Impl& t, const TlsOptions& o, port::DeterministicRng
     rc = mbedtls_ssl_set_hostname(&t.ssl, o.server_name.c_str());
     if (rc != 0)
         return rc;
-    mbedtls_ssl_set_bio(&t.ssl, &t.fd, bio_send, bio_recv, nullptr);
+    mbedtls_ssl_set_bio(&t.ssl, &t, bio_send, bio_recv, nullptr);
     t.tls_ready = true;
     return 0;
 }
@@ -247,7 +243,7 @@ std::unique_ptr<TlsTransport> TlsTransport::open(const TlsOptions& o, port::Dete
         // ENOBUFS: no heap for the netconn; ENFILE: every socket slot taken (e.g. leaked by
         // closes that returned EWOULDBLOCK, see tests/unit/linger_test.cpp).
         int err = errno;
-        return fail(OpenStage::kSocket, err, "lwip_socket failed: errno " + std::to_string(err));
+        return fail(OpenStage::kSocket, err, "lwip_socket failed: " + errno_text(err));
     }
     if (o.linger.enabled) {
         int err = set_linger(impl->fd, o.linger);
@@ -258,11 +254,11 @@ std::unique_ptr<TlsTransport> TlsTransport::open(const TlsOptions& o, port::Dete
     if (o.keepalive.enabled) {
         if (int err = set_keepalive(impl->fd, o.keepalive); err != 0) {
             return fail(OpenStage::kSocket, err,
-                        "setting TCP keepalive failed: errno " + std::to_string(err));
+                        "setting TCP keepalive failed: " + errno_text(err));
         }
     }
     if (int err = connect_with_timeout(impl->fd, o); err != 0) {
-        return fail(OpenStage::kConnect, err, "connect failed: errno " + std::to_string(err));
+        return fail(OpenStage::kConnect, err, "connect failed: " + errno_text(err));
     }
     {
         sockaddr_in a{};
@@ -272,13 +268,13 @@ std::unique_ptr<TlsTransport> TlsTransport::open(const TlsOptions& o, port::Dete
         }
     }
     if (int rc = setup_tls(*impl, o, rng); rc != 0) {
-        return fail(OpenStage::kTlsSetup, rc, tls_error_text(rc));
+        return fail(OpenStage::kTlsSetup, rc, tls_error_text(rc, impl->socket_errno));
     }
     int rc = handshake(*impl, o.handshake_timeout);
     if (observer != nullptr)
         observer->on_handshake_done(rc == 0);
     if (rc != 0)
-        return fail(OpenStage::kHandshake, rc, tls_error_text(rc));
+        return fail(OpenStage::kHandshake, rc, tls_error_text(rc, impl->socket_errno));
     error = OpenError{OpenStage::kDone, 0, {}};
     return std::unique_ptr<TlsTransport>(new TlsTransport(std::move(impl)));
 }
@@ -294,7 +290,7 @@ IoResult TlsTransport::write_all(std::span<const uint8_t> data, clock::SimDurati
         if (rc > 0) {
             done += static_cast<size_t>(rc);
         } else if (rc != MBEDTLS_ERR_SSL_WANT_WRITE && rc != MBEDTLS_ERR_SSL_WANT_READ) {
-            return {IoStatus::kError, done, rc, tls_error_text(rc)};
+            return {IoStatus::kError, done, rc, tls_error_text(rc, impl_->socket_errno)};
         }
     }
     return {IoStatus::kOk, done, 0, {}};
@@ -310,7 +306,7 @@ IoResult TlsTransport::read_some(std::span<uint8_t> buf, clock::SimDuration time
     if (rc == MBEDTLS_ERR_SSL_TIMEOUT || rc == MBEDTLS_ERR_SSL_WANT_READ) {
         return {IoStatus::kTimeout, 0, 0, {}};
     }
-    return {IoStatus::kError, 0, rc, tls_error_text(rc)};
+    return {IoStatus::kError, 0, rc, tls_error_text(rc, impl_->socket_errno)};
 }
 
 void TlsTransport::destroy() {
