@@ -115,7 +115,8 @@ int sweep(const SweepOptions& o) {
                 {o.scenario, sets, p.seed, v, fs::path(o.out) / p.name(), p.name() + "/" + v});
         }
     }
-    fs::create_directories(o.out);
+    prepare_out_dir(o.out);
+    refuse_mixed_results(o.out, base.name, false);
     if (!quiet()) {
         std::fprintf(stderr, "lwipsim: sweep of %s: %zu points x %zu variants = %zu runs%s\n",
                      grid.scenario.c_str(), mine.size(), grid.variants.size(), jobs.size(),
@@ -174,7 +175,8 @@ void setup_sweep(CLI::App& app) {
         ->required();
     cmd->add_option("--set", o->sets, "fixed override KEY=VALUE for every run (repeatable)");
     cmd->add_option("--variant", o->variants, "run only this variant at each point (repeatable)");
-    cmd->add_option("--seed", o->seed, "first seed (default: the scenario's)");
+    cmd->add_option("--seed", o->seed, "first seed (default: the scenario's)")
+        ->check(seed_validator());
     cmd->add_option("--seeds", o->seeds, "seeds per point: first, first+1, ...")
         ->check(CLI::Range(uint64_t{1}, uint64_t{100000}))
         ->capture_default_str();
