@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <set>
 
 namespace lwipsim::cli {
 
@@ -278,6 +279,71 @@ void print_table(const fs::path& out, const std::vector<std::string>& variants) 
                         e.value("value", 0.0), measured);
         }
     }
+}
+
+namespace {
+
+/// The scenario a result folder or sweep folder belongs to ("" when its file is unreadable).
+std::string scenario_of(const fs::path& json_file) {
+    std::ifstream in(json_file);
+    json j = json::parse(in, nullptr, false);
+    return j.is_object() && j.value("scenario", json()).is_string()
+               ? j["scenario"].get<std::string>()
+               : std::string();
+}
+
+/// What lwipsim wrote into an --out folder: result folders (`<variant>/`, `<variant>.partial/`),
+/// sweep points (`<point>/<variant>/`), plots, reports, tables and error notes. `scenarios`
+/// gets the scenario names found; `foreign` the first entry lwipsim did not write.
+void survey(const fs::path& dir, int depth, std::set<std::string>& scenarios,
+            std::optional<fs::path>& foreign) {
+    for (const auto& e : fs::directory_iterator(dir)) {
+        const fs::path& p = e.path();
+        const std::string name = p.filename().string();
+        if (e.is_directory()) {
+            if (fs::exists(p / "summary.json")) {
+                if (std::string s = scenario_of(p / "summary.json"); !s.empty())
+                    scenarios.insert(s);
+            } else if (name == "plots" || name.ends_with(".partial")) {
+                // plots of a parent folder; a run cut short (its worker was killed)
+            } else if (depth == 0) {
+                survey(p, depth + 1, scenarios, foreign); // a sweep point
+            } else if (!foreign) {
+                foreign = p;
+            }
+        } else if (name == "sweep.json") {
+            if (std::string s = scenario_of(p); !s.empty())
+                scenarios.insert(s);
+        } else if (name != "report.html" && name != "sweep.csv" && !name.ends_with(".error.txt") &&
+                   !foreign) {
+            foreign = p;
+        }
+    }
+}
+
+} // namespace
+
+void refuse_mixed_results(const fs::path& out, const std::string& scenario, bool force) {
+    std::error_code ec;
+    if (!fs::is_directory(out, ec))
+        return;
+    std::set<std::string> scenarios;
+    std::optional<fs::path> foreign;
+    survey(out, 0, scenarios, foreign);
+    scenarios.erase(scenario);
+    if (!force) {
+        if (!scenarios.empty())
+            throw UsageError("--out " + out.string() + " holds results of scenario '" +
+                             *scenarios.begin() + "', not '" + scenario +
+                             "'; they would be mixed in one comparison. Use another --out, or "
+                             "--force to remove the results there first");
+        return;
+    }
+    if (foreign)
+        throw UsageError("--force: " + out.string() + " also holds " + foreign->string() +
+                         ", which lwipsim did not write; remove it yourself or use another --out");
+    for (const auto& e : fs::directory_iterator(out))
+        fs::remove_all(e.path());
 }
 
 /// The variant folders of `dir` (sorted), or `dir` itself when it is one result folder.

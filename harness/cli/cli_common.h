@@ -88,6 +88,13 @@ void print_table(const std::filesystem::path& out, const std::vector<std::string
 std::pair<std::filesystem::path, std::vector<std::string>>
 variant_folders(const std::filesystem::path& dir);
 
+
+/// UsageError when the folder `out` holds results of a scenario other than `scenario` (its
+/// name): `compare` would mix the two. With `force` everything in `out` is removed instead,
+/// but only if all of it is what lwipsim writes (else UsageError naming the stranger).
+void refuse_mixed_results(const std::filesystem::path& out, const std::string& scenario,
+                          bool force);
+
 /// "passed"/"failed"/... in the words of an exit code, for messages.
 std::string describe_exit(int code);
 

@@ -23,6 +23,7 @@ struct RunOptions {
     std::string out = "results";
     int jobs = 2;
     bool no_plots = false;
+    bool force = false;
     std::string junit;
 };
 
@@ -39,6 +40,7 @@ int run(const RunOptions& o) {
     }
     fs::path out = o.out;
     prepare_out_folder(o.out);
+    refuse_mixed_results(out, base.name, o.force);
     std::vector<VariantJob> jobs;
     for (const auto& v : variants)
         jobs.push_back({o.scenario, o.sets, o.seed, v, out, v});
@@ -65,11 +67,13 @@ int run(const RunOptions& o) {
                 report::plot_comparison(out);
                 for (const auto& v : variants)
                     report::plot_run(out / v);
+                // Each variant's report, and the comparison report.html in `out` (every
+                // variant folder there, so an earlier run's variants are compared too).
+                report::write_report(out);
             } else {
                 report::plot_run(out / variants.front());
+                report::write_report(out / variants.front());
             }
-            for (const auto& v : variants)
-                report::write_report(out / v);
             if (!quiet())
                 std::printf("results, plots and reports in %s/\n", out.c_str());
         } catch (const std::exception& e) {
@@ -100,13 +104,16 @@ void setup_run(CLI::App& app) {
                     "run only this variant (repeatable; 'base' = no variant)");
     cmd->add_option("--set", o->sets,
                     "override KEY=VALUE with YAML key paths, e.g. app.linger=0 (repeatable)");
-    cmd->add_option("--seed", o->seed, "override the scenario seed");
+    cmd->add_option("--seed", o->seed, "override the scenario seed (0 or more)")
+        ->check(seed_validator());
     cmd->add_option("--out", o->out, "result folder, one subfolder per variant")
         ->capture_default_str();
     cmd->add_option("--jobs", o->jobs, "variants run at once")
         ->check(CLI::Range(1, 64))
         ->capture_default_str();
     cmd->add_flag("--no-plots", o->no_plots, "skip plots and report.html");
+    cmd->add_flag("--force", o->force,
+                  "remove the results of another scenario from --out first (refused otherwise)");
     cmd->add_option("--junit", o->junit,
                     "also write JUnit XML here (one testcase per expectation)");
     cmd->callback([o] { finish(run(*o)); });

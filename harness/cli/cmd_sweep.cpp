@@ -175,6 +175,7 @@ int sweep(const SweepOptions& o) {
         }
     }
     prepare_out_folder(o.out);
+    refuse_mixed_results(o.out, base.name, false);
     bool resuming = o.resume && check_resumable(o.out, grid, shard);
     // The grid is on disk before the first run: `merge` of an interrupted shard names what is
     // missing, and --resume recognises the folder.
@@ -268,7 +269,8 @@ void setup_sweep(CLI::App& app) {
                     "KEY=V1,V2,... one grid axis (repeatable; values split at commas)");
     cmd->add_option("--set", o->sets, "fixed override KEY=VALUE for every run (repeatable)");
     cmd->add_option("--variant", o->variants, "run only this variant at each point (repeatable)");
-    cmd->add_option("--seed", o->seed, "first seed (default: the scenario's)");
+    cmd->add_option("--seed", o->seed, "first seed (default: the scenario's)")
+        ->check(seed_validator());
     cmd->add_option("--seeds", o->seeds, "seeds per point: first, first+1, ...")
         ->check(CLI::Range(uint64_t{1}, uint64_t{100000}))
         ->capture_default_str();

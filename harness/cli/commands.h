@@ -16,6 +16,10 @@ void setup_list(CLI::App& app);
 void setup_compare(CLI::App& app);
 void setup_plot(CLI::App& app);
 
+/// --seed: a whole number 0 or more. CLI11 alone reads "-1" into a uint64_t as
+/// 18446744073709551615; this refuses it as the scenario's own `seed:` does.
+CLI::Validator seed_validator();
+
 /// Ends a subcommand's callback with `code` (nothing to do for 0).
 void finish(int code);
 

@@ -10,6 +10,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <charconv>
 #include <cstdio>
 #include <filesystem>
 
@@ -19,6 +20,20 @@ using namespace lwipsim::cli;
 void lwipsim::cli::finish(int code) {
     if (code != kExitPassed)
         throw CLI::RuntimeError(code);
+}
+
+CLI::Validator lwipsim::cli::seed_validator() {
+    return CLI::Validator(
+        [](std::string& text) -> std::string {
+            uint64_t v = 0;
+            auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+            if (ec == std::errc::result_out_of_range)
+                return "seed '" + text + "' is too large (at most 18446744073709551615)";
+            if (ec != std::errc() || end != text.data() + text.size())
+                return "expected a whole number 0 or more, got '" + text + "'";
+            return {};
+        },
+        "SEED");
 }
 
 int main(int argc, char** argv) {

@@ -14,14 +14,18 @@ namespace lwipsim::report {
 // write_report(dir):
 //   - dir is one variant's result folder: writes dir/report.html and returns its path;
 //   - dir is a multi-variant parent: writes each variant's report.html and a comparison
-//     dir/report.html linking them, returns the parent's report path.
+//     dir/report.html linking them (key figures and every expectation side by side), returns
+//     the parent's report path;
+//   - dir is a sweep folder (sweep.json): does the above for each grid point's folder and
+//     writes dir/report.html with the sweep table (one row per run), returns its path.
 // Plots are taken from the plots/ folders as produced by plot_run()/plot_comparison(); a
 // report written before plotting says the plots are missing instead of failing. Use
 // render_results() to do both. Throws ReportError naming the file that is missing/malformed.
 std::filesystem::path write_report(const std::filesystem::path& dir);
 
-// Plots (per the options) then reports, for a run folder or a parent folder (each variant
-// plus the comparison). Returns the top report's path.
+// Plots (per the options) then reports, for a run folder, a parent folder (each variant
+// plus the comparison) or a sweep folder (each point as a parent). Returns the top report's
+// path.
 std::filesystem::path render_results(const std::filesystem::path& dir,
                                      const PlotOptions& options = {});
 

@@ -187,11 +187,20 @@ std::string heap_body(const Context& c) {
         ++object;
     }
     std::vector<std::string> clauses;
+    // The band (lowest..highest free between samples) goes below the sampled line. Steps:
+    // a value holds from its sample until the next one (docs/results.md).
+    for (std::size_t i = 0; i < c.runs.size(); ++i) {
+        clauses.push_back(quoted("heap_" + c.tags[i] + ".dat") +
+                          " using ($1/ts):($3/1024.0):($4/1024.0) with filledcurves lt " +
+                          std::to_string(i + 1) + " fs transparent solid 0.25 noborder notitle");
+    }
     for (std::size_t i = 0; i < c.runs.size(); ++i) {
         clauses.push_back(quoted("heap_" + c.tags[i] + ".dat") + " using ($1/ts):" + heap_y(c, i) +
                           " with lines lw 2 lc " + std::to_string(i + 1) + " title " +
                           quoted(c.runs[i].summary.variant) + " noenhanced");
     }
+    clauses.push_back("keyentry with boxes fillstyle transparent solid 0.25 noborder fc rgb "
+                      "'#999999' title 'lowest..highest between samples'");
     // One dashed line per distinct budget; when variants differ, the legend says whose it is.
     std::map<std::int64_t, std::string> budgets;
     for (const RunResult& r : c.runs) {
@@ -238,9 +247,16 @@ void heap_data(const Context& c) {
     for (std::size_t i = 0; i < c.runs.size(); ++i) {
         const RunResult& run = c.runs[i];
         std::ostringstream d;
-        d << "# " << run.summary.variant << ": t_s free_bytes (from timeseries.csv)\n";
-        for (const Sample& s : run.samples)
-            d << num(s[kColTime]) << ' ' << num(s[kColFree]) << '\n';
+        // Columns 3 and 4: the lowest and highest free heap since the previous sample (budget
+        // minus the highest / lowest use), so a peak shorter than the sampling interval still
+        // shows; the budget at a sample is free + used.
+        d << "# " << run.summary.variant
+          << ": t_s free_bytes free_low_bytes free_high_bytes (from timeseries.csv)\n";
+        for (const Sample& s : run.samples) {
+            const double budget = s[kColFree] + s[kColUsed];
+            d << num(s[kColTime]) << ' ' << num(s[kColFree]) << ' ' << num(budget - s[kColUsedMax])
+              << ' ' << num(budget - s[kColUsedMin]) << '\n';
+        }
         write_text(c.dir / ("heap_" + c.tags[i] + ".dat"), d.str());
         // One block per marker type present (gnuplot `index`), y = free heap at that moment so
         // the marker sits on the curve it explains.

@@ -241,6 +241,10 @@ std::vector<Sample> load_timeseries(const fs::path& file) {
     std::array<std::size_t, kTimeseriesColumnCount> where{};
     for (std::size_t c = 0; c < kTimeseriesColumnCount; ++c) {
         auto it = std::find(header.begin(), header.end(), kTimeseriesColumns[c]);
+        if (it == header.end() && c >= kRequiredTimeseriesColumns) {
+            where[c] = where[kColUsed];
+            continue;
+        }
         if (it == header.end())
             throw ReportError(file.string() + ":1: header lacks column '" +
                               std::string(kTimeseriesColumns[c]) + "'");
@@ -342,6 +346,49 @@ std::vector<fs::path> variant_folders(const fs::path& parent) {
             out.push_back(entry.path());
     }
     std::sort(out.begin(), out.end());
+    return out;
+}
+
+bool is_sweep_folder(const fs::path& dir) {
+    std::error_code ec;
+    return fs::is_regular_file(dir / "sweep.json", ec);
+}
+
+Sweep load_sweep(const fs::path& dir) {
+    const fs::path file = dir / "sweep.json";
+    const std::string text = read_file(file);
+    Json doc;
+    try {
+        doc = Json::parse(text);
+    } catch (const Json::parse_error& e) {
+        throw ReportError(file.string() + ":" + std::to_string(line_of(text, e.byte)) +
+                          ": not valid JSON: " + e.what());
+    }
+    const Reader r(file);
+    Sweep sweep;
+    sweep.dir = dir;
+    sweep.scenario = r.str(doc, "$", "scenario");
+    const Json& rows = r.array(doc, "$", "rows");
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        const std::string where = "$.rows[" + std::to_string(i) + "]";
+        SweepRow row{r.str(rows[i], where, "point_name"),
+                     r.str(rows[i], where, "variant"),
+                     r.str(rows[i], where, "status"),
+                     {}};
+        if (const Json& e = r.member(rows[i], where, "error"); e.is_string())
+            row.error = e.get<std::string>();
+        sweep.rows.push_back(std::move(row));
+    }
+    return sweep;
+}
+
+std::vector<fs::path> Sweep::points() const {
+    std::vector<fs::path> out;
+    for (const SweepRow& row : rows) {
+        const fs::path p = dir / row.point;
+        if (std::find(out.begin(), out.end(), p) == out.end() && !variant_folders(p).empty())
+            out.push_back(p);
+    }
     return out;
 }
 

@@ -72,14 +72,22 @@ struct Summary {
     std::vector<Expectation> expectations;
 };
 
-// timeseries.csv columns, in the order the runner writes them.
-inline constexpr std::size_t kTimeseriesColumnCount = 17;
+// timeseries.csv columns, in the order the runner writes them. The first
+// kRequiredTimeseriesColumns must be present; the rest were added later and default to `used`
+// when a folder lacks them (no band: the samples are all that is known).
+inline constexpr std::size_t kTimeseriesColumnCount = 19;
+inline constexpr std::size_t kRequiredTimeseriesColumns = 17;
 inline constexpr std::array<std::string_view, kTimeseriesColumnCount> kTimeseriesColumns = {
-    "t_s",        "free",           "used",      "lwip",     "mbedtls",     "app",
-    "min_free",   "alloc_failures", "pcbs_live", "SYN_SENT", "ESTABLISHED", "FIN_WAIT_1",
-    "FIN_WAIT_2", "CLOSE_WAIT",     "CLOSING",   "LAST_ACK", "TIME_WAIT"};
+    "t_s",         "free",       "used",           "lwip",         "mbedtls",
+    "app",         "min_free",   "alloc_failures", "pcbs_live",    "SYN_SENT",
+    "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2",     "CLOSE_WAIT",   "CLOSING",
+    "LAST_ACK",    "TIME_WAIT",  "heap_used_min",  "heap_used_max"};
 inline constexpr std::size_t kColTime = 0;
 inline constexpr std::size_t kColFree = 1;
+inline constexpr std::size_t kColUsed = 2;
+// Lowest / highest bytes in use since the previous sample.
+inline constexpr std::size_t kColUsedMin = 17;
+inline constexpr std::size_t kColUsedMax = 18;
 inline constexpr std::size_t kColPcbsLive = 8;
 // Index of the first per-state PCB count column (SYN_SENT); the rest follow in order.
 inline constexpr std::size_t kFirstStateColumn = 9;
@@ -119,5 +127,25 @@ void write_text(const std::filesystem::path& file, const std::string& text);
 
 // Subfolders of a multi-variant parent that are run folders, sorted by name. Empty when none.
 std::vector<std::filesystem::path> variant_folders(const std::filesystem::path& parent);
+
+// A sweep folder (docs/cli.md, `sweep`): sweep.json with one row per run, and one
+// multi-variant parent folder per grid point.
+struct SweepRow {
+    std::string point; // point folder name, e.g. "app.linger=0,seed=2"
+    std::string variant, status;
+    std::string error; // why the run did not complete, empty otherwise
+};
+struct Sweep {
+    std::string scenario;
+    std::vector<SweepRow> rows; // in sweep.json order (grid order, then variant)
+    // Point folders present, in grid order.
+    std::vector<std::filesystem::path> points() const;
+    std::filesystem::path dir;
+};
+
+// True when dir holds a sweep.json.
+bool is_sweep_folder(const std::filesystem::path& dir);
+// Reads dir/sweep.json; ReportError naming the file and JSON path when malformed.
+Sweep load_sweep(const std::filesystem::path& dir);
 
 } // namespace lwipsim::report

@@ -66,12 +66,19 @@ void Recorder::write_run_log(const std::filesystem::path& file,
         out << "[          end] " << line << '\n';
 }
 
+void Recorder::extend_last_sample(size_t used_min, size_t used_max) {
+    if (samples_.empty())
+        return;
+    samples_.back().used_min = std::min(samples_.back().used_min, used_min);
+    samples_.back().used_max = std::max(samples_.back().used_max, used_max);
+}
+
 void Recorder::write_timeseries(const std::filesystem::path& file) const {
     std::ofstream out(file);
     out << "t_s,free,used,lwip,mbedtls,app,min_free,alloc_failures,pcbs_live";
     for (const char* s : kStates)
         out << ',' << s;
-    out << '\n';
+    out << ",heap_used_min,heap_used_max\n";
     for (const auto& s : samples_) {
         int live = 0;
         for (const auto& [state, n] : s.pcbs_by_state)
@@ -82,7 +89,7 @@ void Recorder::write_timeseries(const std::filesystem::path& file) const {
             auto it = s.pcbs_by_state.find(st);
             out << ',' << (it == s.pcbs_by_state.end() ? 0 : it->second);
         }
-        out << '\n';
+        out << ',' << s.used_min << ',' << s.used_max << '\n';
     }
 }
 

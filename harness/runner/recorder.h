@@ -18,12 +18,18 @@ struct HeapSample {
     size_t free, used, lwip, mbedtls, app, min_free;
     uint64_t alloc_failures;
     std::map<std::string, int> pcbs_by_state;
+    /// Lowest and highest bytes in use since the previous sample: what happened between
+    /// samples (a handshake's peak) is not lost to the sampling interval.
+    size_t used_min = 0, used_max = 0;
 };
 
 class Recorder {
   public:
-    void event(double t_s, const std::string& type, nlohmann::json fields = nlohmann::json::object());
+    void event(double t_s, const std::string& type,
+               nlohmann::json fields = nlohmann::json::object());
     void sample(const HeapSample& s) { samples_.push_back(s); }
+    /// Widens the last sample's min/max by what the heap did after it, until the run ended.
+    void extend_last_sample(size_t used_min, size_t used_max);
     [[nodiscard]] const std::vector<HeapSample>& samples() const { return samples_; }
     [[nodiscard]] size_t count(const std::string& type) const;
 

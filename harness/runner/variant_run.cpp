@@ -422,7 +422,7 @@ void run_app(const scenario::Scenario& sc, const BrokerTarget& broker, AppObserv
 
 HeapSample take_sample(const probes::PcbProbe& probe) {
     auto& h = DeviceHeap::instance();
-    return HeapSample{now_s(),
+    HeapSample sample{now_s(),
                       h.free_bytes(),
                       h.in_use(),
                       h.stats(Subsystem::kLwip).in_use,
@@ -431,6 +431,10 @@ HeapSample take_sample(const probes::PcbProbe& probe) {
                       h.min_free(),
                       h.failures(),
                       probe.count_by_state()};
+    auto window = h.take_use_window();
+    sample.used_min = window.min_used;
+    sample.used_max = window.max_used;
+    return sample;
 }
 
 void schedule_sampling(SimDuration interval, SimTime end, Recorder& rec, probes::PcbProbe& probe) {
@@ -670,6 +674,9 @@ void run_device(RunState& st, const BrokerTarget& target, SchedulerTimer& timer,
     schedule_sampling(sc.sampling.heap_interval, SimTime{sc.duration}, st.rec, st.probe);
     std::ofstream keylog(st.dir / "tls-keys.log");
     run_app_until_end(sc, target, st, keylog);
+    // Heap use after the last sample still belongs on the plot (its lowest free point).
+    auto tail = DeviceHeap::instance().take_use_window();
+    st.rec.extend_last_sample(tail.min_used, tail.max_used);
     st.frames_delivered = lnk->model(link::Direction::kUp).stats().delivered +
                           lnk->model(link::Direction::kDown).stats().delivered;
     st.frames_dropped = audit.dropped;

@@ -55,10 +55,76 @@ size_t invalid_utf8_at(std::string_view s) {
     return std::string_view::npos;
 }
 
+// The `line`th (0-based) line of `text`, without its newline.
+std::string_view line_at(std::string_view text, int line) {
+    size_t start = 0;
+    for (int i = 0; i < line; ++i) {
+        size_t nl = text.find('\n', start);
+        if (nl == std::string_view::npos)
+            return {};
+        start = nl + 1;
+    }
+    size_t end = text.find('\n', start);
+    return text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+}
+
+struct SyntaxAdvice {
+    std::string message;
+    int column; ///< 0-based column on the error's line
+};
+
+// yaml-cpp names its parser states ("illegal map value", "unexpected character in block
+// scalar"); a scenario author needs to know what to write instead. The two mistakes seen in
+// practice: tabs in the indentation, and a plain value that starts with a YAML indicator
+// (`op: >=`, where '>' starts a folded block).
+SyntaxAdvice yaml_syntax_advice(std::string_view text, const YAML::Mark& mark,
+                                const std::string& parser_words) {
+    const std::string parser = " (YAML parser: " + parser_words + ")";
+    std::string_view line = line_at(text, mark.line);
+    size_t indent_end = std::min(line.find_first_not_of(" \t"), line.size());
+    if (line.substr(0, indent_end).find('\t') != std::string_view::npos)
+        return {"tab in the indentation: YAML does not allow tabs for indentation; use spaces" +
+                    parser,
+                static_cast<int>(line.substr(0, indent_end).find('\t'))};
+    struct Indicator {
+        char c;
+        const char* meaning;
+    };
+    static constexpr Indicator kIndicators[] = {
+        {'>', "starts a folded block"}, {'|', "starts a literal block"}, {'@', "is reserved"},
+        {'`', "is reserved"},           {'%', "starts a directive"},     {'!', "starts a tag"},
+        {'&', "starts an anchor"},      {'*', "starts an alias"}};
+    // The plain value on this line: after "key: " or "- ".
+    for (size_t at = indent_end; at < line.size(); ++at) {
+        bool after_key = line[at] == ':' && at + 1 < line.size() && line[at + 1] == ' ';
+        bool after_dash =
+            at == indent_end && line[at] == '-' && at + 1 < line.size() && line[at + 1] == ' ';
+        if (!after_key && !after_dash)
+            continue;
+        size_t v = line.find_first_not_of(' ', at + 1);
+        if (v == std::string_view::npos)
+            break;
+        std::string_view value = line.substr(v);
+        while (!value.empty() && (value.back() == ' ' || value.back() == '\r'))
+            value.remove_suffix(1);
+        for (const Indicator& ind : kIndicators) {
+            if (value.empty() || value.front() != ind.c)
+                continue;
+            std::string key(line.substr(indent_end, at + 1 - indent_end));
+            return {"quote it: " + key + " '" + std::string(value) + "' (an unquoted '" +
+                        std::string(1, ind.c) + "' " + ind.meaning + " in YAML)" + parser,
+                    static_cast<int>(v)};
+        }
+        if (after_key)
+            break;
+    }
+    return {parser_words, mark.column};
+}
+
 struct Origin {
     std::string set_text; // non-empty: a --set override
     int line = 0;         // else: 1-based file position of the variant's `set` entry
-    int column = 0;
+    int column = 0;       // for a --set: 1-based column in set_text where the node's text starts
 };
 
 struct Field {
@@ -83,13 +149,25 @@ const char* kind_name(const YAML::Node& n) {
     return "?";
 }
 
+size_t common_prefix(std::string_view a, std::string_view b) {
+    size_t n = 0;
+    while (n < a.size() && n < b.size() && a[n] == b[n])
+        ++n;
+    return n;
+}
+
 std::string suggestion(std::string_view word, std::span<const std::string_view> candidates) {
     size_t best = std::string_view::npos;
+    size_t best_prefix = 0;
     std::string_view best_word;
     for (std::string_view c : candidates) {
         size_t d = edit_distance(word, c);
-        if (d < best) {
+        // On a tie the longer shared start wins: authors get the beginning of a name right
+        // (heap.final_free -> heap.final_used, not heap.min_free).
+        size_t prefix = common_prefix(word, c);
+        if (d < best || (d == best && prefix > best_prefix)) {
             best = d;
+            best_prefix = prefix;
             best_word = c;
         }
     }
@@ -127,7 +205,13 @@ class Doc {
             if (ec == std::errc() && end == digits.data() + digits.size() &&
                 idx < origins_.size()) {
                 const Origin& o = origins_[idx];
-                throw ScenarioError(file_, o.line, o.column, message, o.set_text);
+                if (o.set_text.empty())
+                    throw ScenarioError(file_, o.line, o.column, message);
+                // A node parsed from the --set value keeps its mark within that value: point
+                // at its own column, not just at the value's start.
+                YAML::Mark m = at.Mark();
+                int column = o.column + (m.is_null() || m.line != 0 ? 0 : m.column);
+                throw ScenarioError(file_, 0, column, message, o.set_text);
             }
         }
         YAML::Mark m = at.IsDefined() ? at.Mark() : YAML::Mark::null_mark();
@@ -381,8 +465,13 @@ void apply_override(Doc& doc, YAML::Node root, const std::string& path, YAML::No
             }
             YAML::Node next = cur[key];
             if (!next.IsDefined() || next.IsNull()) {
+                // A section the key path creates: its errors point at the key path (a --set's
+                // column 1), or at the variant's entry.
                 YAML::Node fresh(YAML::NodeType::Map);
-                Doc::tag_tree(fresh, origin);
+                if (blame.Tag().rfind(kOriginTag, 0) == 0)
+                    fresh.SetTag(blame.Tag());
+                else
+                    Doc::tag_tree(fresh, origin);
                 cur[key] = fresh;
                 next.reset(cur[key]);
             }
@@ -569,8 +658,31 @@ FaultParams read_params(const Doc& doc, const YAML::Node& n, const std::string& 
     return std::monostate{};
 }
 
+// A fault's parameter written next to `type:` instead of under `params:` is a common slip;
+// naming the right place beats suggesting a look-alike key.
+void refuse_misplaced_params(const Doc& doc, const YAML::Node& n, const std::string& path) {
+    static constexpr std::string_view kParamKeys[] = {
+        "rate",  "p",      "r",           "loss_good",      "loss_bad",
+        "delay", "jitter", "probability", "rst_stale_flows"};
+    if (!n.IsMap())
+        return;
+    for (auto it = n.begin(); it != n.end(); ++it) {
+        if (!it->first.IsScalar())
+            continue;
+        const std::string& key = it->first.Scalar();
+        if (std::find(std::begin(kParamKeys), std::end(kParamKeys), key) == std::end(kParamKeys))
+            continue;
+        Field f{key, it->first, it->second};
+        doc.fail_key(f, "'" + key + "' is a fault parameter: put it under 'params:' (" + path +
+                            ".params." + key + ", e.g. params: {" + key + ": " +
+                            (it->second.IsScalar() ? it->second.Scalar() : std::string("...")) +
+                            "})");
+    }
+}
+
 FaultSpec read_fault(const Doc& doc, const YAML::Node& n, const std::string& path, size_t index,
                      SimDuration scenario_duration) {
+    refuse_misplaced_params(doc, n, path);
     Section s(doc, n, path,
               {"type", "name", "at", "trigger", "for", "every", "direction", "filter", "params"});
     if (!n.IsMap())
@@ -870,8 +982,8 @@ std::vector<Expectation> read_expectations(const Doc& doc, const YAML::Node& n,
     return out;
 }
 
-Scenario resolve(std::string_view text, const std::filesystem::path& file, std::string_view variant,
-                 std::span<const std::string> set_overrides) {
+Scenario resolve_once(std::string_view text, const std::filesystem::path& file,
+                      std::string_view variant, std::span<const std::string> set_overrides) {
     Doc doc(file.string());
     if (text.size() > kMaxFileBytes)
         throw ScenarioError(doc.file(), 0, 0, "file is larger than 1 MiB; not a scenario");
@@ -886,8 +998,9 @@ Scenario resolve(std::string_view text, const std::filesystem::path& file, std::
     try {
         root = YAML::Load(std::string(text));
     } catch (const YAML::Exception& e) {
-        throw ScenarioError(doc.file(), e.mark.line + 1, e.mark.column + 1,
-                            "YAML syntax: " + e.msg);
+        SyntaxAdvice advice = yaml_syntax_advice(text, e.mark, e.msg);
+        throw ScenarioError(doc.file(), e.mark.line + 1, advice.column + 1,
+                            "YAML syntax: " + advice.message);
     }
     if (!root.IsDefined() || root.IsNull())
         throw ScenarioError(doc.file(), 0, 0, "the scenario is empty (need at least 'duration')");
@@ -923,22 +1036,35 @@ Scenario resolve(std::string_view text, const std::filesystem::path& file, std::
             }
         }
         for (const std::string& set : set_overrides) {
-            size_t origin = doc.add_origin(Origin{set, 0, 0});
+            // Errors in the key path point at column 1, errors in the value at the value.
+            size_t key_origin = doc.add_origin(Origin{set, 0, 1});
             YAML::Node blame(YAML::NodeType::Null);
-            Doc::tag_tree(blame, origin);
+            Doc::tag_tree(blame, key_origin);
             size_t eq = set.find('=');
             if (eq == std::string::npos || eq == 0)
                 doc.fail(blame, "expected key.path=value");
+            const int value_column = static_cast<int>(eq) + 2;
+            size_t origin = doc.add_origin(Origin{set, 0, value_column});
             YAML::Node value;
             std::string value_text = set.substr(eq + 1);
             if (value_text.empty())
                 doc.fail(blame, "missing value after '='");
-            if (invalid_utf8_at(set) != std::string_view::npos)
-                doc.fail(blame, "invalid UTF-8");
+            if (size_t bad = invalid_utf8_at(set); bad != std::string_view::npos)
+                throw ScenarioError(doc.file(), 0, static_cast<int>(bad) + 1, "invalid UTF-8", set);
             try {
                 value = YAML::Load(value_text);
             } catch (const YAML::Exception& e) {
-                doc.fail(blame, "value is not valid YAML: " + e.msg);
+                // Advice is given on "key: value", the form the user would write in a file.
+                const std::string key_text = set.substr(0, eq) + ": ";
+                YAML::Mark m = e.mark;
+                if (m.line == 0)
+                    m.column += static_cast<int>(key_text.size());
+                SyntaxAdvice advice = yaml_syntax_advice(key_text + value_text, m, e.msg);
+                int column = e.mark.line != 0
+                                 ? value_column
+                                 : value_column + advice.column - static_cast<int>(key_text.size());
+                throw ScenarioError(doc.file(), 0, column,
+                                    "value is not valid YAML: " + advice.message, set);
             }
             Doc::tag_tree(value, origin);
             apply_override(doc, root, set.substr(0, eq), value, origin, blame);
@@ -1040,6 +1166,31 @@ Scenario resolve(std::string_view text, const std::filesystem::path& file, std::
         exp = f->value;
     sc.expectations = read_expectations(doc, exp, variants);
     return sc;
+}
+
+// An error at a node of the file can still be caused by a --set: `--set faults.x.type=reset`
+// makes the file's `for:` of that fault wrong. Such an error names the --set, and the file
+// position as what it conflicts with. Found by re-resolving with fewer overrides, which costs
+// nothing on the success path.
+Scenario resolve(std::string_view text, const std::filesystem::path& file, std::string_view variant,
+                 std::span<const std::string> set_overrides) {
+    try {
+        return resolve_once(text, file, variant, set_overrides);
+    } catch (const ScenarioError& e) {
+        if (!e.set_override().empty() || set_overrides.empty())
+            throw;
+        for (size_t n = 0; n <= set_overrides.size(); ++n) {
+            try {
+                resolve_once(text, file, variant, set_overrides.first(n));
+            } catch (const ScenarioError&) {
+                if (n == 0)
+                    throw e; // the file is wrong on its own
+                throw ScenarioError(e.file(), e.line(), e.column(), e.message(),
+                                    set_overrides[n - 1]);
+            }
+        }
+        throw;
+    }
 }
 
 } // namespace

@@ -17,9 +17,11 @@ struct Unit {
 
 constexpr std::array kDurationUnits{Unit{"ns", 1},  Unit{"us", 1e3},   Unit{"ms", 1e6},
                                     Unit{"s", 1e9}, Unit{"min", 60e9}, Unit{"h", 3600e9}};
+// "kB" is the SI spelling (and what Linux tools such as /proc/meminfo and free write);
+// "KB" is kept for authors used to it. Both are 1000 B; "kb" (kilobit) stays an error.
 constexpr std::array kSizeUnits{
-    Unit{"B", 1},        Unit{"KB", 1e3},        Unit{"MB", 1e6},          Unit{"GB", 1e9},
-    Unit{"KiB", 1024.0}, Unit{"MiB", 1048576.0}, Unit{"GiB", 1073741824.0}};
+    Unit{"B", 1},    Unit{"KB", 1e3},     Unit{"kB", 1e3},        Unit{"MB", 1e6},
+    Unit{"GB", 1e9}, Unit{"KiB", 1024.0}, Unit{"MiB", 1048576.0}, Unit{"GiB", 1073741824.0}};
 constexpr std::array kRateUnits{Unit{"bit/s", 1}, Unit{"kbit/s", 1e3}, Unit{"Mbit/s", 1e6},
                                 Unit{"Gbit/s", 1e9}};
 
@@ -171,7 +173,7 @@ std::string format_duration(clock::SimDuration d) {
 }
 
 std::string format_size(uint64_t bytes) {
-    static constexpr std::array<size_t, 6> kPref{6, 5, 4, 3, 2, 1};
+    static constexpr std::array<size_t, 6> kPref{7, 6, 5, 4, 3, 1};
     return format_exact(bytes, kSizeUnits, kPref);
 }
 

@@ -1,4 +1,5 @@
 #include "sim/device/tls_transport.h"
+#include "sim/device/device_errors.h"
 
 #include "sim/clock/scheduler.h"
 #include "sim/port/mbedtls/mbedtls_platform.h"
@@ -20,6 +21,7 @@ struct TlsTransport::Impl {
     /// Sends block no later than this (SO_SNDTIMEO set per send, as esp-tls sets it from
     /// network_timeout); unset: no bound.
     std::optional<clock::SimTime> send_deadline;
+    int socket_errno = 0;    ///< errno of the BIO's last failed send/recv
     uint16_t local_port = 0; ///< kept: after an abort the socket no longer knows it
     bool close_notify = false;
     bool tls_ready = false;
@@ -50,16 +52,6 @@ struct TlsTransport::Impl {
 
 namespace {
 
-// mbedTLS's net_sockets error codes (MBEDTLS_NET_C is off: the device uses lwIP sockets).
-constexpr int kSendFailed = -0x004E;
-constexpr int kRecvFailed = -0x004C;
-
-std::string tls_error_text(int rc) {
-    char buf[160];
-    mbedtls_strerror(rc, buf, sizeof buf);
-    return buf;
-}
-
 constexpr clock::SimDuration kLwipTick = std::chrono::milliseconds(1); ///< lwIP's timeout unit
 
 // SO_RCVTIMEO / SO_SNDTIMEO in whole milliseconds, rounded down so a wait never outlasts
@@ -81,6 +73,8 @@ void set_recv_timeout(int fd, clock::SimDuration timeout) {
 // since mbedTLS may call again after a partial send. lwIP notices the timeout when it next
 // services the write (an ACK, or its poll timer: up to TCP_SLOW_INTERVAL * 2 = 1 s later).
 // Less than lwIP's 1 ms tick left: WANT_WRITE without sending; write_all then times out.
+// The BIO keeps the socket's errno behind a NET failure: mbedTLS passes only its own code on,
+// and "send failed" says little without "ECONNRESET".
 int bio_send(void* ctx, const unsigned char* buf, size_t len) {
     auto* t = static_cast<TlsTransport::Impl*>(ctx);
     if (t->send_deadline) {
@@ -94,19 +88,21 @@ int bio_send(void* ctx, const unsigned char* buf, size_t len) {
         return static_cast<int>(n);
     if (errno == EWOULDBLOCK || errno == EAGAIN)
         return MBEDTLS_ERR_SSL_WANT_WRITE;
-    return kSendFailed;
+    t->socket_errno = errno;
+    return kTlsSendFailed;
 }
 
 int bio_recv(void* ctx, unsigned char* buf, size_t len) {
-    int fd = static_cast<TlsTransport::Impl*>(ctx)->fd;
-    ssize_t n = lwip_recv(fd, buf, len, 0);
+    auto* impl = static_cast<TlsTransport::Impl*>(ctx);
+    ssize_t n = lwip_recv(impl->fd, buf, len, 0);
     if (n > 0)
         return static_cast<int>(n);
     if (n == 0)
         return MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY; // orderly EOF from TCP
     if (errno == EWOULDBLOCK || errno == EAGAIN)
         return MBEDTLS_ERR_SSL_TIMEOUT;
-    return kRecvFailed;
+    impl->socket_errno = errno;
+    return kTlsRecvFailed;
 }
 
 int export_keys(void* ctx, const unsigned char* master, const unsigned char*, size_t, size_t,
@@ -281,7 +277,7 @@ std::unique_ptr<TlsTransport> TlsTransport::open(const TlsOptions& o, port::Dete
         // ENOBUFS: no heap for the netconn; ENFILE: every socket slot taken (e.g. leaked by
         // closes that returned EWOULDBLOCK, see tests/unit/linger_test.cpp).
         int err = errno;
-        return fail(OpenStage::kSocket, err, "lwip_socket failed: errno " + std::to_string(err));
+        return fail(OpenStage::kSocket, err, "lwip_socket failed: " + errno_text(err));
     }
     if (o.linger.enabled) {
         int err = set_linger(impl->fd, o.linger);
@@ -292,7 +288,7 @@ std::unique_ptr<TlsTransport> TlsTransport::open(const TlsOptions& o, port::Dete
     if (o.keepalive.enabled) {
         if (int err = set_keepalive(impl->fd, o.keepalive); err != 0) {
             return fail(OpenStage::kSocket, err,
-                        "setting TCP keepalive failed: errno " + std::to_string(err));
+                        "setting TCP keepalive failed: " + errno_text(err));
         }
     }
     // A wait the run's end cuts short is no failure of the device: it is reported as cut.
@@ -309,7 +305,7 @@ std::unique_ptr<TlsTransport> TlsTransport::open(const TlsOptions& o, port::Dete
         return nullptr;
     };
     if (int err = connect_with_timeout(impl->fd, o, bounded(o.connect_timeout)); err != 0) {
-        std::string detail = "connect failed: errno " + std::to_string(err);
+        std::string detail = "connect failed: " + errno_text(err);
         if (err == ETIMEDOUT && cut_short)
             return cut(OpenStage::kConnect, err, detail);
         return fail(OpenStage::kConnect, err, detail);
@@ -322,16 +318,16 @@ std::unique_ptr<TlsTransport> TlsTransport::open(const TlsOptions& o, port::Dete
         }
     }
     if (int rc = setup_tls(*impl, o, rng); rc != 0) {
-        return fail(OpenStage::kTlsSetup, rc, tls_error_text(rc));
+        return fail(OpenStage::kTlsSetup, rc, tls_error_text(rc, impl->socket_errno));
     }
     int rc = handshake(*impl, bounded(o.handshake_timeout));
     impl->send_deadline.reset();
     if (rc == MBEDTLS_ERR_SSL_TIMEOUT && cut_short)
-        return cut(OpenStage::kHandshake, rc, tls_error_text(rc));
+        return cut(OpenStage::kHandshake, rc, tls_error_text(rc, impl->socket_errno));
     if (observer != nullptr)
         observer->on_handshake_done(rc == 0);
     if (rc != 0)
-        return fail(OpenStage::kHandshake, rc, tls_error_text(rc));
+        return fail(OpenStage::kHandshake, rc, tls_error_text(rc, impl->socket_errno));
     error = OpenError{OpenStage::kDone, 0, {}};
     return std::unique_ptr<TlsTransport>(new TlsTransport(std::move(impl)));
 }
@@ -355,7 +351,7 @@ IoResult TlsTransport::write_all(std::span<const uint8_t> data, clock::SimDurati
             done += static_cast<size_t>(rc);
         } else if (rc != MBEDTLS_ERR_SSL_WANT_WRITE && rc != MBEDTLS_ERR_SSL_WANT_READ) {
             impl_->send_deadline.reset();
-            return {IoStatus::kError, done, rc, tls_error_text(rc)};
+            return {IoStatus::kError, done, rc, tls_error_text(rc, impl_->socket_errno)};
         }
     }
     impl_->send_deadline.reset();
@@ -383,7 +379,7 @@ IoResult TlsTransport::read_some(std::span<uint8_t> buf, clock::SimDuration time
             clock::Scheduler::current().sleep_for(timeout);
         return {IoStatus::kTimeout, 0, 0, {}};
     }
-    return {IoStatus::kError, 0, rc, tls_error_text(rc)};
+    return {IoStatus::kError, 0, rc, tls_error_text(rc, impl_->socket_errno)};
 }
 
 void TlsTransport::destroy() {

@@ -1,5 +1,6 @@
 #include "sim/heap/device_heap.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -47,6 +48,7 @@ void DeviceHeap::configure(size_t budget, size_t block_overhead) {
     budget_ = budget;
     overhead_ = block_overhead;
     peak_ = 0;
+    window_ = {};
     alloc_counter_ = 0;
     stats_ = {};
 }
@@ -55,6 +57,12 @@ void DeviceHeap::set_budget(size_t budget) {
     if (budget < in_use_)
         heap_corrupt("budget below what is in use");
     budget_ = budget;
+}
+
+DeviceHeap::UseWindow DeviceHeap::take_use_window() {
+    UseWindow w = window_;
+    window_ = {in_use_, in_use_};
+    return w;
 }
 
 uint64_t DeviceHeap::failures() const {
@@ -99,6 +107,7 @@ void* DeviceHeap::allocate(Subsystem s, size_t size) {
     in_use_ += charge;
     if (in_use_ > peak_)
         peak_ = in_use_;
+    window_.max_used = std::max(window_.max_used, in_use_);
     st.in_use += charge;
     if (st.in_use > st.peak)
         st.peak = st.in_use;
@@ -131,6 +140,7 @@ void DeviceHeap::release(void* ptr) {
         observer_->on_free(h->subsystem, ptr, h->size);
     st.in_use -= charge;
     in_use_ -= charge;
+    window_.min_used = std::min(window_.min_used, in_use_);
     ++st.frees;
     if (h->prev != nullptr)
         h->prev->next = h->next;

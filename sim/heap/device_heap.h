@@ -72,6 +72,14 @@ class DeviceHeap {
         return stats_[static_cast<size_t>(s)];
     }
     [[nodiscard]] size_t block_overhead() const { return overhead_; }
+    /// Lowest and highest bytes in use since the previous call (or configure()).
+    struct UseWindow {
+        size_t min_used = 0, max_used = 0;
+    };
+    /// Returns the window and starts the next one at the current use. A sampler calls it at
+    /// each sample, so a peak between two samples (a TLS handshake lasts milliseconds) is
+    /// still seen.
+    UseWindow take_use_window();
     /// The sum of the charged size of every live block, walked one by one (for cross-checks).
     [[nodiscard]] size_t sum_live_blocks() const;
     [[nodiscard]] size_t live_blocks() const;
@@ -84,6 +92,7 @@ class DeviceHeap {
     size_t overhead_ = 0;
     size_t in_use_ = 0;
     size_t peak_ = 0;
+    UseWindow window_;
     uint64_t alloc_counter_ = 0;
     std::array<SubsystemStats, kSubsystemCount> stats_{};
     FailureInjection inject_;

@@ -193,7 +193,7 @@ def case_exit_codes():
     rc, _, err = lwipsim("run", os.path.join(DATA, "two_variants.yaml"), "--set",
                          "app.keepalive=banana", "--out", out + "/badset", "--no-plots")
     check(rc == 2, f"bad --set: exit {rc}, expected 2")
-    check("--set app.keepalive=banana" in err, f"bad --set named on stderr: {err!r}")
+    check("--set 'app.keepalive=banana': column 15:" in err, f"bad --set named on stderr: {err!r}")
     check(not os.path.exists(out + "/badset"), "bad --set: nothing written")
     rc, _, err = lwipsim("sweep", os.path.join(DATA, "two_variants.yaml"), "--param",
                          "app.keepalive=30s,forever", "--out", out + "/badsweep")
@@ -599,10 +599,159 @@ def case_unlimited_heap():
               f"sweep.csv heap.peak_used: {r['heap.peak_used']!r}")
 
 
+def case_out_dir():
+    """--out: a file is a usage error (exit 2, not 70); a folder of another scenario is refused
+    unless --force, which never removes what lwipsim did not write; --seed -1 is refused."""
+    scen = os.path.join(DATA, "two_variants.yaml")
+    a_file = os.path.join(WORK, "a_file")
+    with open(a_file, "w") as f:
+        f.write("not a folder\n")
+    for cmd in (["run", scen, "--variant", "linger_0"],
+                ["sweep", scen, "--param", "app.keepalive=20s", "--variant", "linger_0"]):
+        rc, _, err = lwipsim(*cmd, "--out", a_file, "--no-plots", "--quiet") if cmd[0] == "run" \
+            else lwipsim(*cmd, "--out", a_file, "--quiet")
+        check(rc == 2, f"{cmd[0]} --out FILE: exit {rc}, expected 2: {err!r}")
+        check("not a folder" in err and "internal error" not in err,
+              f"{cmd[0]} --out FILE: message {err!r}")
+        with open(a_file) as f:
+            check(f.read() == "not a folder\n", f"{cmd[0]} --out FILE: the file is untouched")
+
+    for cmd in (["run", scen], ["sweep", scen, "--param", "app.keepalive=20s"]):
+        out = os.path.join(WORK, "seed_" + cmd[0])
+        rc, _, err = lwipsim(*cmd, "--seed", "-1", "--out", out, "--quiet")
+        check(rc == 2, f"{cmd[0]} --seed -1: exit {rc}, expected 2")
+        check("--seed" in err and "-1" in err, f"{cmd[0]} --seed -1: message {err!r}")
+        check(not os.path.exists(out), f"{cmd[0]} --seed -1: nothing written")
+
+    # Two scenarios into one folder: the second is refused, the first's results stay.
+    out = os.path.join(WORK, "shared")
+    rc, _, err = lwipsim("run", scen, "--variant", "linger_0", "--out", out, "--no-plots",
+                         "--quiet")
+    check(rc == 0, f"first run: exit {rc}: {err}")
+    other = os.path.join(DATA, "failing.yaml")
+    rc, _, err = lwipsim("run", other, "--variant", "linger_0", "--out", out, "--no-plots",
+                         "--quiet")
+    check(rc == 2, f"another scenario into the same --out: exit {rc}, expected 2")
+    check("two_variants" in err and "--force" in err, f"refusal names the scenario: {err!r}")
+    check(summary(os.path.join(out, "linger_0"))["scenario"] == "two_variants",
+          "refused run left the first results alone")
+    # The same scenario again is fine (variants are replaced one by one).
+    rc, _, err = lwipsim("run", scen, "--variant", "linger_off", "--out", out, "--no-plots",
+                         "--quiet")
+    check(rc == 0, f"same scenario into the same --out: exit {rc}: {err}")
+    # --force with a file lwipsim did not write: refused, the file kept.
+    notes = os.path.join(out, "notes.txt")
+    with open(notes, "w") as f:
+        f.write("mine\n")
+    rc, _, err = lwipsim("run", other, "--variant", "linger_0", "--out", out, "--no-plots",
+                         "--quiet", "--force")
+    check(rc == 2 and "notes.txt" in err, f"--force with a foreign file: exit {rc}: {err!r}")
+    check(os.path.exists(notes), "--force kept the foreign file")
+    os.remove(notes)
+    # --force: the other scenario's results are gone, the new ones are there.
+    rc, _, err = lwipsim("run", other, "--variant", "linger_0", "--out", out, "--no-plots",
+                         "--quiet", "--force")
+    check(rc == 1, f"--force run of failing.yaml: exit {rc}, expected 1: {err}")
+    check(sorted(os.listdir(out)) == ["linger_0"], f"after --force: {sorted(os.listdir(out))}")
+    check(summary(os.path.join(out, "linger_0"))["scenario"] == "failing", "--force replaced")
+
+
+def case_list():
+    """list DIR: a broken file is marked with its error, the valid ones are still listed."""
+    d = os.path.join(WORK, "scenarios")
+    os.makedirs(d)
+    shutil.copy(os.path.join(DATA, "bad_unit.yaml"), os.path.join(d, "a_bad.yaml"))
+    shutil.copy(os.path.join(DATA, "two_variants.yaml"), os.path.join(d, "b_good.yaml"))
+    rc, out, err = lwipsim("list", d)
+    check(rc == 2, f"list with an invalid file: exit {rc}, expected 2")
+    lines = out.splitlines()
+    check(len(lines) == 2, f"both files listed: {lines}")
+    bad = [l for l in lines if l.startswith("a_bad.yaml")]
+    good = [l for l in lines if l.startswith("b_good.yaml")]
+    # bad_unit.yaml line 3 is "  keepalive: 30sec": the value starts in column 14.
+    check(bad and "INVALID" in bad[0] and "a_bad.yaml:3:14:" in bad[0], f"invalid marked: {bad}")
+    # The description line of two_variants.yaml.
+    check(good and good[0].endswith("short field case for the CLI tests, linger off vs 0"),
+          f"valid listed: {good}")
+    check("1 of 2" in err, f"summary on stderr: {err!r}")
+    os.remove(os.path.join(d, "a_bad.yaml"))
+    rc, out, _ = lwipsim("list", d)
+    check(rc == 0 and out.startswith("b_good.yaml"), f"all valid: exit {rc}")
+
+
+def heap_dat_min_free(folder):
+    """Lowest free heap on the heap plot's data (columns: t, free, low, high)."""
+    plots = os.path.join(folder, "plots")
+    dats = [f for f in os.listdir(plots) if f.startswith("heap_") and f.endswith(".dat")]
+    low = None
+    with open(os.path.join(plots, dats[0])) as f:
+        for line in f:
+            if line.startswith("#") or not line.strip():
+                continue
+            cols = [float(c) for c in line.split()]
+            low = min(cols[1:]) if low is None else min(low, *cols[1:])
+    return low
+
+
+def case_reports():
+    """run writes the comparison report.html of a multi-variant run; the heap plot reaches
+    heap.min_free; compare and plot work on a sweep folder."""
+    scen = os.path.join(DATA, "two_variants.yaml")
+    out = os.path.join(WORK, "run")
+    rc, _, err = lwipsim("run", scen, "--out", out, "--quiet")
+    check(rc == 0, f"run with plots: exit {rc}: {err}")
+    top = os.path.join(out, "report.html")
+    check(os.path.exists(top), "comparison report.html in the parent folder")
+    if os.path.exists(top):
+        html = open(top).read()
+        for v in ["linger_off", "linger_0"]:
+            check(f'href="{v}/report.html"' in html, f"comparison links {v}")
+        # One row per expectation with a column per variant: app.connects >= 1 applies to
+        # both; pcbs.max_fin_wait_1 == 0 only to linger_0 (two_variants.yaml).
+        check(html.count("does not apply") == 1, "one expectation does not apply to linger_off")
+        check("app.connects &ge; 1" in html, "expectation written as metric op value")
+    for v in ["linger_off", "linger_0"]:
+        folder = os.path.join(out, v)
+        s = summary(folder)
+        # The plot samples every second, the handshake's peak lasts milliseconds: the band
+        # (lowest..highest between samples) must still reach the run's lowest free heap.
+        check(heap_dat_min_free(folder) == s["heap"]["min_free"],
+              f"{v}: heap plot's lowest free {heap_dat_min_free(folder)} != "
+              f"heap.min_free {s['heap']['min_free']}")
+        with open(os.path.join(folder, "timeseries.csv")) as f:
+            rows = list(csv.DictReader(f))
+        budget = s["heap"]["budget"]
+        check(min(budget - int(r["heap_used_max"]) for r in rows) == s["heap"]["min_free"],
+              f"{v}: timeseries heap_used_max reaches the peak")
+        check(all(int(r["heap_used_min"]) <= int(r["used"]) <= int(r["heap_used_max"])
+                  for r in rows), f"{v}: used within [heap_used_min, heap_used_max]")
+
+    sweep = os.path.join(WORK, "sweep")
+    rc, _, err = lwipsim("sweep", scen, "--param", "app.keepalive=20s,40s", "--variant",
+                         "linger_0", "--out", sweep, "--quiet")
+    check(rc == 0, f"sweep: exit {rc}: {err}")
+    rc, so, err = lwipsim("compare", sweep)
+    check(rc == 0, f"compare on a sweep: exit {rc}: {err!r}")
+    for p in ["app.keepalive=20s,seed=7", "app.keepalive=40s,seed=7"]:
+        check(f"point {p}" in so, f"compare shows point {p}")
+    check(so.count("linger_0 ") == 2, f"one row per run: {so!r}")
+    rc, so, err = lwipsim("plot", sweep, "--quiet")
+    check(rc == 0, f"plot on a sweep: exit {rc}: {err!r}")
+    check(os.path.exists(os.path.join(sweep, "report.html")), "sweep report.html")
+    for p in ["app.keepalive=20s,seed=7", "app.keepalive=40s,seed=7"]:
+        check(os.path.exists(os.path.join(sweep, p, "report.html")), f"{p}/report.html")
+        check(os.path.exists(os.path.join(sweep, p, "linger_0", "plots", "heap.svg")),
+              f"{p}: heap plot")
+    if os.path.exists(os.path.join(sweep, "report.html")):
+        html = open(os.path.join(sweep, "report.html")).read()
+        check(html.count('/linger_0/report.html"') == 2, "sweep table links both runs")
+
+
 CASES = {"parallel": case_parallel, "shards": case_shards, "exit_codes": case_exit_codes,
          "junit": case_junit, "shard_auto": case_shard_auto, "merge_checks": case_merge_checks,
          "resume": case_resume, "permissions": case_permissions,
-         "unlimited_heap": case_unlimited_heap}
+         "unlimited_heap": case_unlimited_heap, "out_dir": case_out_dir, "list": case_list,
+         "reports": case_reports}
 
 shutil.rmtree(WORK, ignore_errors=True)
 os.makedirs(WORK)

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <functional>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -164,8 +165,9 @@ TEST(ReportHtml, ListsEveryPcbAndExpectationWithoutExternalResources) {
     for (const char* metric :
          {"heap.min_free", "app.alloc_failures_tls", "pcbs.max_close_to_free_s"})
         EXPECT_NE(html.find("<td>" + std::string(metric) + "</td>"), std::string::npos) << metric;
-    EXPECT_NE(html.find("<td class=\"num\">61000</td>"), std::string::npos); // measured value
-    EXPECT_NE(html.find("<td class=\"num\">32.5</td>"), std::string::npos);
+    // Measured values with their unit (heap metrics in bytes, _s metrics in seconds).
+    EXPECT_NE(html.find("<td class=\"num\">61,000 B</td>"), std::string::npos);
+    EXPECT_NE(html.find("<td class=\"num\">32.5 s</td>"), std::string::npos);
     // Options in force, as written in summary.json.
     EXPECT_NE(html.find("<tr><th>LWIP_SO_LINGER</th><td>0</td></tr>"), std::string::npos);
     EXPECT_NE(html.find("<tr><th>linger</th><td>off</td></tr>"), std::string::npos);
@@ -201,11 +203,133 @@ TEST(ReportHtml, ComparisonLinksEachVariantReport) {
     EXPECT_NE(html.find("href=\"linger_10s/report.html\""), std::string::npos);
     EXPECT_TRUE(fs::exists(tmp.path() / "linger_off" / "report.html"));
     EXPECT_TRUE(fs::exists(tmp.path() / "linger_10s" / "report.html"));
-    // 3 expectations per variant in the combined table (2 variants).
+    // Expectations side by side: one row per expectation (3), one cell per variant (2).
+    const auto table = html.substr(html.find("<table id=\"expectations\">"));
     std::size_t rows = 0;
-    for (std::size_t p = 0; (p = html.find("<tr><td>linger_", p)) != std::string::npos; ++p)
+    for (std::size_t p = 0; (p = table.find("<tr><td>", p)) != std::string::npos; ++p)
         ++rows;
-    EXPECT_EQ(rows, 6u);
+    EXPECT_EQ(rows, 3u);
+    EXPECT_NE(table.find("<th>expectation</th><th>linger_10s</th><th>linger_off</th>"),
+              std::string::npos);
+    EXPECT_NE(table.find("<tr><td>heap.min_free &ge; 70,000 B</td><td class=\"num\">61,000 B "
+                         "<span class=\"failed\">failed</span></td><td class=\"num\">61,000 B "
+                         "<span class=\"failed\">failed</span></td></tr>"),
+              std::string::npos);
+}
+
+// The numbers a reader saw in report.html: a JSON double printed with all its digits and
+// "null" for a metric the run could not measure.
+TEST(ReportHtml, NumbersAreFormattedAndNullIsNotMeasurable) {
+    TempDir tmp;
+    write_run_folder(tmp.path(), {});
+    std::string summary = read_file(tmp.path() / "summary.json");
+    auto replace = [&](const std::string& from, const std::string& to) {
+        const auto at = summary.find(from);
+        ASSERT_NE(at, std::string::npos) << from;
+        summary.replace(at, from.size(), to);
+    };
+    replace("\"measured\": 32.5", "\"measured\": 45.152000000000015");
+    replace("\"measured\": 2,", "\"measured\": null,");
+    replace("\"messages_received\": 4}", "\"messages_received\": 4, \"max_reconnect_s\": null, "
+                                         "\"connected_fraction\": 0.99612345678}");
+    write_file(tmp.path() / "summary.json", summary);
+    const std::string html = read_file(write_report(tmp.path()));
+    EXPECT_EQ(html.find("45.152000000000015"), std::string::npos);
+    EXPECT_NE(html.find("<td class=\"num\">45.152 s</td>"), std::string::npos);
+    EXPECT_EQ(html.find(">null<"), std::string::npos);
+    // The null measurement: shown as such, and its outcome says why it failed.
+    EXPECT_NE(html.find("<td class=\"num\">not measurable</td><td><span class=\"failed\">not "
+                        "measurable</span>"),
+              std::string::npos);
+    EXPECT_NE(html.find("<tr><th>max_reconnect_s</th><td>not measurable</td></tr>"),
+              std::string::npos);
+    EXPECT_NE(html.find("<tr><th>connected_fraction</th><td>0.9961</td></tr>"), std::string::npos);
+    EXPECT_NE(html.find("<tr><th>skipped_s</th><td>50.5 s</td></tr>"), std::string::npos);
+    EXPECT_NE(html.find("<tr><th>jumps</th><td>100</td></tr>"), std::string::npos);
+}
+
+// A heap peak between two samples (a TLS handshake lasts milliseconds, samples come every
+// second): the plot's data carries each interval's lowest and highest free heap, so the plot
+// reaches the run's minimum.
+TEST(ReportPlots, HeapPlotReachesThePeakBetweenSamples) {
+    TempDir tmp;
+    SyntheticRun run;
+    run.rows = 10;
+    write_run_folder(tmp.path(), run);
+    // Add the two columns: in use stays at `used` except for row 4, where it reached
+    // used + 30000 between the samples and row 6, where it dipped by 1000.
+    std::istringstream in(read_file(tmp.path() / "timeseries.csv"));
+    std::ostringstream out;
+    std::string line;
+    std::getline(in, line);
+    out << line << ",heap_used_min,heap_used_max\n";
+    long peak_used = 0;
+    for (int row = 0; std::getline(in, line); ++row) {
+        const long used = std::stol(line.substr(line.find(',', line.find(',') + 1) + 1));
+        const long hi = used + (row == 4 ? 30000 : 0);
+        const long lo = used - (row == 6 ? 1000 : 0);
+        peak_used = std::max(peak_used, hi);
+        out << line << ',' << lo << ',' << hi << '\n';
+    }
+    write_file(tmp.path() / "timeseries.csv", out.str());
+    PlotOptions opt;
+    opt.png = false;
+    opt.pcb_timeline = opt.pcb_states = false;
+    plot_run(tmp.path(), opt);
+    std::istringstream dat(read_file(tmp.path() / "plots" / "heap_1_linger_off.dat"));
+    double lowest = 1e18, highest = 0;
+    std::size_t rows = 0;
+    while (std::getline(dat, line)) {
+        if (line.empty() || line[0] == '#')
+            continue;
+        std::istringstream cols(line);
+        double t = 0, free = 0, low = 0, high = 0;
+        ASSERT_TRUE(cols >> t >> free >> low >> high) << line;
+        EXPECT_LE(low, free) << line;
+        EXPECT_GE(high, free) << line;
+        lowest = std::min(lowest, low);
+        highest = std::max(highest, high);
+        ++rows;
+    }
+    EXPECT_EQ(rows, 10u);
+    EXPECT_EQ(lowest, static_cast<double>(run.budget - peak_used));
+    // The band is drawn: a filled curve from columns 3 and 4.
+    EXPECT_NE(read_file(tmp.path() / "plots" / "heap.gp")
+                  .find("($3/1024.0):($4/1024.0) with "
+                        "filledcurves"),
+              std::string::npos);
+}
+
+// A sweep folder: each grid point is a multi-variant parent; the sweep's report.html is the
+// table of all runs, a run that did not complete shown with its reason.
+TEST(ReportHtml, SweepFolderGetsPointReportsAndTheSweepTable) {
+    TempDir tmp;
+    const fs::path d = tmp.path();
+    SyntheticRun a;
+    a.variant = "linger_0";
+    write_run_folder(d / "app.keepalive=20s,seed=7" / "linger_0", a);
+    write_run_folder(d / "app.keepalive=40s,seed=7" / "linger_0", a);
+    write_file(d / "app.keepalive=60s,seed=7" / "linger_0.error.txt", "worker killed\n");
+    write_file(d / "sweep.json",
+               "{\"scenario\": \"hotspot_dropout\", \"rows\": ["
+               "{\"point_name\": \"app.keepalive=20s,seed=7\", \"variant\": \"linger_0\", "
+               "\"status\": \"failed\", \"error\": null},"
+               "{\"point_name\": \"app.keepalive=40s,seed=7\", \"variant\": \"linger_0\", "
+               "\"status\": \"failed\", \"error\": null},"
+               "{\"point_name\": \"app.keepalive=60s,seed=7\", \"variant\": \"linger_0\", "
+               "\"status\": \"error\", \"error\": \"worker killed by signal 9\"}]}\n");
+    const fs::path top = render_results(d);
+    EXPECT_EQ(top, d / "report.html");
+    const std::string html = read_file(top);
+    EXPECT_NE(html.find("href=\"app.keepalive%3D20s%2Cseed%3D7/linger_0/report.html\""),
+              std::string::npos);
+    EXPECT_NE(html.find("href=\"app.keepalive%3D40s%2Cseed%3D7/report.html\""), std::string::npos);
+    EXPECT_NE(html.find("worker killed by signal 9"), std::string::npos);
+    for (const char* p : {"app.keepalive=20s,seed=7", "app.keepalive=40s,seed=7"}) {
+        EXPECT_TRUE(fs::exists(d / p / "report.html")) << p;
+        EXPECT_TRUE(fs::exists(d / p / "linger_0" / "report.html")) << p;
+        EXPECT_TRUE(fs::exists(d / p / "linger_0" / "plots" / "heap.svg")) << p;
+    }
 }
 
 std::string error_of(const std::function<void()>& f) {

@@ -63,7 +63,7 @@ TEST(ScenarioBadFiles, EachFailsWithItsStatedPositionAndMessage) {
             if (where == "set") {
                 ASSERT_FALSE(sets.empty());
                 EXPECT_EQ(e.set_override(), sets[0]);
-                EXPECT_EQ(std::string(e.what()).rfind("--set " + sets[0] + ": ", 0), 0u)
+                EXPECT_EQ(std::string(e.what()).rfind("--set '" + sets[0] + "': ", 0), 0u)
                     << e.what();
             } else {
                 size_t colon = where.find(':');

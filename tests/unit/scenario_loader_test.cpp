@@ -213,15 +213,115 @@ TEST(ScenarioLoader, SetCreatesMissingSectionsAndReportsItsOwnErrors) {
         }
         return std::string("no error");
     };
+    // Columns within the --set text: the value "2sec" starts at column 15 (after the 13
+    // characters of "app.keepalive" and the '='); key-path errors point at column 1.
     EXPECT_EQ(error_of("app.keepalive=2sec"),
-              "--set app.keepalive=2sec: app.keepalive: unknown unit 'sec' in duration '2sec' "
-              "(allowed: ns, us, ms, s, min, h)");
-    EXPECT_EQ(error_of("app.linger"), "--set app.linger: expected key.path=value");
-    EXPECT_EQ(error_of("faults.x.for=1s").rfind("--set faults.x.for=1s: ", 0), 0u);
-    EXPECT_EQ(error_of("duration.x=1"),
-              "--set duration.x=1: 'duration.x': duration is a single value, not a section");
+              "--set 'app.keepalive=2sec': column 15: app.keepalive: unknown unit 'sec' in "
+              "duration '2sec' (allowed: ns, us, ms, s, min, h)");
+    EXPECT_EQ(error_of("app.linger"), "--set 'app.linger': column 1: expected key.path=value");
+    EXPECT_EQ(error_of("faults.x.for=1s").rfind("--set 'faults.x.for=1s': column 1: ", 0), 0u);
+    EXPECT_EQ(error_of("duration.x=1"), "--set 'duration.x=1': column 1: 'duration.x': duration "
+                                        "is a single value, not a section");
     EXPECT_EQ(error_of("a..b=1"),
-              "--set a..b=1: bad key path 'a..b' (expected words joined by dots)");
+              "--set 'a..b=1': column 1: bad key path 'a..b' (expected words joined by dots)");
+    // Inside a flow map the column is the offending node's own: the 7 of "qos: 7" is at
+    // column 31 of "app.publish={topic: a/b, qos: 7}" (30 characters before it).
+    EXPECT_EQ(
+        error_of("app.publish={topic: a/b, qos: 7}")
+            .rfind("--set 'app.publish={topic: a/b, qos: 7}': column 31: app.publish.qos:", 0),
+        0u)
+        << error_of("app.publish={topic: a/b, qos: 7}");
+    // A single quote in the text is shell-quoted, so the message can be pasted back.
+    EXPECT_EQ(error_of("app.client_id='ab").rfind("--set 'app.client_id='\\''ab': ", 0), 0u)
+        << error_of("app.client_id='ab");
+}
+
+// A --set that makes a node of the file wrong is named, with the file position it conflicts
+// with (it used to be reported as an error of the file alone).
+TEST(ScenarioLoader, SetThatBreaksAFileNodeIsBlamed) {
+    TempDir dir;
+    fs::path f = dir.write("b.yaml", "duration: 1h\n"
+                                     "faults:\n"
+                                     "  - name: flap\n"
+                                     "    type: blackhole\n"
+                                     "    at: 10s\n"
+                                     "    for: 5s\n"
+                                     "    every: 20s\n");
+    std::vector<std::string> sets{"app.keepalive=30s", "faults.flap.for=30s"};
+    try {
+        load_scenario(f, sets);
+        FAIL() << "no error";
+    } catch (const ScenarioError& e) {
+        EXPECT_EQ(e.set_override(), "faults.flap.for=30s");
+        // "every: 20s" is line 7; its value starts at column 12.
+        EXPECT_EQ(std::string(e.what()),
+                  "--set 'faults.flap.for=30s': conflicts with " + f.string() +
+                      ":7:12: faults[0].every: 'every' (20s) must be longer than 'for' (30s)");
+    }
+    // The file's own error stays the file's, even with a --set given.
+    fs::path g = dir.write("g.yaml", "duration: 1h\napp: {keepalive: 5parsecs}\n");
+    std::vector<std::string> one{"app.linger=0"};
+    try {
+        load_scenario(g, one);
+        FAIL() << "no error";
+    } catch (const ScenarioError& e) {
+        EXPECT_TRUE(e.set_override().empty()) << e.what();
+        EXPECT_EQ(e.line(), 2);
+    }
+}
+
+std::string load_error(const TempDir& dir, const std::string& text) {
+    fs::path f = dir.write("s.yaml", text);
+    try {
+        load_scenario(f);
+    } catch (const ScenarioError& e) {
+        return e.what();
+    }
+    return "no error";
+}
+
+TEST(ScenarioLoader, SuggestionsPointTheRightWay) {
+    TempDir dir;
+    // heap.final_free is as far from heap.min_free as from heap.final_used (3 edits each);
+    // the one that shares the start is what the author meant.
+    std::string e = load_error(dir, "duration: 1h\nexpectations:\n"
+                                    "  - {metric: heap.final_free, op: '<', value: 1}\n");
+    EXPECT_NE(e.find("did you mean 'heap.final_used'?"), std::string::npos) << e;
+    // A fault parameter next to `type:` belongs under params:, it is not a misspelt 'name'.
+    e = load_error(dir, "duration: 1h\nfaults:\n  - type: loss\n    at: 1s\n    for: 1s\n"
+                        "    rate: 5%\n");
+    EXPECT_EQ(e.find("did you mean"), std::string::npos) << e;
+    EXPECT_NE(e.find(":6:5: error: 'rate' is a fault parameter: put it under 'params:'"),
+              std::string::npos)
+        << e;
+    EXPECT_NE(e.find("params: {rate: 5%}"), std::string::npos) << e;
+}
+
+TEST(ScenarioLoader, YamlSyntaxErrorsSayWhatToWrite) {
+    TempDir dir;
+    // `op: >=` unquoted: '>' starts a folded block scalar (YAML 1.2, 8.1.3).
+    std::string e = load_error(dir, "duration: 1h\nexpectations:\n  - metric: heap.min_free\n"
+                                    "    op: >=\n    value: 1\n");
+    EXPECT_NE(e.find(":4:9: error: YAML syntax: quote it: op: '>='"), std::string::npos) << e;
+    // Tabs may not indent (YAML 1.2, 6.1).
+    e = load_error(dir, "duration: 1h\napp:\n\tkeepalive: 30s\n");
+    EXPECT_NE(e.find(":3:1: error: YAML syntax: tab in the indentation: YAML does not allow "
+                     "tabs for indentation; use spaces"),
+              std::string::npos)
+        << e;
+    // The same in a --set value: ">=" starts at column 19 of "expectations.0.op=>=".
+    fs::path f = dir.write("ok.yaml", "duration: 1h\n");
+    std::vector<std::string> sets{"expectations.0.op=>="};
+    try {
+        load_scenario(f, sets);
+        FAIL() << "no error";
+    } catch (const ScenarioError& ex) {
+        EXPECT_EQ(std::string(ex.what()).rfind("--set 'expectations.0.op=>=': column 19: value "
+                                               "is not valid YAML: quote it: ",
+                                               0),
+                  0u)
+            << ex.what();
+    }
 }
 
 TEST(ScenarioLoader, UnknownVariantNamesTheKnownOnes) {

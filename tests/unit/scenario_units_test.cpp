@@ -53,10 +53,13 @@ TEST(ScenarioUnits, Sizes) {
     EXPECT_EQ(ok(parse_size("1MiB")), 1048576u);
     EXPECT_EQ(ok(parse_size("1500B")), 1500u);
     EXPECT_EQ(ok(parse_size("2KB")), 2000u);
+    // SI kilo (lowercase k) as Linux tools write it: 1000 B, like KB.
+    EXPECT_EQ(ok(parse_size("16kB")), 16000u);
+    EXPECT_EQ(ok(parse_size("1.5kB")), 1500u);
     EXPECT_EQ(ok(parse_size("1.5KiB")), 1536u);
     EXPECT_EQ(ok(parse_size("1GiB")), 1073741824u);
     EXPECT_NE(err(parse_size("1.3B")).find("not a whole number"), std::string::npos);
-    EXPECT_NE(err(parse_size("16kb")).find("allowed: B, KB, MB, GB, KiB, MiB, GiB"),
+    EXPECT_NE(err(parse_size("16kb")).find("allowed: B, KB, kB, MB, GB, KiB, MiB, GiB"),
               std::string::npos);
 }
 

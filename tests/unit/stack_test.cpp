@@ -109,6 +109,32 @@ TEST(Stack, HeapReturnsToBaselineAfterSocketOpenCloseAndPcbExpiry) {
     });
 }
 
+// A sampler sees the lowest and highest use between two samples, not just the use at each:
+// a 3000 B peak that is gone by the next sample still shows. Block overhead 16 B, so each
+// block is charged its size + 16.
+TEST(Stack, HeapUseWindowKeepsThePeakBetweenSamples) {
+    lwipsim::testing::run_as_device([] {
+        auto& heap = DeviceHeap::instance();
+        heap.configure(64 * 1024, 16);
+        void* a = heap.allocate(heap::Subsystem::kApp, 1000);
+        auto w = heap.take_use_window(); // since configure: 0 .. 1016
+        EXPECT_EQ(w.min_used, 0u);
+        EXPECT_EQ(w.max_used, 1016u);
+        void* b = heap.allocate(heap::Subsystem::kApp, 3000); // 1016 + 3016 = 4032
+        heap.release(b);
+        heap.release(a); // down to 0
+        void* c = heap.allocate(heap::Subsystem::kApp, 484); // 500
+        w = heap.take_use_window();
+        EXPECT_EQ(heap.in_use(), 500u);
+        EXPECT_EQ(w.min_used, 0u);
+        EXPECT_EQ(w.max_used, 4032u);
+        w = heap.take_use_window(); // nothing happened: the window is the current use
+        EXPECT_EQ(w.min_used, 500u);
+        EXPECT_EQ(w.max_used, 500u);
+        heap.release(c);
+    });
+}
+
 TEST(Stack, BudgetTooSmallMakesSocketCreationFail) {
     lwipsim::testing::run_as_device([] {
         start_loopback_stack(256 * 1024);

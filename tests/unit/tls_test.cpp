@@ -5,15 +5,18 @@
 #include "sim/heap/device_heap.h"
 #include "sim/port/lwip/device_stack.h"
 #include "sim/port/mbedtls/mbedtls_platform.h"
+#include "sim/device/device_errors.h"
 #include "sim/device/tls_transport.h"
 #include "tests/support/device_process.h"
 
+#include "mbedtls/error.h"
 #include "mbedtls/ssl.h"
 #include "mbedtls/pk.h"
 #include "mbedtls/x509_crt.h"
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -161,4 +164,45 @@ TEST(Tls, WrongCaFailsTheHandshakeWithAVerifyError) {
         EXPECT_EQ(err.stage, device::OpenStage::kHandshake);
         EXPECT_EQ(err.code, MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) << err.detail;
     });
+}
+
+// No route to 10.1.2.3 (the device has only its loopback here): lwIP's tcp_connect returns
+// ERR_RTE, which its sockets turn into EHOSTUNREACH (src/api/err.c), 113 on Linux
+// (asm-generic/errno.h). The detail names it instead of printing the bare number.
+TEST(Tls, ConnectFailureNamesTheErrno) {
+    lwipsim::testing::run_as_device([&] {
+        start_device();
+        port::DeterministicRng rng(1);
+        device::OpenError err{};
+        auto o = client_options("unused");
+        o.ip = "10.1.2.3";
+        auto t = device::TlsTransport::open(o, rng, nullptr, {}, err);
+        EXPECT_FALSE(t);
+        EXPECT_EQ(err.stage, device::OpenStage::kConnect) << err.detail;
+        EXPECT_EQ(err.code, EHOSTUNREACH) << err.detail;
+        EXPECT_NE(err.detail.find("errno 113 EHOSTUNREACH"), std::string::npos) << err.detail;
+        EXPECT_NE(err.detail.find("lwIP ERR_RTE"), std::string::npos) << err.detail;
+    });
+}
+
+// MBEDTLS_NET_C is off, so mbedtls_strerror does not know the NET codes the device's BIO
+// returns (that is where "UNKNOWN ERROR CODE (004E)" came from); the texts below are those of
+// mbedtls/net_sockets.h and mbedtls/ssl.h.
+TEST(Tls, ErrorTextsNameTlsAndSocketCodes) {
+    char raw[160];
+    mbedtls_strerror(device::kTlsSendFailed, raw, sizeof raw);
+    EXPECT_NE(std::string(raw).find("UNKNOWN ERROR CODE"), std::string::npos) << raw;
+
+    EXPECT_EQ(device::tls_error_text(device::kTlsSendFailed, ECONNRESET),
+              "-0x004E NET - Sending information through the socket failed (errno 104 "
+              "ECONNRESET (Connection reset by peer; lwIP ERR_RST: connection reset))");
+    EXPECT_EQ(device::tls_error_text(device::kTlsRecvFailed),
+              "-0x004C NET - Reading information from the socket failed");
+    EXPECT_EQ(device::tls_error_text(-0x7780),
+              "-0x7780 SSL - A fatal alert message was received from our peer");
+    // A socket errno is only named for the NET codes it explains.
+    EXPECT_EQ(device::tls_error_text(-0x7780, ECONNRESET).find("errno"), std::string::npos);
+    EXPECT_EQ(device::errno_text(ENOTCONN),
+              "errno 107 ENOTCONN (Transport endpoint is not connected; lwIP ERR_CONN or "
+              "ERR_CLSD: not connected / connection closed)");
 }
