@@ -99,7 +99,7 @@ const std::map<std::string, MetricFn, std::less<>>& metric_table() {
         {"pcbs.aborted",
          [](const MeasuredRun& m) {
              return double(std::count_if(m.pcbs->begin(), m.pcbs->end(), [](const auto& p) {
-                 return p.free_reason == "aborted_rst";
+                 return p.free_reason.starts_with("aborted");
              }));
          }},
         {"tcp.rst_sent", [](const MeasuredRun& m) { return double(m.rst_sent); }},

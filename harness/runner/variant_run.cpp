@@ -57,8 +57,8 @@ class SchedulerTimer final : public link::Timer {
     }
 };
 
-// Watches frames at the device's edge, parsed once here: RSTs for the PCB probe's free
-// reasons, every frame for nth_packet triggers. Passes them on unchanged.
+// Watches frames at the device's edge, parsed once here: RSTs the device sent for the PCB
+// probe's rst_sent, every frame for nth_packet triggers. Passes them on unchanged.
 class RstWatch final : public link::FrameSink {
   public:
     RstWatch(probes::PcbProbe& probe, FaultTriggers& triggers, bool sent)
@@ -67,9 +67,9 @@ class RstWatch final : public link::FrameSink {
     void deliver(link::Frame frame) override {
         const link::PacketInfo info = link::parse_frame(frame.bytes);
         triggers_.on_frame(info);
-        if (info.ipv4 && info.protocol == static_cast<uint8_t>(link::IpProto::kTcp) &&
+        if (sent_ && info.ipv4 && info.protocol == static_cast<uint8_t>(link::IpProto::kTcp) &&
             info.has_ports && (info.tcp_flags & link::kTcpRst) != 0) {
-            probe_.on_rst(sent_ ? info.src_port : info.dst_port, sent_);
+            probe_.on_rst_sent(info.src_port);
         }
         next_->deliver(std::move(frame));
     }
@@ -483,6 +483,7 @@ struct RunState {
     AppTotals totals;
     size_t baseline_free = 0;
     uint64_t frames_dropped = 0, frames_delivered = 0;
+    std::vector<std::string> warnings; ///< "check this before trusting the results"
 
     RunState(const scenario::Scenario& s, fs::path d, DeviceAddresses n)
         : sc(s), dir(std::move(d)), names(n),
@@ -491,7 +492,8 @@ struct RunState {
                         {{"pcb", r.id},
                          {"local_port", r.local_port},
                          {"state", r.states.empty() ? "" : r.states.back().state},
-                         {"reason", r.free_reason}});
+                         {"reason", r.free_reason},
+                         {"rst_sent", r.rst_sent ? json(*r.rst_sent) : json(nullptr)}});
           }),
           triggers(s, n, rec), obs(rec, probe, triggers) {
         probe.set_failure_sink([this](Subsystem sub, size_t size, bool injected) {
@@ -499,6 +501,10 @@ struct RunState {
                       {{"subsystem", std::string(heap::subsystem_name(sub))},
                        {"size", size},
                        {"injected", injected}});
+        });
+        probe.set_warning_sink([this](const std::string& message) {
+            rec.event(now_s(), "warning", {{"message", message}});
+            warnings.push_back(message);
         });
     }
 };
@@ -732,6 +738,7 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
         {"time", time_json(sched)},
         {"faults", faults},
         {"expectations", expectations},
+        {"warnings", st.warnings},
         {"scenario_resolved", scenario::to_json(sc)},
     };
     if (!link_info.is_null())

@@ -19,7 +19,7 @@ constexpr std::array kMetrics{
                "longest time from the application's close() to the PCB being freed"},
     MetricInfo{"pcbs.mean_close_to_free_s", kSeconds, "mean of the same over closed PCBs"},
     MetricInfo{"pcbs.max_fin_wait_1", kCount, "most PCBs in FIN_WAIT_1 at once"},
-    MetricInfo{"pcbs.aborted", kCount, "PCBs ended by an abort (RST sent)"},
+    MetricInfo{"pcbs.aborted", kCount, "PCBs lwIP aborted (free_reason aborted*), RST sent or not"},
     MetricInfo{"tcp.retransmissions", kCount, "TCP segments retransmitted by the device"},
     MetricInfo{"tcp.rst_sent", kCount, "TCP RST segments sent by the device"},
     MetricInfo{"app.connects", kCount, "MQTT sessions established (CONNACK received)"},
