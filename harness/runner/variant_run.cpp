@@ -184,7 +184,8 @@ class AppObserver final : public device::SessionObserver, public device::SocketO
         : rec_(rec), probe_(probe), triggers_(triggers) {}
     void on_connected(bool) override {
         ++connects;
-        rec_.event(now_s(), "mqtt_connected");
+        heap_at_connect.push_back(DeviceHeap::instance().in_use());
+        rec_.event(now_s(), "mqtt_connected", {{"heap_used", heap_at_connect.back()}});
         triggers_.on_event(scenario::TriggerEvent::kMqttConnected);
     }
     void on_ping_timeout() override {
@@ -207,6 +208,7 @@ class AppObserver final : public device::SessionObserver, public device::SocketO
         triggers_.on_event(scenario::TriggerEvent::kAppClose);
     }
     uint64_t connects = 0, ping_timeouts = 0, handshakes_ok = 0, handshake_failures = 0;
+    std::vector<size_t> heap_at_connect; ///< device heap in use at each CONNACK
 
   private:
     Recorder& rec_;
@@ -264,11 +266,20 @@ device::SessionConfig session_config(const scenario::AppSettings& app) {
         std::chrono::duration_cast<std::chrono::seconds>(app.keepalive).count());
     c.clean_session = app.clean_session;
     c.network_timeout = app.network_timeout;
+    c.username = app.username;
+    c.password = app.password;
+    if (app.will) {
+        c.will = device::Will{app.will->topic,
+                              {app.will->payload.begin(), app.will->payload.end()},
+                              static_cast<uint8_t>(app.will->qos),
+                              app.will->retain};
+    }
     if (app.publish) {
         c.publish_topic = app.publish->topic;
         c.publish_interval = app.publish->interval;
         c.publish_payload_size = app.publish->size;
         c.publish_qos = static_cast<uint8_t>(app.publish->qos);
+        c.publish_retain = app.publish->retain;
     }
     if (app.subscribe) {
         c.subscribe_topic = app.subscribe->topic;
@@ -351,8 +362,11 @@ AppTotals run_app(const scenario::Scenario& sc, const BrokerTarget& broker, AppO
                                {"detail", r.detail}});
                 }
             } else {
-                rec.event(now_s(), "mqtt_connect_failed",
-                          {{"outcome", std::string(device::to_string(c.outcome))}});
+                json failed = {{"outcome", std::string(device::to_string(c.outcome))},
+                               {"detail", c.detail}};
+                if (c.outcome == device::ConnectOutcome::kRefused)
+                    failed["return_code"] = c.return_code;
+                rec.event(now_s(), "mqtt_connect_failed", std::move(failed));
             }
             totals.publishes_sent += session.counters().publishes_sent;
             totals.publishes_acked += session.counters().publishes_acked;
@@ -564,6 +578,19 @@ void run_device(RunState& st, const BrokerTarget& target, SchedulerTimer& timer,
     far_down.to = nullptr;
 }
 
+// heap.max_drift_after_reconnect: how far the heap in use at a CONNACK strays from the first
+// session's, at the same point of its life; null without a second session to compare.
+std::optional<double> max_drift(const std::vector<size_t>& heap_at_connect) {
+    if (heap_at_connect.size() < 2)
+        return std::nullopt;
+    double worst = 0;
+    for (size_t used : heap_at_connect) {
+        worst = std::max(worst, std::abs(static_cast<double>(used) -
+                                         static_cast<double>(heap_at_connect.front())));
+    }
+    return worst;
+}
+
 MeasuredRun measured_run(const RunState& st) {
     const auto& heap = DeviceHeap::instance();
     const double duration_s = SimTime{st.sc.duration}.seconds();
@@ -586,6 +613,7 @@ MeasuredRun measured_run(const RunState& st) {
     m.frames_dropped = st.frames_dropped;
     m.frames_delivered = st.frames_delivered;
     m.rst_sent = st.probe.rsts_sent();
+    m.max_drift_after_reconnect = max_drift(st.obs.heap_at_connect);
     m.duration_s = duration_s;
     return m;
 }

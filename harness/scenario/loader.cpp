@@ -687,8 +687,8 @@ void read_broker(const Doc& doc, const YAML::Node& n, BrokerSettings& b,
 
 void read_app(const Doc& doc, const YAML::Node& n, AppSettings& a) {
     Section s(doc, n, "app",
-              {"client_id", "keepalive", "clean_session", "publish", "subscribe", "reconnect_delay",
-               "network_timeout", "linger", "close_notify"});
+              {"client_id", "keepalive", "clean_session", "username", "password", "will", "publish",
+               "subscribe", "reconnect_delay", "network_timeout", "linger", "close_notify"});
     Values v(doc, s);
     if (const Field* f = s.find("client_id")) {
         a.client_id = v.str(*f);
@@ -707,8 +707,30 @@ void read_app(const Doc& doc, const YAML::Node& n, AppSettings& a) {
         std::string t = tv.str(ts.require("topic"));
         return t;
     };
+    if (const Field* f = s.find("username"))
+        a.username = v.str(*f);
+    if (const Field* f = s.find("password")) {
+        if (!a.username)
+            v.fail(*f, "a password needs app.username too (MQTT 3.1.1 [MQTT-3.1.2-22])");
+        a.password = v.str(*f);
+    }
+    if (const Field* f = s.find("will")) {
+        Section ws(doc, f->value, "app.will", {"topic", "payload", "qos", "retain"});
+        Values wv(doc, ws);
+        WillSettings w;
+        w.topic = topic(ws, wv);
+        if (w.topic.find_first_of("+#") != std::string::npos)
+            wv.fail(ws.require("topic"), "a will topic may not hold wildcards + or #");
+        if (const Field* g = ws.find("payload"))
+            w.payload = wv.str(*g);
+        if (const Field* g = ws.find("qos"))
+            w.qos = static_cast<uint32_t>(wv.integer(*g, 0, 2));
+        if (const Field* g = ws.find("retain"))
+            w.retain = wv.boolean(*g);
+        a.will = w;
+    }
     if (const Field* f = s.find("publish")) {
-        Section ps(doc, f->value, "app.publish", {"topic", "interval", "size", "qos"});
+        Section ps(doc, f->value, "app.publish", {"topic", "interval", "size", "qos", "retain"});
         Values pv(doc, ps);
         PublishSettings p;
         p.topic = topic(ps, pv);
@@ -721,6 +743,8 @@ void read_app(const Doc& doc, const YAML::Node& n, AppSettings& a) {
             p.size = pv.size(*g, 0, 268435455);
         if (const Field* g = ps.find("qos"))
             p.qos = static_cast<uint32_t>(pv.integer(*g, 0, 2));
+        if (const Field* g = ps.find("retain"))
+            p.retain = pv.boolean(*g);
         a.publish = p;
     }
     if (const Field* f = s.find("subscribe")) {

@@ -13,6 +13,9 @@ constexpr std::array kMetrics{
     MetricInfo{"heap.max_used", kBytes, "highest device heap use seen"},
     MetricInfo{"heap.final_used", kBytes, "device heap in use when the run ends"},
     MetricInfo{"heap.alloc_failures", kCount, "allocations refused by the heap budget"},
+    MetricInfo{"heap.max_drift_after_reconnect", kBytes,
+               "largest difference of heap in use at a CONNACK from the first session's "
+               "(null with fewer than two sessions)"},
     MetricInfo{"pcbs.max_alive", kCount, "most TCP PCBs alive at once"},
     MetricInfo{"pcbs.alive_at_end", kCount, "TCP PCBs still allocated when the run ends"},
     MetricInfo{"pcbs.max_close_to_free_s", kSeconds,
