@@ -295,6 +295,23 @@ struct AppTotals {
     double max_reconnect_s = 0;   ///< longest loss-to-CONNACK gap (open gap counts to the end)
 };
 
+// esp-mqtt's own buffers: esp_mqtt_client_init allocates the receive buffer (buffer_size) and
+// the send buffer (out_buffer_size, or buffer_size when 0) once, for the client's whole life
+// across reconnects. Only their memory is modelled (subsystem app of the device heap); like the
+// client, they stay allocated until the device process ends. False: no heap for them.
+bool allocate_client_buffers(const scenario::AppSettings& app) {
+    auto& heap = DeviceHeap::instance();
+    const uint64_t out = app.out_buffer_size != 0 ? app.out_buffer_size : app.buffer_size;
+    void* in_buffer = heap.allocate(Subsystem::kApp, static_cast<size_t>(app.buffer_size));
+    if (in_buffer == nullptr)
+        return false;
+    if (heap.allocate(Subsystem::kApp, static_cast<size_t>(out)) == nullptr) {
+        heap.release(in_buffer);
+        return false;
+    }
+    return true;
+}
+
 // The device application: connect, run MQTT until it fails, destroy like esp-tls, wait,
 // reconnect — the field case's loop — until the run ends.
 AppTotals run_app(const scenario::Scenario& sc, const BrokerTarget& broker, AppObserver& obs,
@@ -333,7 +350,13 @@ AppTotals run_app(const scenario::Scenario& sc, const BrokerTarget& broker, AppO
             std::chrono::duration_cast<std::chrono::seconds>(*sc.app.linger).count());
     }
     auto write_key = [&](const std::string& line) { keylog << line << '\n'; };
-    while (s.now() < end) {
+    const bool client_ok = allocate_client_buffers(sc.app);
+    if (!client_ok) {
+        // esp_mqtt_client_init returns NULL: the application never gets a client.
+        rec.event(now_s(), "mqtt_client_init_failed",
+                  {{"detail", "no device heap for the client's buffers"}});
+    }
+    while (client_ok && s.now() < end) {
         device::OpenError err{};
         auto t = device::TlsTransport::open(o, rng, &obs, write_key, err);
         if (!t) {

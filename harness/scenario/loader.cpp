@@ -688,7 +688,8 @@ void read_broker(const Doc& doc, const YAML::Node& n, BrokerSettings& b,
 void read_app(const Doc& doc, const YAML::Node& n, AppSettings& a) {
     Section s(doc, n, "app",
               {"client_id", "keepalive", "clean_session", "username", "password", "will", "publish",
-               "subscribe", "reconnect_delay", "network_timeout", "linger", "close_notify"});
+               "subscribe", "reconnect_delay", "network_timeout", "linger", "close_notify",
+               "buffer_size", "out_buffer_size"});
     Values v(doc, s);
     if (const Field* f = s.find("client_id")) {
         a.client_id = v.str(*f);
@@ -784,6 +785,11 @@ void read_app(const Doc& doc, const YAML::Node& n, AppSettings& a) {
     }
     if (const Field* f = s.find("close_notify"))
         a.close_notify = v.boolean(*f);
+    // esp-mqtt takes int sizes; 1 MiB is far beyond any device heap.
+    if (const Field* f = s.find("buffer_size"))
+        a.buffer_size = v.size(*f, 1, 1 << 20);
+    if (const Field* f = s.find("out_buffer_size"))
+        a.out_buffer_size = v.size(*f, 0, 1 << 20);
 }
 
 void read_lwip(const Doc& doc, const YAML::Node& n, LwipOverrides& l) {

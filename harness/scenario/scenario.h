@@ -121,6 +121,10 @@ struct AppSettings {
     /// SO_LINGER: empty = not set (off); 0 = abort on close (RST); N = linger N whole seconds.
     std::optional<SimDuration> linger;
     bool close_notify = false; ///< send a TLS close_notify before closing
+    /// esp-mqtt's receive and send buffers (buffer_size, out_buffer_size; 0 = buffer_size),
+    /// allocated once at client init from the device heap (subsystem app).
+    uint64_t buffer_size = 1024;
+    uint64_t out_buffer_size = 0;
     bool operator==(const AppSettings&) const = default;
 };
 

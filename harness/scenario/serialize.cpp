@@ -134,7 +134,9 @@ nlohmann::json to_json(const Scenario& s) {
                 {"reconnect_delay", seconds(a.reconnect_delay)},
                 {"network_timeout", seconds(a.network_timeout)},
                 {"linger", opt_s(a.linger)},
-                {"close_notify", a.close_notify}};
+                {"close_notify", a.close_notify},
+                {"buffer_size", a.buffer_size},
+                {"out_buffer_size", a.out_buffer_size}};
     app["username"] = opt(a.username);
     // Results folders get shared: a password is shown as set, never as text.
     app["password"] = a.password ? json("(set)") : json(nullptr);
@@ -302,6 +304,8 @@ std::string to_yaml(const Scenario& s) {
     kv(out, "network_timeout", format_duration(a.network_timeout));
     kv(out, "linger", a.linger ? format_duration(*a.linger) : std::string("off"));
     kv(out, "close_notify", a.close_notify);
+    kv(out, "buffer_size", format_size(a.buffer_size));
+    kv(out, "out_buffer_size", format_size(a.out_buffer_size));
     out << YAML::EndMap;
 
     out << YAML::Key << "faults" << YAML::Value << YAML::BeginSeq;

@@ -13,3 +13,8 @@ add_test(NAME scenario.realtime_mode
          COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/realtime_check.py
                  $<TARGET_FILE:lwipsim> ${CMAKE_SOURCE_DIR}/tests/data/scenarios/tcp_keepalive.yaml)
 set_tests_properties(scenario.realtime_mode PROPERTIES LABELS scenario TIMEOUT 120)
+
+add_test(NAME scenario.client_buffers
+         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/client_buffers_check.py
+                 $<TARGET_FILE:lwipsim> ${CMAKE_SOURCE_DIR}/tests/data/scenarios/tcp_keepalive.yaml)
+set_tests_properties(scenario.client_buffers PROPERTIES LABELS scenario TIMEOUT 120)
