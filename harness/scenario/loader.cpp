@@ -708,6 +708,14 @@ void read_app(const Doc& doc, const YAML::Node& n, AppSettings& a) {
         std::string t = tv.str(ts.require("topic"));
         return t;
     };
+    // Topics a client publishes to (MQTT 3.1.1 4.7.1: wildcards only in filters).
+    auto publish_topic = [&](const Section& ts, Values& tv, const char* what) {
+        std::string t = topic(ts, tv);
+        if (t.find_first_of("+#") != std::string::npos)
+            tv.fail(ts.require("topic"),
+                    std::string("a ") + what + " may not hold wildcards + or #");
+        return t;
+    };
     if (const Field* f = s.find("username"))
         a.username = v.str(*f);
     if (const Field* f = s.find("password")) {
@@ -719,9 +727,7 @@ void read_app(const Doc& doc, const YAML::Node& n, AppSettings& a) {
         Section ws(doc, f->value, "app.will", {"topic", "payload", "qos", "retain"});
         Values wv(doc, ws);
         WillSettings w;
-        w.topic = topic(ws, wv);
-        if (w.topic.find_first_of("+#") != std::string::npos)
-            wv.fail(ws.require("topic"), "a will topic may not hold wildcards + or #");
+        w.topic = publish_topic(ws, wv, "will topic");
         if (const Field* g = ws.find("payload"))
             w.payload = wv.str(*g);
         if (const Field* g = ws.find("qos"))
@@ -734,9 +740,7 @@ void read_app(const Doc& doc, const YAML::Node& n, AppSettings& a) {
         Section ps(doc, f->value, "app.publish", {"topic", "interval", "size", "qos", "retain"});
         Values pv(doc, ps);
         PublishSettings p;
-        p.topic = topic(ps, pv);
-        if (p.topic.find_first_of("+#") != std::string::npos)
-            pv.fail(ps.require("topic"), "a publish topic may not hold wildcards + or #");
+        p.topic = publish_topic(ps, pv, "publish topic");
         if (const Field* g = ps.find("interval"))
             p.interval = pv.duration(*g, std::chrono::milliseconds(1));
         // 256 MiB - 1 is MQTT's largest remaining length.

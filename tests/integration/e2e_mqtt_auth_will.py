@@ -66,11 +66,7 @@ def check_will(c, lwipsim, scen_dir, work, broker):
         out = os.path.join(work, "will")
         rc = run(lwipsim, scen_dir, out, broker, USERS["device"])
         c.check(rc == 0, f"lwipsim exit code 0 (got {rc})")
-        try:
-            stdout, stderr = sub.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            sub.kill()
-            stdout, stderr = sub.communicate()
+        stdout, stderr = e2e.collect(sub)
         c.check(sub.returncode == 0, f"mosquitto_sub -C 1 exited 0 ({sub.returncode}) "
                 f"{stderr.strip()}")
         c.check(stdout.strip() == f"{WILL_TOPIC}\t{WILL_PAYLOAD}",
