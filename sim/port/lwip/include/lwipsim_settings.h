@@ -18,7 +18,8 @@ extern uint32_t lwipsim_tcp_synmaxrtx;           /* TCP_SYNMAXRTX, 1..12 */
 extern uint32_t lwipsim_tcp_rto_initial_ms;      /* initial RTO; whole 500 ms slow-timer ticks */
 extern uint32_t lwipsim_tcp_msl_ms;              /* TCP_MSL: TIME_WAIT lasts 2 * MSL */
 extern uint32_t lwipsim_tcp_fin_wait_timeout_ms; /* TCP_FIN_WAIT_TIMEOUT (FIN_WAIT_2 orphan) */
-extern int lwipsim_so_linger_available; /* 0: setsockopt(SO_LINGER) fails as with LWIP_SO_LINGER=0 */
+/* 0: setsockopt(SO_LINGER) fails as with LWIP_SO_LINGER=0 */
+extern int lwipsim_so_linger_available;
 extern uint32_t lwipsim_tcp_pcb_cap; /* live TCP PCBs allowed (0: no cap), see lwipopts.h */
 
 struct memp_desc;
