@@ -7,6 +7,19 @@ if(NOT EXISTS ${LWIPSIM_THIRD_PARTY}/lwip/src/core/tcp.c OR
    NOT EXISTS ${LWIPSIM_THIRD_PARTY}/mbedtls/library/ssl_tls.c)
     message(FATAL_ERROR "lwIP/mbedTLS sources missing: run scripts/bootstrap first")
 endif()
+# A tree prepared before a patch in third_party/patches/lwip was added or changed must be
+# re-prepared, or lwIP builds without it. fetch_sources.sh's stamp hashes the patches: it
+# returns at once when they match, else unpacks again (reusing verified downloads) and patches.
+# Configure re-runs whenever the set of patches or one of them changes.
+file(GLOB LWIPSIM_LWIP_PATCHES CONFIGURE_DEPENDS
+     ${CMAKE_SOURCE_DIR}/third_party/patches/lwip/*.patch)
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${LWIPSIM_LWIP_PATCHES})
+execute_process(COMMAND bash ${CMAKE_SOURCE_DIR}/third_party/fetch_sources.sh
+                RESULT_VARIABLE lwipsim_fetch_rc)
+if(NOT lwipsim_fetch_rc EQUAL 0)
+    message(FATAL_ERROR "third_party/fetch_sources.sh failed (exit ${lwipsim_fetch_rc}): "
+                        "the lwIP sources do not match third_party/patches/lwip")
+endif()
 
 # --- lwIP: core (IPv4), sequential API (sockets/netconn/tcpip), Ethernet netif -------------
 # One lwIP build per option profile (compile-time options differ: TCP_MSS, TCP_SND_BUF...).

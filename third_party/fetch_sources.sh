@@ -2,7 +2,9 @@
 # Fetches the pinned lwIP and mbedTLS Debian source packages, verifies them against
 # third_party/checksums.sha256 and unpacks them into third_party/src/ (git-ignored).
 # Uses a private apt configuration with a deb-src entry derived from this machine's
-# own deb entries, so the machine's sources are never rewritten. Idempotent.
+# own deb entries, so the machine's sources are never rewritten. Idempotent: the stamp names the
+# versions and a hash of patches/lwip/*.patch, so a new or changed patch re-prepares the tree
+# (cmake/third_party.cmake runs this script at configure time for that reason).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=versions.env
@@ -42,13 +44,18 @@ apt_private() {
         -o APT::Sandbox::User=root "$@"
 }
 
-write_private_sources
-apt_private update >/dev/null
-(cd "$dl_dir" && apt_private source --download-only \
-    "$LWIP_PKG=$LWIP_VERSION" "$MBEDTLS_PKG=$MBEDTLS_VERSION" >/dev/null)
-
-# Verify every downloaded file against the pinned checksums.
-(cd "$dl_dir" && sha256sum --check --strict "$here/checksums.sha256")
+# Downloads that already match the pinned checksums are reused (re-preparing the tree after a
+# patch was added needs no network); otherwise fetch them and verify.
+if (cd "$dl_dir" && sha256sum --check --strict --status "$here/checksums.sha256") 2>/dev/null; then
+    echo "third_party: reusing the verified downloads in $dl_dir"
+else
+    write_private_sources
+    apt_private update >/dev/null
+    (cd "$dl_dir" && apt_private source --download-only \
+        "$LWIP_PKG=$LWIP_VERSION" "$MBEDTLS_PKG=$MBEDTLS_VERSION" >/dev/null)
+    # Verify every downloaded file against the pinned checksums.
+    (cd "$dl_dir" && sha256sum --check --strict "$here/checksums.sha256")
+fi
 
 unpack() {
     local pkg="$1" version="$2" dest="$3"

@@ -27,7 +27,8 @@ uint32_t unacked_bytes(const tcp_pcb* pcb) {
 
 void PcbProbe::install() {
     port::set_tcpip_step_hook([this] { step(); });
-    port::set_pcb_cap_observer([this] { pcb_alloc_failed_ = true; });
+    port::set_pcb_free_observer(
+        [this](const void* pcb, const char* reason) { on_pcb_free(pcb, reason); });
     heap::DeviceHeap::instance().set_observer(this);
 }
 
@@ -69,7 +70,6 @@ void PcbProbe::step() {
             }
         }
     }
-    pcb_alloc_failed_ = false; // a refused PCB that killed nothing explains no later free
 }
 
 void PcbProbe::on_app_close(uint16_t local_port) {
@@ -84,60 +84,50 @@ void PcbProbe::on_app_close(uint16_t local_port) {
     }
 }
 
-void PcbProbe::on_rst(uint16_t local_port, bool sent) {
-    (sent ? rst_sent_at_ : rst_received_at_)[local_port] = now_s();
-    if (sent)
-        ++rsts_sent_;
+void PcbProbe::on_rst_sent(uint16_t local_port) {
+    rst_sent_at_[local_port] = now_s();
+    ++rsts_sent_;
 }
 
 void PcbProbe::on_failure(heap::Subsystem s, size_t size, bool injected) {
-    if (s == heap::Subsystem::kLwip && size == sizeof(tcp_pcb))
-        pcb_alloc_failed_ = true;
     if (failure_sink_)
         failure_sink_(s, size, injected);
 }
 
-// lwIP frees a PCB: read why from its last fields (still intact) and the step's context.
+void PcbProbe::on_pcb_free(const void* pcb, const char* reason) {
+    if (live_.contains(pcb))
+        record_free(pcb, reason);
+}
+
+// The safety net: lwIP released a PCB's memory without telling why (the hook did not run, e.g.
+// sources prepared without patch 0004). Say so rather than guess.
 void PcbProbe::on_free(heap::Subsystem s, const void* ptr, size_t) {
-    if (s != heap::Subsystem::kLwip)
+    if (s != heap::Subsystem::kLwip || !live_.contains(ptr))
         return;
-    auto it = live_.find(ptr);
-    if (it == live_.end())
-        return;
-    PcbRecord& r = records_[it->second];
-    const auto* pcb = static_cast<const tcp_pcb*>(ptr);
-    double t = now_s();
-    // tcp_pcb_remove() sets CLOSED before the free: the last state the probe saw is the one
-    // the PCB died in.
-    std::string last = r.states.empty() ? "" : r.states.back().state;
-    auto same_instant = [t](const std::map<uint16_t, double>& m, uint16_t port) {
-        auto f = m.find(port);
-        return f != m.end() && f->second == t;
-    };
-    if (pcb_alloc_failed_) {
-        r.free_reason = "killed_for_new_pcb";
-    } else if (same_instant(rst_received_at_, r.local_port)) {
-        r.free_reason = "rst_received";
-    } else if (last == "TIME_WAIT") {
-        r.free_reason = "time_wait_expired";
-    } else if ((last == "SYN_SENT" && pcb->nrtx >= TCP_SYNMAXRTX) || pcb->nrtx >= TCP_MAXRTX) {
-        // tcp_slowtmr: SYN_SENT gives up at TCP_SYNMAXRTX, any state (SYN_SENT too) at MAXRTX.
-        r.free_reason = "retransmissions_exhausted";
-    } else if (same_instant(rst_sent_at_, r.local_port)) {
-        r.free_reason = "aborted_rst";
-    } else if (last == "FIN_WAIT_2") {
-        r.free_reason = "fin_wait_2_timeout";
-    } else if (last == "SYN_SENT") {
-        r.free_reason = "closed_in_syn_sent";
-    } else {
-        r.free_reason = "closed_normally";
+    const PcbRecord& r = records_[live_.at(ptr)];
+    if (warning_sink_) {
+        warning_sink_("PCB " + std::to_string(r.id) + " (local port " +
+                      std::to_string(r.local_port) +
+                      ") freed without a reason from lwIP: free_reason unknown");
     }
+    record_free(ptr, "unknown");
+}
+
+// lwIP frees a PCB (fields still intact). rst_sent is the wire's side, kept apart from the
+// reason: tcp_rst() runs just before tcp_free() in the same call, so a RST from this port at
+// this very instant is the one this free sent (none leaves a netif whose link is down).
+void PcbProbe::record_free(const void* pcb, const std::string& reason) {
+    auto it = live_.find(pcb);
+    PcbRecord& r = records_[it->second];
+    const double t = now_s();
+    auto rst = rst_sent_at_.find(r.local_port);
+    r.free_reason = reason;
+    r.rst_sent = rst != rst_sent_at_.end() && rst->second == t;
     r.freed_at_s = t;
     if (sink_)
         sink_(r, "pcb_freed");
-    last_nrtx_.erase(ptr);
+    last_nrtx_.erase(pcb);
     live_.erase(it);
-    pcb_alloc_failed_ = false;
 }
 
 std::map<std::string, int> PcbProbe::count_by_state() const {

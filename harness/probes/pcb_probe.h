@@ -1,8 +1,10 @@
 #pragma once
 // Follows every TCP PCB of the device from allocation to free, exact to the tcpip-thread step:
 // states with their times, the application's close, retransmissions, and why it was freed.
-// Fed by the tcpip step hook (sim/port/lwip/tcpip_hooks.h) and the device heap's free
-// observer, which sees a PCB's memory the moment lwIP releases it, fields still intact.
+// Fed by the tcpip step hook and the PCB free hook (sim/port/lwip/tcpip_hooks.h): the free
+// reason is the one lwIP's own code passed to tcp_free(), never inferred from the wire. The
+// device heap's free observer is the safety net: a PCB whose memory goes back without the
+// hook is recorded as "unknown", with a warning.
 
 #include "sim/clock/sim_time.h"
 #include "sim/heap/device_heap.h"
@@ -28,7 +30,8 @@ struct PcbRecord {
     double opened_at_s = 0;
     std::optional<double> closed_at_s;
     std::optional<double> freed_at_s;
-    std::string free_reason; ///< empty while alive
+    std::string free_reason;      ///< empty while alive; names in docs/results.md
+    std::optional<bool> rst_sent; ///< freed: a RST from its port left the device as it was freed
     std::vector<PcbState> states;
     uint32_t retransmissions = 0;
     uint32_t unacked_bytes_at_close = 0;
@@ -36,16 +39,21 @@ struct PcbRecord {
 
 /// Receives PCB changes as they happen (for events.jsonl).
 using PcbEventSink = std::function<void(const PcbRecord&, const std::string& what)>;
+/// Receives warnings ("check this before trusting the results").
+using WarningSink = std::function<void(const std::string& message)>;
 
 class PcbProbe : public heap::HeapObserver {
   public:
     explicit PcbProbe(PcbEventSink sink) : sink_(std::move(sink)) {}
-    /// Installs the tcpip step hook and the heap observer (call once, inside the run).
+    /// Installs the tcpip step hook, the PCB free hook and the heap observer (call once, inside
+    /// the run, in the device process).
     void install();
     /// The application is about to close/shutdown the socket bound to `local_port`.
     void on_app_close(uint16_t local_port);
-    /// Frames the device sent or received with RST set, per local port (free reasons).
-    void on_rst(uint16_t local_port, bool sent);
+    /// The device sent a frame with RST set from `local_port` (the wire, for rst_sent).
+    void on_rst_sent(uint16_t local_port);
+    /// lwIP's tcp_free() is about to release `pcb`, for `reason` (the PCB free hook).
+    void on_pcb_free(const void* pcb, const char* reason);
 
     void on_free(heap::Subsystem s, const void* ptr, size_t size) override;
     void on_failure(heap::Subsystem s, size_t size, bool injected) override;
@@ -58,18 +66,20 @@ class PcbProbe : public heap::HeapObserver {
     void set_failure_sink(std::function<void(heap::Subsystem, size_t, bool)> f) {
         failure_sink_ = std::move(f);
     }
+    void set_warning_sink(WarningSink f) { warning_sink_ = std::move(f); }
 
   private:
     void step();
     PcbRecord& record_for(const void* pcb);
+    void record_free(const void* pcb, const std::string& reason);
 
     PcbEventSink sink_;
     std::function<void(heap::Subsystem, size_t, bool)> failure_sink_;
+    WarningSink warning_sink_;
     std::vector<PcbRecord> records_;
     std::map<const void*, size_t> live_; ///< pcb address -> index in records_
     std::map<const void*, uint8_t> last_nrtx_;
-    std::map<uint16_t, double> rst_sent_at_, rst_received_at_;
-    bool pcb_alloc_failed_ = false;
+    std::map<uint16_t, double> rst_sent_at_; ///< local port -> last RST the device sent
     uint64_t rsts_sent_ = 0;
 };
 

@@ -109,7 +109,7 @@ const std::map<std::string, MetricFn, std::less<>>& metric_table() {
         {"pcbs.aborted",
          [](const MeasuredRun& m) -> Value {
              return double(std::count_if(m.pcbs->begin(), m.pcbs->end(), [](const auto& p) {
-                 return p.free_reason == "aborted_rst";
+                 return p.free_reason.starts_with("aborted");
              }));
          }},
         {"tcp.rst_sent", [](const MeasuredRun& m) -> Value { return double(m.rst_sent); }},
@@ -155,6 +155,8 @@ std::string why_not_measured(const std::string& name) {
 } // namespace
 
 std::optional<double> metric_value(const std::string& name, const MeasuredRun& m) {
+    if (name == "heap.max_drift_after_reconnect")
+        return m.max_drift_after_reconnect; // null: fewer than two sessions to compare
     const auto& table = metric_table();
     auto it = table.find(name);
     if (it == table.end())

@@ -25,6 +25,7 @@ struct MeasuredRun {
     double connected_fraction = 0;
     uint64_t frames_dropped = 0, frames_delivered = 0, rst_sent = 0;
     double duration_s = 0;
+    std::optional<double> max_drift_after_reconnect; ///< bytes; null with fewer than 2 sessions
 };
 
 /// The metric's value, or nullopt when this run cannot measure it: the expectation then fails

@@ -96,7 +96,7 @@ void Recorder::write_timeseries(const std::filesystem::path& file) const {
 void Recorder::write_pcbs_csv(const std::filesystem::path& file,
                               const std::vector<probes::PcbRecord>& pcbs) {
     std::ofstream out(file);
-    out << "id,local_port,remote_port,opened_at_s,closed_at_s,freed_at_s,free_reason,"
+    out << "id,local_port,remote_port,opened_at_s,closed_at_s,freed_at_s,free_reason,rst_sent,"
            "retransmissions,unacked_bytes_at_close,states\n";
     for (const auto& p : pcbs) {
         out << p.id << ',' << p.local_port << ',' << p.remote_port << ',' << p.opened_at_s << ',';
@@ -105,8 +105,10 @@ void Recorder::write_pcbs_csv(const std::filesystem::path& file,
         out << ',';
         if (p.freed_at_s)
             out << *p.freed_at_s;
-        out << ',' << p.free_reason << ',' << p.retransmissions << ',' << p.unacked_bytes_at_close
-            << ',';
+        out << ',' << p.free_reason << ',';
+        if (p.rst_sent)
+            out << (*p.rst_sent ? "true" : "false");
+        out << ',' << p.retransmissions << ',' << p.unacked_bytes_at_close << ',';
         for (size_t i = 0; i < p.states.size(); ++i) {
             out << (i ? " " : "") << p.states[i].state << '@' << p.states[i].at_s;
         }
@@ -120,17 +122,19 @@ nlohmann::json Recorder::pcbs_json(const std::vector<probes::PcbRecord>& pcbs) {
         nlohmann::json states = nlohmann::json::array();
         for (const auto& s : p.states)
             states.push_back({{"state", s.state}, {"at_s", s.at_s}});
-        list.push_back({{"id", p.id},
-                        {"local_port", p.local_port},
-                        {"remote_port", p.remote_port},
-                        {"opened_at_s", p.opened_at_s},
-                        {"closed_at_s", optional_number(p.closed_at_s)},
-                        {"freed_at_s", optional_number(p.freed_at_s)},
-                        {"free_reason", p.free_reason.empty() ? nlohmann::json(nullptr)
-                                                              : nlohmann::json(p.free_reason)},
-                        {"states", states},
-                        {"retransmissions", p.retransmissions},
-                        {"unacked_bytes_at_close", p.unacked_bytes_at_close}});
+        list.push_back(
+            {{"id", p.id},
+             {"local_port", p.local_port},
+             {"remote_port", p.remote_port},
+             {"opened_at_s", p.opened_at_s},
+             {"closed_at_s", optional_number(p.closed_at_s)},
+             {"freed_at_s", optional_number(p.freed_at_s)},
+             {"free_reason",
+              p.free_reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(p.free_reason)},
+             {"rst_sent", p.rst_sent ? nlohmann::json(*p.rst_sent) : nlohmann::json(nullptr)},
+             {"states", states},
+             {"retransmissions", p.retransmissions},
+             {"unacked_bytes_at_close", p.unacked_bytes_at_close}});
     }
     return list;
 }

@@ -65,8 +65,8 @@ class SchedulerTimer final : public link::Timer {
     }
 };
 
-// Watches frames at the device's edge, parsed once here: RSTs for the PCB probe's free
-// reasons, every frame for nth_packet triggers. Passes them on unchanged.
+// Watches frames at the device's edge, parsed once here: RSTs the device sent for the PCB
+// probe's rst_sent, every frame for nth_packet triggers. Passes them on unchanged.
 class RstWatch final : public link::FrameSink {
   public:
     RstWatch(probes::PcbProbe& probe, FaultTriggers& triggers, bool sent)
@@ -75,9 +75,9 @@ class RstWatch final : public link::FrameSink {
     void deliver(link::Frame frame) override {
         const link::PacketInfo info = link::parse_frame(frame.bytes);
         triggers_.on_frame(info);
-        if (info.ipv4 && info.protocol == static_cast<uint8_t>(link::IpProto::kTcp) &&
+        if (sent_ && info.ipv4 && info.protocol == static_cast<uint8_t>(link::IpProto::kTcp) &&
             info.has_ports && (info.tcp_flags & link::kTcpRst) != 0) {
-            probe_.on_rst(sent_ ? info.src_port : info.dst_port, sent_);
+            probe_.on_rst_sent(info.src_port);
         }
         next_->deliver(std::move(frame));
     }
@@ -192,7 +192,8 @@ class AppObserver final : public device::SessionObserver, public device::SocketO
         : rec_(rec), probe_(probe), triggers_(triggers) {}
     void on_connected(bool) override {
         ++connects;
-        rec_.event(now_s(), "mqtt_connected");
+        heap_at_connect.push_back(DeviceHeap::instance().in_use());
+        rec_.event(now_s(), "mqtt_connected", {{"heap_used", heap_at_connect.back()}});
         triggers_.on_event(scenario::TriggerEvent::kMqttConnected);
     }
     void on_ping_timeout() override {
@@ -215,6 +216,7 @@ class AppObserver final : public device::SessionObserver, public device::SocketO
         triggers_.on_event(scenario::TriggerEvent::kAppClose);
     }
     uint64_t connects = 0, ping_timeouts = 0, handshakes_ok = 0, handshake_failures = 0;
+    std::vector<size_t> heap_at_connect; ///< device heap in use at each CONNACK
 
   private:
     Recorder& rec_;
@@ -272,11 +274,20 @@ device::SessionConfig session_config(const scenario::AppSettings& app) {
         std::chrono::duration_cast<std::chrono::seconds>(app.keepalive).count());
     c.clean_session = app.clean_session;
     c.network_timeout = app.network_timeout;
+    c.username = app.username;
+    c.password = app.password;
+    if (app.will) {
+        c.will = device::Will{app.will->topic,
+                              {app.will->payload.begin(), app.will->payload.end()},
+                              static_cast<uint8_t>(app.will->qos),
+                              app.will->retain};
+    }
     if (app.publish) {
         c.publish_topic = app.publish->topic;
         c.publish_interval = app.publish->interval;
         c.publish_payload_size = app.publish->size;
         c.publish_qos = static_cast<uint8_t>(app.publish->qos);
+        c.publish_retain = app.publish->retain;
     }
     if (app.subscribe) {
         c.subscribe_topic = app.subscribe->topic;
@@ -308,6 +319,23 @@ const char* stage_text(device::OpenStage stage) {
     default:
         return "opening the connection";
     }
+}
+
+// esp-mqtt's own buffers: esp_mqtt_client_init allocates the receive buffer (buffer_size) and
+// the send buffer (out_buffer_size, or buffer_size when 0) once, for the client's whole life
+// across reconnects. Only their memory is modelled (subsystem app of the device heap); like the
+// client, they stay allocated until the device process ends. False: no heap for them.
+bool allocate_client_buffers(const scenario::AppSettings& app) {
+    auto& heap = DeviceHeap::instance();
+    const uint64_t out = app.out_buffer_size != 0 ? app.out_buffer_size : app.buffer_size;
+    void* in_buffer = heap.allocate(Subsystem::kApp, static_cast<size_t>(app.buffer_size));
+    if (in_buffer == nullptr)
+        return false;
+    if (heap.allocate(Subsystem::kApp, static_cast<size_t>(out)) == nullptr) {
+        heap.release(in_buffer);
+        return false;
+    }
+    return true;
 }
 
 // The device application: connect, run MQTT until it fails, destroy like esp-tls, wait,
@@ -349,7 +377,13 @@ void run_app(const scenario::Scenario& sc, const BrokerTarget& broker, AppObserv
             std::chrono::duration_cast<std::chrono::seconds>(*sc.app.linger).count());
     }
     auto write_key = [&](const std::string& line) { keylog << line << '\n'; };
-    while (s.now() < end) {
+    const bool client_ok = allocate_client_buffers(sc.app);
+    if (!client_ok) {
+        // esp_mqtt_client_init returns NULL: the application never gets a client.
+        rec.event(now_s(), "mqtt_client_init_failed",
+                  {{"detail", "no device heap for the client's buffers"}});
+    }
+    while (client_ok && s.now() < end) {
         device::OpenError err{};
         auto t = device::TlsTransport::open(o, rng, &obs, write_key, err);
         if (!t && err.cut) {
@@ -390,8 +424,11 @@ void run_app(const scenario::Scenario& sc, const BrokerTarget& broker, AppObserv
             } else if (c.outcome == device::ConnectOutcome::kCut) {
                 totals.cut.push_back("MQTT connect: " + c.detail);
             } else {
-                rec.event(now_s(), "mqtt_connect_failed",
-                          {{"outcome", std::string(device::to_string(c.outcome))}});
+                json failed = {{"outcome", std::string(device::to_string(c.outcome))},
+                               {"detail", c.detail}};
+                if (c.outcome == device::ConnectOutcome::kRefused)
+                    failed["return_code"] = c.return_code;
+                rec.event(now_s(), "mqtt_connect_failed", std::move(failed));
             }
             totals.publishes_sent += session.counters().publishes_sent;
             totals.publishes_acked += session.counters().publishes_acked;
@@ -575,6 +612,7 @@ struct RunState {
     AppTotals totals;
     size_t baseline_free = 0;
     uint64_t frames_dropped = 0, frames_delivered = 0;
+    std::vector<std::string> warnings; ///< "check this before trusting the results"
 
     RunState(const scenario::Scenario& s, fs::path d, DeviceAddresses n)
         : sc(s), dir(std::move(d)), names(n),
@@ -583,7 +621,8 @@ struct RunState {
                         {{"pcb", r.id},
                          {"local_port", r.local_port},
                          {"state", r.states.empty() ? "" : r.states.back().state},
-                         {"reason", r.free_reason}});
+                         {"reason", r.free_reason},
+                         {"rst_sent", r.rst_sent ? json(*r.rst_sent) : json(nullptr)}});
           }),
           triggers(s, n, rec), obs(rec, probe, triggers) {
         probe.set_failure_sink([this](Subsystem sub, size_t size, bool injected) {
@@ -591,6 +630,10 @@ struct RunState {
                       {{"subsystem", std::string(heap::subsystem_name(sub))},
                        {"size", size},
                        {"injected", injected}});
+        });
+        probe.set_warning_sink([this](const std::string& message) {
+            rec.event(now_s(), "warning", {{"message", message}});
+            warnings.push_back(message);
         });
     }
 };
@@ -685,6 +728,19 @@ void run_device(RunState& st, const BrokerTarget& target, SchedulerTimer& timer,
     far_down.to = nullptr;
 }
 
+// heap.max_drift_after_reconnect: how far the heap in use at a CONNACK strays from the first
+// session's, at the same point of its life; null without a second session to compare.
+std::optional<double> max_drift(const std::vector<size_t>& heap_at_connect) {
+    if (heap_at_connect.size() < 2)
+        return std::nullopt;
+    double worst = 0;
+    for (size_t used : heap_at_connect) {
+        worst = std::max(worst, std::abs(static_cast<double>(used) -
+                                         static_cast<double>(heap_at_connect.front())));
+    }
+    return worst;
+}
+
 MeasuredRun measured_run(const RunState& st) {
     const auto& heap = DeviceHeap::instance();
     const double duration_s = SimTime{st.sc.duration}.seconds();
@@ -707,6 +763,7 @@ MeasuredRun measured_run(const RunState& st) {
     m.frames_dropped = st.frames_dropped;
     m.frames_delivered = st.frames_delivered;
     m.rst_sent = st.probe.rsts_sent();
+    m.max_drift_after_reconnect = max_drift(st.obs.heap_at_connect);
     m.duration_s = duration_s;
     return m;
 }
@@ -899,6 +956,7 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
         {"time", time_json(sched)},
         {"faults", faults},
         {"expectations", expectations},
+        {"warnings", st.warnings},
         {"scenario_resolved", scenario::to_json(sc)},
     };
     if (!link_info.is_null())

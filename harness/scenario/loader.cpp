@@ -810,8 +810,9 @@ void read_broker(const Doc& doc, const YAML::Node& n, BrokerSettings& b,
 
 void read_app(const Doc& doc, const YAML::Node& n, AppSettings& a) {
     Section s(doc, n, "app",
-              {"client_id", "keepalive", "clean_session", "publish", "subscribe", "reconnect_delay",
-               "network_timeout", "linger", "close_notify"});
+              {"client_id", "keepalive", "clean_session", "username", "password", "will", "publish",
+               "subscribe", "reconnect_delay", "network_timeout", "linger", "close_notify",
+               "buffer_size", "out_buffer_size"});
     Values v(doc, s);
     if (const Field* f = s.find("client_id")) {
         a.client_id = v.str(*f);
@@ -830,13 +831,39 @@ void read_app(const Doc& doc, const YAML::Node& n, AppSettings& a) {
         std::string t = tv.str(ts.require("topic"));
         return t;
     };
+    // Topics a client publishes to (MQTT 3.1.1 4.7.1: wildcards only in filters).
+    auto publish_topic = [&](const Section& ts, Values& tv, const char* what) {
+        std::string t = topic(ts, tv);
+        if (t.find_first_of("+#") != std::string::npos)
+            tv.fail(ts.require("topic"),
+                    std::string("a ") + what + " may not hold wildcards + or #");
+        return t;
+    };
+    if (const Field* f = s.find("username"))
+        a.username = v.str(*f);
+    if (const Field* f = s.find("password")) {
+        if (!a.username)
+            v.fail(*f, "a password needs app.username too (MQTT 3.1.1 [MQTT-3.1.2-22])");
+        a.password = v.str(*f);
+    }
+    if (const Field* f = s.find("will")) {
+        Section ws(doc, f->value, "app.will", {"topic", "payload", "qos", "retain"});
+        Values wv(doc, ws);
+        WillSettings w;
+        w.topic = publish_topic(ws, wv, "will topic");
+        if (const Field* g = ws.find("payload"))
+            w.payload = wv.str(*g);
+        if (const Field* g = ws.find("qos"))
+            w.qos = static_cast<uint32_t>(wv.integer(*g, 0, 2));
+        if (const Field* g = ws.find("retain"))
+            w.retain = wv.boolean(*g);
+        a.will = w;
+    }
     if (const Field* f = s.find("publish")) {
-        Section ps(doc, f->value, "app.publish", {"topic", "interval", "size", "qos"});
+        Section ps(doc, f->value, "app.publish", {"topic", "interval", "size", "qos", "retain"});
         Values pv(doc, ps);
         PublishSettings p;
-        p.topic = topic(ps, pv);
-        if (p.topic.find_first_of("+#") != std::string::npos)
-            pv.fail(ps.require("topic"), "a publish topic may not hold wildcards + or #");
+        p.topic = publish_topic(ps, pv, "publish topic");
         if (const Field* g = ps.find("interval"))
             p.interval = pv.duration(*g, std::chrono::milliseconds(1));
         // 256 MiB - 1 is MQTT's largest remaining length.
@@ -844,6 +871,8 @@ void read_app(const Doc& doc, const YAML::Node& n, AppSettings& a) {
             p.size = pv.size(*g, 0, 268435455);
         if (const Field* g = ps.find("qos"))
             p.qos = static_cast<uint32_t>(pv.integer(*g, 0, 2));
+        if (const Field* g = ps.find("retain"))
+            p.retain = pv.boolean(*g);
         a.publish = p;
     }
     if (const Field* f = s.find("subscribe")) {
@@ -883,6 +912,11 @@ void read_app(const Doc& doc, const YAML::Node& n, AppSettings& a) {
     }
     if (const Field* f = s.find("close_notify"))
         a.close_notify = v.boolean(*f);
+    // esp-mqtt takes int sizes; 1 MiB is far beyond any device heap.
+    if (const Field* f = s.find("buffer_size"))
+        a.buffer_size = v.size(*f, 1, 1 << 20);
+    if (const Field* f = s.find("out_buffer_size"))
+        a.out_buffer_size = v.size(*f, 0, 1 << 20);
 }
 
 void read_lwip(const Doc& doc, const YAML::Node& n, LwipOverrides& l) {

@@ -90,7 +90,18 @@ struct PublishSettings {
     SimDuration interval = std::chrono::seconds(10);
     uint64_t size = 64; ///< payload bytes
     uint32_t qos = 0;
+    bool retain = false;
     bool operator==(const PublishSettings&) const = default;
+};
+
+/// The MQTT last will the broker publishes when the device's connection ends without a
+/// DISCONNECT (MQTT 3.1.1 3.1.2.5).
+struct WillSettings {
+    std::string topic;
+    std::string payload;
+    uint32_t qos = 0;
+    bool retain = false;
+    bool operator==(const WillSettings&) const = default;
 };
 
 struct SubscribeSettings {
@@ -103,6 +114,9 @@ struct AppSettings {
     std::string client_id = "lwipsim-device";
     SimDuration keepalive = std::chrono::seconds(120);
     bool clean_session = true;
+    std::optional<std::string> username;
+    std::optional<std::string> password; ///< needs username (MQTT 3.1.1 [MQTT-3.1.2-22])
+    std::optional<WillSettings> will;
     std::optional<PublishSettings> publish;
     std::optional<SubscribeSettings> subscribe;
     SimDuration reconnect_delay = std::chrono::seconds(10);
@@ -110,6 +124,10 @@ struct AppSettings {
     /// SO_LINGER: empty = not set (off); 0 = abort on close (RST); N = linger N whole seconds.
     std::optional<SimDuration> linger;
     bool close_notify = false; ///< send a TLS close_notify before closing
+    /// esp-mqtt's receive and send buffers (buffer_size, out_buffer_size; 0 = buffer_size),
+    /// allocated once at client init from the device heap (subsystem app).
+    uint64_t buffer_size = 1024;
+    uint64_t out_buffer_size = 0;
     bool operator==(const AppSettings&) const = default;
 };
 

@@ -135,12 +135,23 @@ nlohmann::json to_json(const Scenario& s) {
                 {"reconnect_delay", seconds(a.reconnect_delay)},
                 {"network_timeout", seconds(a.network_timeout)},
                 {"linger", opt_s(a.linger)},
-                {"close_notify", a.close_notify}};
+                {"close_notify", a.close_notify},
+                {"buffer_size", a.buffer_size},
+                {"out_buffer_size", a.out_buffer_size}};
+    app["username"] = opt(a.username);
+    // Results folders get shared: a password is shown as set, never as text.
+    app["password"] = a.password ? json("(set)") : json(nullptr);
+    if (a.will)
+        app["will"] = {{"topic", a.will->topic},
+                       {"payload", a.will->payload},
+                       {"qos", a.will->qos},
+                       {"retain", a.will->retain}};
     if (a.publish)
         app["publish"] = {{"topic", a.publish->topic},
                           {"interval", seconds(a.publish->interval)},
                           {"size", a.publish->size},
-                          {"qos", a.publish->qos}};
+                          {"qos", a.publish->qos},
+                          {"retain", a.publish->retain}};
     if (a.subscribe)
         app["subscribe"] = {{"topic", a.subscribe->topic}, {"qos", a.subscribe->qos}};
     j["app"] = app;
@@ -264,12 +275,25 @@ std::string to_yaml(const Scenario& s) {
     kv(out, "client_id", a.client_id);
     kv(out, "keepalive", format_duration(a.keepalive));
     kv(out, "clean_session", a.clean_session);
+    if (a.username)
+        kv(out, "username", *a.username);
+    if (a.password)
+        kv(out, "password", *a.password);
+    if (a.will) {
+        out << YAML::Key << "will" << YAML::Value << YAML::BeginMap;
+        kv(out, "topic", a.will->topic);
+        kv(out, "payload", a.will->payload);
+        kv(out, "qos", a.will->qos);
+        kv(out, "retain", a.will->retain);
+        out << YAML::EndMap;
+    }
     if (a.publish) {
         out << YAML::Key << "publish" << YAML::Value << YAML::BeginMap;
         kv(out, "topic", a.publish->topic);
         kv(out, "interval", format_duration(a.publish->interval));
         kv(out, "size", format_size(a.publish->size));
         kv(out, "qos", a.publish->qos);
+        kv(out, "retain", a.publish->retain);
         out << YAML::EndMap;
     }
     if (a.subscribe) {
@@ -282,6 +306,8 @@ std::string to_yaml(const Scenario& s) {
     kv(out, "network_timeout", format_duration(a.network_timeout));
     kv(out, "linger", a.linger ? format_duration(*a.linger) : std::string("off"));
     kv(out, "close_notify", a.close_notify);
+    kv(out, "buffer_size", format_size(a.buffer_size));
+    kv(out, "out_buffer_size", format_size(a.out_buffer_size));
     out << YAML::EndMap;
 
     out << YAML::Key << "faults" << YAML::Value << YAML::BeginSeq;

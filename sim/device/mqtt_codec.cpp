@@ -1,6 +1,7 @@
 #include "sim/device/mqtt_codec.h"
 
 #include <algorithm>
+#include <iterator>
 #include <string>
 
 namespace lwipsim::device {
@@ -480,6 +481,18 @@ MqttDecoder::Result MqttDecoder::next() {
         read_pos_ = 0;
     }
     return packet;
+}
+
+std::string connack_text(uint8_t return_code) {
+    static constexpr const char* kText[] = {"accepted",
+                                            "refused: unacceptable protocol version",
+                                            "refused: identifier rejected",
+                                            "refused: server unavailable",
+                                            "refused: bad user name or password",
+                                            "refused: not authorized"};
+    const std::string text =
+        return_code < std::size(kText) ? kText[return_code] : "refused: reserved code";
+    return text + " (" + std::to_string(return_code) + ")";
 }
 
 } // namespace lwipsim::device

@@ -101,6 +101,9 @@ struct ConnAck {
     bool session_present = false;
     uint8_t return_code = 0; ///< 0 accepted, 1-5 refused (table 3.1)
 };
+/// A CONNACK return code as text, after MQTT 3.1.1 table 3.1: "accepted (0)",
+/// "refused: not authorized (5)"; codes 6-255 (reserved) are "refused: reserved code (N)".
+std::string connack_text(uint8_t return_code);
 struct Publish {
     std::string topic;
     std::vector<uint8_t> payload;

@@ -223,8 +223,7 @@ ConnectResult MqttSession::connect(std::optional<clock::SimTime> stop_at) {
                 return {ConnectOutcome::kProtocolError, 0, false, std::move(detail)};
             }
             if (ack->return_code != 0) {
-                std::string detail = "broker refused the connection, CONNACK return code " +
-                                     std::to_string(ack->return_code);
+                std::string detail = "CONNACK " + connack_text(ack->return_code);
                 observer_->on_error(detail);
                 return {ConnectOutcome::kRefused, ack->return_code, false, std::move(detail)};
             }
@@ -328,6 +327,7 @@ std::optional<MqttSession::Stop> MqttSession::publish_next() {
     opts.payload =
         std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(payload.data()), payload.size());
     opts.qos = config_.publish_qos;
+    opts.retain = config_.publish_retain;
     opts.packet_id = id;
     std::vector<uint8_t> packet = encode_publish(opts);
 

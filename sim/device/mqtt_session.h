@@ -70,6 +70,7 @@ struct SessionConfig {
     size_t publish_payload_size = 64;
     clock::SimDuration publish_interval{0}; ///< zero = no publishing
     uint8_t publish_qos = 0;                ///< 0 or 1
+    bool publish_retain = false;            ///< RETAIN flag on every PUBLISH (3.3.1.3)
 
     clock::SimDuration resend_timeout = clock::from_ms(1000);   ///< QoS1 resend age
     clock::SimDuration network_timeout = clock::from_ms(10000); ///< MQTT_NETWORK_TIMEOUT_MS

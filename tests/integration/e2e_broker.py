@@ -56,13 +56,25 @@ def free_port():
 
 
 class Broker:
-    def __init__(self, folder, server_name="localhost"):
+    def __init__(self, folder, server_name="localhost", users=None):
+        """users: {name: password} -> a password file (mosquitto_passwd) and no anonymous
+        clients; None -> anonymous clients allowed."""
         self.folder = os.path.abspath(folder)
         self.server_name = server_name
         self.ca, self.cert, self.key = make_pki(os.path.join(self.folder, "pki"), server_name)
         self.log = os.path.join(self.folder, "mosquitto.log")
         self.proc = None
         self.port = None
+        self.auth = "allow_anonymous true\n"
+        if users:
+            passwd = os.path.join(self.folder, "passwd")
+            if os.path.exists(passwd):
+                os.remove(passwd)
+            for name, password in users.items():
+                create = ["-c"] if not os.path.exists(passwd) else []
+                subprocess.run(["mosquitto_passwd", *create, "-b", passwd, name, password],
+                               check=True, stdout=subprocess.DEVNULL, timeout=30)
+            self.auth = f"allow_anonymous false\npassword_file {passwd}\n"
 
     def start(self, attempts=5):
         user = pwd.getpwuid(os.geteuid()).pw_name
@@ -70,7 +82,7 @@ class Broker:
             self.port = free_port()
             conf = os.path.join(self.folder, "mosquitto.conf")
             with open(conf, "w", encoding="ascii") as f:
-                f.write(f"user {user}\npersistence false\nallow_anonymous true\n"
+                f.write(f"user {user}\npersistence false\n{self.auth}"
                         f"log_dest file {self.log}\nlog_type all\nconnection_messages true\n"
                         f"listener {self.port} 127.0.0.1\ncafile {self.ca}\n"
                         f"certfile {self.cert}\nkeyfile {self.key}\n")

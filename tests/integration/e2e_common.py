@@ -59,6 +59,16 @@ def run_lwipsim(lwipsim, scenario, out, *args, timeout=120):
     return proc.returncode
 
 
+def collect(proc, timeout=30):
+    """Waits for a client process we started (e.g. mosquitto_sub -C N) and returns its
+    (stdout, stderr); kills it (by its PID) if it is still running after `timeout` seconds."""
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.communicate()
+
+
 def load_summary(folder):
     with open(os.path.join(folder, "summary.json"), encoding="utf-8") as f:
         return json.load(f)

@@ -8,8 +8,9 @@ checked in device.pcap with tshark against events.jsonl and the PCB record.
 variant (tests/data/scenarios/e2e_linger.yaml):
   linger_0            lwIP's lwip_netconn_do_close_internal: with linger == 0 and unsent or
                       unacked data, tcp_abort() -> a RST from the device at the close instant,
-                      the PCB freed at once (freed_at_s == closed_at_s, aborted_rst), never
-                      FIN_WAIT_1.
+                      the PCB freed at once (freed_at_s == closed_at_s, free_reason aborted:
+                      tcp_abandon; rst_sent true: the RST leaves the device into the blackhole),
+                      never FIN_WAIT_1.
   linger_off          tcp_close() -> FIN_WAIT_1; tcp_output sends the FIN at once (TF_FIN
                       overrides Nagle); no RST at the close; nothing can reach the device during
                       the blackhole and TCP_MAXRTX = 12 backoffs take far longer than it lasts,
@@ -96,7 +97,8 @@ def main():
         c.check(not fin_at_close, "no FIN at the close")
         c.check(pcb["freed_at_s"] is not None and abs(pcb["freed_at_s"] - pcb["closed_at_s"]) < e2e.EPS,
                 f"freed_at_s == closed_at_s ({pcb['freed_at_s']}, {pcb['closed_at_s']})")
-        c.check(pcb["free_reason"] == "aborted_rst", f"free_reason aborted_rst ({pcb['free_reason']})")
+        c.check(pcb["free_reason"] == "aborted", f"free_reason aborted ({pcb['free_reason']})")
+        c.check(pcb["rst_sent"] is True, f"rst_sent true, as device.pcap shows ({pcb['rst_sent']})")
         c.check("FIN_WAIT_1" not in states, f"never in FIN_WAIT_1: {states}")
         # Gone from lwIP: later segments from the peer get a RST (tcp_input finds no PCB), and
         # nothing else leaves that port.

@@ -87,11 +87,7 @@ def main():
             done.set()
             pubs.join(timeout=60)
         c.check(rc == 0, f"lwipsim exit code 0 (got {rc})")
-        try:
-            stdout, stderr = sub.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            sub.kill()
-            stdout, stderr = sub.communicate()
+        stdout, stderr = e2e.collect(sub)
         c.check(sub.returncode == 0, f"mosquitto_sub -C {EXPECTED} exited 0 ({sub.returncode}) "
                 f"{stderr.strip()}")
         lines = [ln.split("\t") for ln in stdout.splitlines() if ln]

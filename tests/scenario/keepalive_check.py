@@ -1,6 +1,7 @@
 """lwip.keepalive reaches the device's socket: on a dead path lwIP sends TCP_KEEPCNT probes,
 TCP_KEEPIDLE after the last activity and TCP_KEEPINTVL apart, then aborts with a RST at
-idle + cnt * intvl (tcp.c, tcp_slowtmr and tcp_keepalive; 500 ms timer granularity).
+idle + cnt * intvl (tcp.c, tcp_slowtmr and tcp_keepalive; 500 ms timer granularity): free
+reason keepalive_expired, rst_sent true.
 Checked with tshark on device.pcap against the scenario's own numbers."""
 import json
 import subprocess
@@ -36,5 +37,6 @@ want_rst = last + IDLE + CNT * INTVL
 assert rsts and abs(rsts[0] - want_rst) <= TICK, f"RST at {rsts}, expected {want_rst}"
 summary = json.loads((run / "summary.json").read_text())
 pcb = summary["pcbs"][0]
-assert pcb["free_reason"] == "aborted_rst" and abs(pcb["freed_at_s"] - rsts[0]) < 1e-6, pcb
+assert pcb["free_reason"] == "keepalive_expired" and pcb["rst_sent"] is True, pcb
+assert abs(pcb["freed_at_s"] - rsts[0]) < 1e-6, pcb
 print(f"keepalive: probes at {probes}, RST at {rsts[0]} (last activity {last})")

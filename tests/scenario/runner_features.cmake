@@ -35,3 +35,8 @@ add_test(NAME scenario.determinism_lossy_qos1
          COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/determinism_lossy.py
                  $<TARGET_FILE:lwipsim> ${CMAKE_SOURCE_DIR}/tests/data/scenarios/lossy_qos1.yaml)
 set_tests_properties(scenario.determinism_lossy_qos1 PROPERTIES LABELS scenario TIMEOUT 300)
+
+add_test(NAME scenario.client_buffers
+         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/client_buffers_check.py
+                 $<TARGET_FILE:lwipsim> ${CMAKE_SOURCE_DIR}/tests/data/scenarios/tcp_keepalive.yaml)
+set_tests_properties(scenario.client_buffers PROPERTIES LABELS scenario TIMEOUT 120)

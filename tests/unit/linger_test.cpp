@@ -2,12 +2,13 @@
 // lwip_netconn_do_close_internal, sockets.c lwip_close / lwip_socket) rather than from what
 // lwipsim printed. The device talks to a scripted peer at 10.0.2.2 on the simulated Ethernet:
 // it answers ARP and (when asked to) the TCP handshake, then never ACKs anything: the dead path
-// of the field case (../shared/FIELD_CASE.md).
+// of the field case (../shared/FIELD_CASE.md). The peer is tests/support/tcp_peer.h.
 #include "sim/clock/scheduler.h"
 #include "sim/device/tls_transport.h"
 #include "sim/heap/device_heap.h"
 #include "sim/port/lwip/device_stack.h"
 #include "tests/support/device_process.h"
+#include "tests/support/tcp_peer.h"
 
 #include <gtest/gtest.h>
 
@@ -31,133 +32,13 @@ using heap::DeviceHeap;
 
 namespace {
 
-constexpr uint8_t kPeerMac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x02};
-constexpr uint8_t kPeerIp[4] = {10, 0, 2, 2};
 constexpr uint16_t kPeerPort = 8883;
-constexpr uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04, kAck = 0x10;
-
-uint16_t get16(const std::vector<uint8_t>& b, size_t at) {
-    return static_cast<uint16_t>(b[at] << 8 | b[at + 1]);
-}
-uint32_t get32(const std::vector<uint8_t>& b, size_t at) {
-    return static_cast<uint32_t>(get16(b, at)) << 16 | get16(b, at + 2);
-}
-void put16(std::vector<uint8_t>& b, size_t at, uint32_t v) {
-    b[at] = static_cast<uint8_t>(v >> 8);
-    b[at + 1] = static_cast<uint8_t>(v);
-}
-void put32(std::vector<uint8_t>& b, size_t at, uint32_t v) {
-    put16(b, at, v >> 16);
-    put16(b, at + 2, v & 0xffff);
-}
-// RFC 1071 one's complement sum over [from, from + len), plus `initial`.
-uint16_t checksum(const std::vector<uint8_t>& b, size_t from, size_t len, uint32_t initial = 0) {
-    uint32_t sum = initial;
-    for (size_t i = 0; i + 1 < len; i += 2)
-        sum += get16(b, from + i);
-    if (len % 2 != 0)
-        sum += static_cast<uint32_t>(b[from + len - 1]) << 8;
-    while (sum >> 16 != 0)
-        sum = (sum & 0xffff) + (sum >> 16);
-    return static_cast<uint16_t>(~sum);
-}
-
-struct SeenSegment {
-    double at_s;
-    uint8_t flags;
-};
-
-/// The far end at 10.0.2.2. Replies go back to the device 1 ms later (a scheduler event).
-class Peer final : public link::FrameSink {
-  public:
-    explicit Peer(bool answer_syn) : answer_syn_(answer_syn) {}
-    void attach(port::LinkNetif* netif) { netif_ = netif; }
-    void deliver(link::Frame frame) override {
-        const auto& b = frame.bytes;
-        if (b.size() < 14)
-            return;
-        uint16_t type = get16(b, 12);
-        if (type == 0x0806 && b.size() >= 42 && get16(b, 20) == 1 &&
-            std::memcmp(&b[38], kPeerIp, 4) == 0) {
-            reply_arp(b);
-        } else if (type == 0x0800 && b.size() >= 34 && b[23] == 6) {
-            size_t tcp = 14 + static_cast<size_t>(b[14] & 0x0f) * 4;
-            uint8_t flags = b[tcp + 13];
-            segments.push_back({clock::Scheduler::current().now().seconds(), flags});
-            if (answer_syn_ && (flags & kSyn) != 0 && (flags & kAck) == 0)
-                reply_syn_ack(b, tcp);
-        }
-    }
-    [[nodiscard]] int count(uint8_t flag) const {
-        int n = 0;
-        for (const auto& s : segments)
-            n += (s.flags & flag) != 0 ? 1 : 0;
-        return n;
-    }
-    [[nodiscard]] std::optional<double> first(uint8_t flag) const {
-        for (const auto& s : segments)
-            if ((s.flags & flag) != 0)
-                return s.at_s;
-        return std::nullopt;
-    }
-    std::vector<SeenSegment> segments; ///< every TCP segment the device sent
-
-  private:
-    void send_down(std::vector<uint8_t> bytes) {
-        clock::Scheduler::current().after(clock::from_ms(1), [this, bytes = std::move(bytes)] {
-            link::Frame f;
-            f.bytes = bytes;
-            f.direction = link::Direction::kDown;
-            netif_->deliver(std::move(f));
-        });
-    }
-    void reply_arp(const std::vector<uint8_t>& req) {
-        std::vector<uint8_t> r(42);
-        std::memcpy(&r[0], &req[6], 6); // to the asker
-        std::memcpy(&r[6], kPeerMac, 6);
-        put16(r, 12, 0x0806);
-        put16(r, 14, 1);      // Ethernet
-        put16(r, 16, 0x0800); // IPv4
-        r[18] = 6;
-        r[19] = 4;
-        put16(r, 20, 2); // reply
-        std::memcpy(&r[22], kPeerMac, 6);
-        std::memcpy(&r[28], kPeerIp, 4);
-        std::memcpy(&r[32], &req[22], 10); // asker's MAC and IP
-        send_down(std::move(r));
-    }
-    void reply_syn_ack(const std::vector<uint8_t>& syn, size_t tcp) {
-        std::vector<uint8_t> r(14 + 20 + 20, 0);
-        std::memcpy(&r[0], &syn[6], 6);
-        std::memcpy(&r[6], kPeerMac, 6);
-        put16(r, 12, 0x0800);
-        r[14] = 0x45;
-        put16(r, 16, 40);                 // total length
-        r[22] = 64;                       // TTL
-        r[23] = 6;                        // TCP
-        std::memcpy(&r[26], &syn[30], 4); // from the address the device connected to
-        std::memcpy(&r[30], &syn[26], 4); // to the device
-        put16(r, 24, checksum(r, 14, 20));
-        put16(r, 34, get16(syn, tcp + 2)); // ports swapped
-        put16(r, 36, get16(syn, tcp));
-        put32(r, 38, 1000);                    // our ISS
-        put32(r, 42, get32(syn, tcp + 4) + 1); // ACK the SYN
-        r[46] = 5 << 4;
-        r[47] = kSyn | kAck;
-        put16(r, 48, 8192);
-        // TCP checksum: pseudo header (addresses, protocol, length) + segment.
-        uint32_t pseudo = get16(r, 26) + get16(r, 28) + get16(r, 30) + get16(r, 32) + 6 + 20;
-        put16(r, 50, checksum(r, 34, 20, pseudo));
-        send_down(std::move(r));
-    }
-
-    bool answer_syn_;
-    port::LinkNetif* netif_ = nullptr;
-};
+constexpr uint8_t kFin = link::kTcpFin, kRst = link::kTcpRst;
+using lwipsim::testing::TcpPeer;
 
 struct Device {
     explicit Device(bool answer_syn, bool linger_available = true)
-        : peer(answer_syn), netif(&peer) {
+        : peer(TcpPeer::Behaviour{.answer_syn = answer_syn}), netif(&peer) {
         DeviceHeap::instance().configure(256 * 1024, 0);
         auto settings = port::profile_defaults();
         settings.so_linger_available = linger_available;
@@ -165,7 +46,7 @@ struct Device {
         peer.attach(&netif);
         port::start_stack(&netif, {}, 1);
     }
-    Peer peer;
+    TcpPeer peer;
     port::LinkNetif netif;
 };
 
@@ -173,7 +54,7 @@ sockaddr_in peer_address() {
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = lwip_htons(kPeerPort);
-    std::memcpy(&a.sin_addr, kPeerIp, 4);
+    std::memcpy(&a.sin_addr, TcpPeer::kIp, 4);
     return a;
 }
 

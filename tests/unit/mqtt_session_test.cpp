@@ -201,6 +201,7 @@ TEST(MqttSession, ConnAckRefusalIsReportedWithCode) {
     const auto r = s.connect();
     EXPECT_EQ(r.outcome, ConnectOutcome::kRefused);
     EXPECT_EQ(r.return_code, 5);
+    EXPECT_EQ(r.detail, "CONNACK refused: not authorized (5)"); // MQTT 3.1.1 table 3.1
     EXPECT_FALSE(s.connected());
     EXPECT_EQ(f.obs.connected, 0);
     EXPECT_EQ(s.run_until(at_ms(10'000)).reason, StopReason::kNotConnected);

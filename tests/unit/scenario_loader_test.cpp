@@ -63,7 +63,10 @@ app:
   client_id: dev-1
   keepalive: 60s
   clean_session: false
-  publish: {topic: t/up, interval: 5s, size: 1KB, qos: 1}
+  username: dev
+  password: "1234"
+  will: {topic: t/status, payload: offline, qos: 1, retain: true}
+  publish: {topic: t/up, interval: 5s, size: 1KB, qos: 1, retain: true}
   subscribe: {topic: t/down/#, qos: 2}
   reconnect_delay: 3s
   network_timeout: 8s
@@ -139,6 +142,14 @@ TEST(ScenarioLoader, FullScenarioValuesInSiUnits) {
     EXPECT_FALSE(s.app.clean_session);
     ASSERT_TRUE(s.app.publish);
     EXPECT_EQ(s.app.publish->size, 1000u);
+    EXPECT_TRUE(s.app.publish->retain);
+    EXPECT_EQ(s.app.username, "dev");
+    EXPECT_EQ(s.app.password, "1234");
+    ASSERT_TRUE(s.app.will);
+    EXPECT_EQ(s.app.will->topic, "t/status");
+    EXPECT_EQ(s.app.will->payload, "offline");
+    EXPECT_EQ(s.app.will->qos, 1u);
+    EXPECT_TRUE(s.app.will->retain);
     EXPECT_EQ(s.app.subscribe->qos, 2u);
     EXPECT_EQ(s.app.linger, SimDuration(10s));
     EXPECT_TRUE(s.app.close_notify);
@@ -365,6 +376,8 @@ TEST(ScenarioLoader, JsonInSiUnits) {
     EXPECT_EQ(j["heap"]["budget"].get<uint64_t>(), 122880u);
     EXPECT_EQ(j["link"]["rate"].get<uint64_t>(), 1000000u);
     EXPECT_DOUBLE_EQ(j["app"]["linger"].get<double>(), 0.0);
+    EXPECT_EQ(j["app"]["password"], "(set)") << "results never show the password";
+    EXPECT_EQ(j["app"]["will"]["topic"], "t/status");
     EXPECT_DOUBLE_EQ(j["faults"][0]["every"].get<double>(), 600.0);
     EXPECT_DOUBLE_EQ(j["faults"][1]["params"]["p"].get<double>(), 0.01);
     EXPECT_TRUE(j["faults"][10]["for"].is_null());

@@ -9,8 +9,13 @@ namespace lwipsim::port {
 /// about to wait for the next one: every PCB change of that step is complete and visible.
 void set_tcpip_step_hook(std::function<void()> hook);
 
-/// Called when the live-PCB cap (lwipsim_tcp_pcb_cap) refuses a new PCB: tcp_alloc() is about
-/// to kill an old one for it.
-void set_pcb_cap_observer(std::function<void()> observer);
+/// Called by lwIP's tcp_free() (third_party/patches/lwip/0004) just before a TCP PCB's memory
+/// goes back, fields intact, with the reason decided by the lwIP function that freed it, by
+/// name (tcp_free_reason_name; docs/results.md lists them all). Runs in the tcpip thread.
+void set_pcb_free_observer(std::function<void(const void* pcb, const char* reason)> observer);
+
+/// The name of an lwIP enum tcp_free_reason value, e.g. "time_wait_expired"; "unknown" for a
+/// value this port does not know.
+const char* tcp_free_reason_name(int reason);
 
 } // namespace lwipsim::port

@@ -81,6 +81,8 @@ void lwipsim_lwip_free(void* ptr);
 /* esp-lwip's cap on live TCP PCBs and its kill order (third_party/patches/lwip/0003); the cap
  * is a run-time setting (0 in the upstream profile: no cap). */
 #define LWIP_HOOK_MEMP_MALLOC_ALLOWED(desc) lwipsim_memp_malloc_allowed(desc)
+/* Why each TCP PCB is freed, from the lwIP code that decided it (third_party/patches/lwip/0004). */
+#define LWIP_HOOK_TCP_PCB_FREE(pcb, reason) lwipsim_tcp_pcb_free(pcb, (int)(reason))
 #define LWIP_TCP_SACK_OUT 0
 
 /* --- Profile ---------------------------------------------------------------------------- */

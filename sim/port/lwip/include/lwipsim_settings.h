@@ -18,12 +18,18 @@ extern uint32_t lwipsim_tcp_synmaxrtx;           /* TCP_SYNMAXRTX, 1..12 */
 extern uint32_t lwipsim_tcp_rto_initial_ms;      /* initial RTO; whole 500 ms slow-timer ticks */
 extern uint32_t lwipsim_tcp_msl_ms;              /* TCP_MSL: TIME_WAIT lasts 2 * MSL */
 extern uint32_t lwipsim_tcp_fin_wait_timeout_ms; /* TCP_FIN_WAIT_TIMEOUT (FIN_WAIT_2 orphan) */
+/* 0: setsockopt(SO_LINGER) fails as with LWIP_SO_LINGER=0 */
 extern int lwipsim_so_linger_available;
 extern uint32_t lwipsim_tcp_pcb_cap; /* live TCP PCBs allowed (0: no cap), see lwipopts.h */
 
 struct memp_desc;
 /* LWIP_HOOK_MEMP_MALLOC_ALLOWED (third_party/patches/lwip/0003): the esp-lwip PCB cap. */
-int lwipsim_memp_malloc_allowed(const struct memp_desc* desc); /* 0: setsockopt(SO_LINGER) fails as with LWIP_SO_LINGER=0 */
+int lwipsim_memp_malloc_allowed(const struct memp_desc* desc);
+
+struct tcp_pcb;
+/* LWIP_HOOK_TCP_PCB_FREE (third_party/patches/lwip/0004): tcp_free() is about to release `pcb`;
+ * `reason` is an enum tcp_free_reason. Runs in the tcpip thread. */
+void lwipsim_tcp_pcb_free(const struct tcp_pcb* pcb, int reason);
 
 /* Deterministic random numbers for lwIP (LWIP_RAND: ports, ISNs, DHCP xid). */
 uint32_t lwipsim_rand(void);
