@@ -261,6 +261,7 @@ void expectation_rows(std::ostringstream& h, const Summary& s) {
 // bytes, ~1 TiB, would read as a real figure).
 std::string free_cell(const HeapSummary& heap, std::int64_t free_bytes) {
     return heap.unlimited ? "unlimited" : std::to_string(free_bytes);
+}
 
 // One row of key figures per run; `href` is the run's report relative to the page.
 void variant_row(std::ostringstream& h, const std::string& first_cells, const Summary& s,
