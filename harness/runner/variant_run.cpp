@@ -12,6 +12,8 @@
 #include "sim/device/mqtt_session.h"
 #include "sim/device/tls_transport.h"
 #include "sim/heap/device_heap.h"
+#include "sim/host/errors.h"
+#include "sim/host/vclock_peer.h"
 #include "sim/link/link_builder.h"
 #include "sim/link/slirp_gateway.h"
 #include "sim/link/tap_backend.h"
@@ -414,11 +416,14 @@ json subsystem_json(Subsystem sub) {
 // Starts the managed broker (inside the TAP namespace when there is one) or describes the
 // external one. The broker lives on the calling OS thread: PDEATHSIG follows that thread.
 BrokerTarget start_broker(const scenario::Scenario& sc, const fs::path& run_dir,
-                          link::TapBackend* tap, std::optional<broker::ManagedBroker>& managed) {
+                          link::TapBackend* tap, std::optional<broker::ManagedBroker>& managed,
+                          const host::VclockPeer* vclock) {
     BrokerTarget target;
     if (sc.broker.mode == scenario::BrokerMode::kManaged) {
         broker::ManagedBrokerOptions bo;
         bo.run_dir = run_dir;
+        if (vclock != nullptr)
+            bo.environment = vclock->environment();
         // RSA 2048, as most cloud brokers present: fixed-length signatures keep every TLS
         // record the same size run to run (EC signatures vary), so traces repeat exactly.
         bo.pki_options.key_type = broker::KeyType::kRsa2048;
@@ -444,6 +449,32 @@ BrokerTarget start_broker(const scenario::Scenario& sc, const fs::path& run_dir,
         target.client_key_pem = read_text(sc.broker.client_key);
     }
     return target;
+}
+
+// The managed broker on the run's virtual time (time.broker_clock: virtual) on a slirp link:
+// the clock page it shares with this worker, made before the broker starts. TAP runs and
+// external brokers keep the wall clock and time.host_grace (docs/design.md).
+void make_broker_clock(const scenario::Scenario& sc, const fs::path& run_dir,
+                       std::optional<host::VclockPeer>& vclock) {
+    if (sc.broker.mode != scenario::BrokerMode::kManaged ||
+        sc.link.kind == scenario::LinkKind::kTap ||
+        sc.time.broker_clock != scenario::BrokerClock::kVirtual ||
+        sc.time.mode != scenario::TimeMode::kVirtual)
+        return;
+    const auto library = host::VclockPeer::find_library();
+    if (!library) {
+        throw host::EnvironmentError(
+            "liblwipsim_vclock.so (the broker's virtual clock) is neither next to the lwipsim "
+            "executable nor named by $LWIPSIM_VCLOCK_LIBRARY; rebuild, or set "
+            "time.broker_clock: wall");
+    }
+    host::VclockOptions vo;
+    vo.page_file = run_dir / "broker.clock";
+    vo.library = *library;
+    vo.epoch_realtime_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+    vclock.emplace(vo);
 }
 
 Scheduler& create_scheduler(const scenario::Scenario& sc) {
@@ -485,6 +516,7 @@ struct RunState {
     AppTotals totals;
     size_t baseline_free = 0;
     uint64_t frames_dropped = 0, frames_delivered = 0;
+    clock::HostPeer* broker_peer = nullptr; ///< the managed broker on virtual time, if it is
 
     RunState(const scenario::Scenario& s, fs::path d, DeviceAddresses n)
         : sc(s), dir(std::move(d)), names(n),
@@ -540,6 +572,10 @@ void run_device(RunState& st, const BrokerTarget& target, SchedulerTimer& timer,
     rst_up.set_next(&lnk->from_device());
     far_down.to = &lnk->from_network();
     sched.add_host_io(&host_io);
+    if (slirp && st.broker_peer != nullptr) {
+        clock::HostPeer* peer = st.broker_peer;
+        slirp->set_host_written_hook([peer, &sched] { peer->wake(sched.now()); });
+    }
 
     port::NetifConfig nc;
     if (tap != nullptr) {
@@ -625,9 +661,12 @@ json app_json(const RunState& st) {
             {"connected_fraction", t.connected_s / SimTime{st.sc.duration}.seconds()}};
 }
 
-json time_json(const Scheduler& sched) {
+// `broker_clock`: the managed broker's clock as run ("virtual" or "wall"), null otherwise.
+json time_json(const Scheduler& sched, const char* broker_clock) {
     auto ts = sched.stats();
     return {{"mode", sched.options().mode == clock::TimeMode::kVirtual ? "virtual" : "realtime"},
+            {"broker_clock", broker_clock != nullptr ? json(broker_clock) : json(nullptr)},
+            {"broker_deadlines", ts.peer_deadlines},
             {"jumps", ts.jumps},
             {"skipped_s", std::chrono::duration<double>(ts.skipped).count()},
             {"host_wait_s", ts.host_wait_s},
@@ -680,7 +719,11 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
     if (sc.link.kind == scenario::LinkKind::kTap)
         tap = make_tap_world(sc, timer, far_down);
     std::optional<broker::ManagedBroker> managed;
-    BrokerTarget target = start_broker(sc, partial, tap.get(), managed);
+    // Declared after the broker: destroyed (detached) first, so a stop's SIGTERM finds it in
+    // a real wait.
+    std::optional<host::VclockPeer> vclock;
+    make_broker_clock(sc, partial, vclock);
+    BrokerTarget target = start_broker(sc, partial, tap.get(), managed, vclock ? &*vclock : nullptr);
 
     auto& heap = DeviceHeap::instance();
     // No budget in the scenario: measure only (a budget far above any device's heap).
@@ -691,13 +734,23 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
     heap.set_clock([&sched] { return sched.now(); });
 
     RunState st(sc, partial, tap ? kTapAddresses : kSlirpAddresses);
+    if (vclock) {
+        vclock->watch(managed->pid());
+        st.broker_peer = &*vclock;
+        sched.set_host_peer(&*vclock);
+    }
     json faults = fault_windows(sc, st.rec);
     // This OS thread waits in run() (keeping the broker's PDEATHSIG parent alive).
     sched.run("app", 5, [&] { run_device(st, target, timer, far_down, tap.get()); });
 
     const pid_t broker_pid = managed ? managed->pid() : -1;
+    const char* broker_clock = managed ? (vclock ? "virtual" : "wall") : nullptr;
+    sched.set_host_peer(nullptr);
+    if (vclock)
+        vclock->detach();
     if (managed)
         managed->stop();
+    vclock.reset(); // removes its page before the results folder is renamed
     json link_info = nullptr;
     if (tap) {
         // The broker is gone; deleting the namespace now removes the TAP with it.
@@ -731,7 +784,7 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
         {"heap", heap_json(st)},
         {"pcbs", Recorder::pcbs_json(st.probe.records())},
         {"app", app_json(st)},
-        {"time", time_json(sched)},
+        {"time", time_json(sched, broker_clock)},
         {"faults", faults},
         {"expectations", expectations},
         {"scenario_resolved", scenario::to_json(sc)},

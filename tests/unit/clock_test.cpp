@@ -155,3 +155,62 @@ TEST(Mailbox, FetchTimesOutAtTheDeadlineAndDeliversInOrder) {
     EXPECT_EQ(timed_out_at.since_start, SimDuration(250ms));
     EXPECT_EQ(got, (std::vector<long>{1, 2, 3, 4}));
 }
+
+namespace {
+// A host program as the scheduler sees it (clock::HostPeer), scripted: it times out every
+// `period` and reports idle at once; `fail_after` wakes, it never reports idle again.
+class ScriptedPeer final : public HostPeer {
+  public:
+    explicit ScriptedPeer(SimDuration period, int fail_after = -1)
+        : period_(period), fail_after_(fail_after) {}
+    Idle wait_idle() override {
+        if (fail_after_ >= 0 && static_cast<int>(wakes.size()) >= fail_after_)
+            return Idle{0, "stuck in an uncovered wait"};
+        return {};
+    }
+    [[nodiscard]] std::optional<SimTime> deadline() const override { return next_; }
+    void wake(SimTime now) override {
+        wakes.push_back(now.ns() / 1000000);
+        next_ = now + period_;
+    }
+    std::vector<int64_t> wakes; ///< virtual ms of each wake
+
+  private:
+    SimDuration period_;
+    int fail_after_;
+    SimTime next_{period_};
+};
+} // namespace
+
+// The peer's own timeout is an event like any other: virtual time jumps to it, and a thread's
+// deadline at the same instant runs first (it was due no later).
+TEST(Scheduler, HostPeerDeadlinesAreEventsOfTheSchedule) {
+    auto& s = Scheduler::create();
+    ScriptedPeer peer(300ms);
+    s.set_host_peer(&peer);
+    std::vector<int64_t> app;
+    s.run("main", 1, [&] {
+        for (int i = 0; i < 3; ++i) {
+            s.sleep_for(450ms);
+            app.push_back(s.now().ns() / 1000000);
+        }
+    });
+    EXPECT_EQ(app, (std::vector<int64_t>{450, 900, 1350}));
+    EXPECT_EQ(peer.wakes, (std::vector<int64_t>{300, 600, 900, 1200}));
+    EXPECT_EQ(s.stats().peer_deadlines, 4U);
+}
+
+// A peer that never reports idle ends the run with its reason, never a silent hang.
+TEST(Scheduler, HostPeerThatNeverGoesIdleEndsTheRun) {
+    auto& s = Scheduler::create();
+    ScriptedPeer peer(100ms, 2);
+    s.set_host_peer(&peer);
+    try {
+        s.run("main", 1, [&] { s.sleep_for(1s); });
+        FAIL() << "expected a DeadlockError";
+    } catch (const DeadlockError& e) {
+        EXPECT_NE(std::string(e.what()).find("stuck in an uncovered wait"), std::string::npos)
+            << e.what();
+    }
+    EXPECT_EQ(peer.wakes, (std::vector<int64_t>{100, 200}));
+}
