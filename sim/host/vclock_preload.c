@@ -350,8 +350,8 @@ EXPORT int epoll_wait(int epfd, struct epoll_event* events, int max, int timeout
         return get_epoll_wait()(epfd, events, max, timeout);
     struct epoll_ctx c = {epfd, events, max, NULL};
     int ready = 0;
-    int r = readiness_result(covered_wait(deadline_after_ms(timeout), epoll_check, &c, &ready),
-                             ready);
+    enum wait_end end = covered_wait(deadline_after_ms(timeout), epoll_check, &c, &ready);
+    int r = readiness_result(end, ready);
     return r != -2 ? r : get_epoll_wait()(epfd, events, max, timeout);
 }
 
@@ -361,8 +361,8 @@ EXPORT int epoll_pwait(int epfd, struct epoll_event* events, int max, int timeou
         return get_epoll_pwait()(epfd, events, max, timeout, mask);
     struct epoll_ctx c = {epfd, events, max, mask};
     int ready = 0;
-    int r = readiness_result(covered_wait(deadline_after_ms(timeout), epoll_check, &c, &ready),
-                             ready);
+    enum wait_end end = covered_wait(deadline_after_ms(timeout), epoll_check, &c, &ready);
+    int r = readiness_result(end, ready);
     return r != -2 ? r : get_epoll_pwait()(epfd, events, max, timeout, mask);
 }
 
@@ -393,8 +393,8 @@ EXPORT int poll(struct pollfd* fds, nfds_t n, int timeout) {
         return get_poll()(fds, n, timeout);
     struct poll_ctx c = {fds, n, NULL};
     int ready = 0;
-    int r = readiness_result(covered_wait(deadline_after_ms(timeout), poll_check, &c, &ready),
-                             ready);
+    enum wait_end end = covered_wait(deadline_after_ms(timeout), poll_check, &c, &ready);
+    int r = readiness_result(end, ready);
     return r != -2 ? r : get_poll()(fds, n, timeout);
 }
 
@@ -405,7 +405,8 @@ EXPORT int ppoll(struct pollfd* fds, nfds_t n, const struct timespec* timeout,
         return get_ppoll()(fds, n, timeout, mask);
     struct poll_ctx c = {fds, n, mask};
     int ready = 0;
-    int r = readiness_result(covered_wait(deadline, poll_check, &c, &ready), ready);
+    enum wait_end end = covered_wait(deadline, poll_check, &c, &ready);
+    int r = readiness_result(end, ready);
     return r != -2 ? r : get_ppoll()(fds, n, timeout, mask);
 }
 
