@@ -15,9 +15,9 @@
  * silent hang: a second thread entering a covered wait while one is inside; epoll_pwait2. A
  * wait the library does not know at all (a raw syscall, io_uring, a futex of the program's own)
  * blocks in real time: the worker then sees no idle report and stops the run with an error
- * (sim/host/vclock_peer.h). Before reporting idle the library waits until every byte it wrote
- * to a TCP socket has been acknowledged by the peer (SIOCOUTQ == SIOCOUTQNSD): on loopback the
- * bytes are then in the worker's receive queue, so the worker's zero-timeout poll sees them. */
+ * (sim/host/vclock_peer.h). Bytes the program wrote to a loopback socket before its idle report
+ * are in the worker's receive queue when the report is read: loopback delivers them inside the
+ * sending call (docs/design.md). */
 #define _GNU_SOURCE
 #include "sim/host/vclock_page.h"
 
@@ -25,34 +25,24 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
-#include <linux/sockios.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/select.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #define EXPORT __attribute__((visibility("default")))
 #define NS_PER_S 1000000000LL
 #define NS_PER_MS 1000000LL
-#define MAX_TRACKED_FD 4096
-/* How long to wait for the peer to acknowledge our bytes before reporting idle anyway. */
-#define SETTLE_LIMIT_NS (500 * NS_PER_MS)
 
 static struct lwipsim_vclock_page* g_page;
-static unsigned char g_written[MAX_TRACKED_FD]; /* fds written since the last idle report */
-static int g_max_written = -1;
 
 /* --- the real functions ------------------------------------------------------------------ */
 
@@ -77,11 +67,6 @@ DECLARE_REAL(int, pselect, int, fd_set*, fd_set*, fd_set*, const struct timespec
              const sigset_t*)
 DECLARE_REAL(int, nanosleep, const struct timespec*, struct timespec*)
 DECLARE_REAL(int, clock_nanosleep, clockid_t, int, const struct timespec*, struct timespec*)
-DECLARE_REAL(ssize_t, write, int, const void*, size_t)
-DECLARE_REAL(ssize_t, writev, int, const struct iovec*, int)
-DECLARE_REAL(ssize_t, send, int, const void*, size_t, int)
-DECLARE_REAL(ssize_t, sendto, int, const void*, size_t, int, const struct sockaddr*, socklen_t)
-DECLARE_REAL(ssize_t, sendmsg, int, const struct msghdr*, int)
 
 /* --- the page ------------------------------------------------------------------------------ */
 
@@ -189,71 +174,6 @@ EXPORT time_t time(time_t* out) {
     return t;
 }
 
-/* --- writes: remember sockets whose bytes the worker must see before we report idle -------- */
-
-static void mark_written(int fd, ssize_t n) {
-    if (g_page == NULL || n <= 0 || fd < 0 || fd >= MAX_TRACKED_FD)
-        return;
-    g_written[fd] = 1;
-    if (fd > g_max_written)
-        g_max_written = fd;
-}
-
-EXPORT ssize_t write(int fd, const void* buf, size_t len) {
-    ssize_t n = get_write()(fd, buf, len);
-    mark_written(fd, n);
-    return n;
-}
-EXPORT ssize_t writev(int fd, const struct iovec* iov, int count) {
-    ssize_t n = get_writev()(fd, iov, count);
-    mark_written(fd, n);
-    return n;
-}
-EXPORT ssize_t send(int fd, const void* buf, size_t len, int flags) {
-    ssize_t n = get_send()(fd, buf, len, flags);
-    mark_written(fd, n);
-    return n;
-}
-EXPORT ssize_t sendto(int fd, const void* buf, size_t len, int flags, const struct sockaddr* to,
-                      socklen_t tolen) {
-    ssize_t n = get_sendto()(fd, buf, len, flags, to, tolen);
-    mark_written(fd, n);
-    return n;
-}
-EXPORT ssize_t sendmsg(int fd, const struct msghdr* msg, int flags) {
-    ssize_t n = get_sendmsg()(fd, msg, flags);
-    mark_written(fd, n);
-    return n;
-}
-
-/* Bytes sent on `fd` that its peer has not acknowledged yet; 0 for anything not a TCP socket. */
-static int unacked(int fd) {
-    int queued = 0, unsent = 0;
-    if (ioctl(fd, SIOCOUTQ, &queued) != 0 || ioctl(fd, SIOCOUTQNSD, &unsent) != 0)
-        return 0;
-    return queued - unsent;
-}
-
-/* Waits (real time, bounded) until the peer has every byte we wrote: on loopback an ACK means
- * the bytes are in its receive queue. A full receive window leaves bytes unsent, not unacked,
- * so this never waits for the worker to read. */
-static void settle_written(void) {
-    struct timespec start, now;
-    get_clock_gettime()(CLOCK_MONOTONIC, &start);
-    for (int fd = 0; fd <= g_max_written; ++fd) {
-        if (!g_written[fd])
-            continue;
-        g_written[fd] = 0;
-        while (unacked(fd) > 0) {
-            get_clock_gettime()(CLOCK_MONOTONIC, &now);
-            if (from_timespec(&now) - from_timespec(&start) > SETTLE_LIMIT_NS)
-                break;
-            sched_yield();
-        }
-    }
-    g_max_written = -1;
-}
-
 /* --- the covered wait ---------------------------------------------------------------------- */
 
 /* A zero-timeout readiness check: the real call with timeout 0 (> 0 ready, < 0 error). */
@@ -278,7 +198,6 @@ static enum wait_end covered_wait(int64_t deadline, check_fn check, void* ctx, i
             end = kTimedOut;
             break;
         }
-        settle_written();
         __atomic_store_n(&g_page->deadline_ns, deadline, __ATOMIC_SEQ_CST);
         __atomic_store_n(&g_page->idle_ack, seq, __ATOMIC_SEQ_CST);
         futex(&g_page->idle_ack, FUTEX_WAKE, 1, NULL);

@@ -4,14 +4,10 @@
 
 #include <libslirp.h>
 
-#include <linux/sockios.h>
-#include <sys/ioctl.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <thread>
 
 namespace lwipsim::link {
 
@@ -459,16 +455,6 @@ void SlirpGateway::report_host_writes(bool wrote) {
     std::sort(fds.begin(), fds.end());
     if (!wrote && fds == host_fds_)
         return;
-    // On loopback a byte is in the receiver's queue once it is acknowledged; wait for that
-    // (briefly: a full receive window leaves bytes unsent, not unacknowledged).
-    const auto limit = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
-    for (int fd : fds) {
-        int queued = 0, unsent = 0;
-        while (::ioctl(fd, SIOCOUTQ, &queued) == 0 && ::ioctl(fd, SIOCOUTQNSD, &unsent) == 0 &&
-               queued > unsent && std::chrono::steady_clock::now() < limit) {
-            std::this_thread::yield();
-        }
-    }
     host_fds_ = std::move(fds);
     host_written_();
 }
