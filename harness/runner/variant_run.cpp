@@ -723,7 +723,8 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
     // a real wait.
     std::optional<host::VclockPeer> vclock;
     make_broker_clock(sc, partial, vclock);
-    BrokerTarget target = start_broker(sc, partial, tap.get(), managed, vclock ? &*vclock : nullptr);
+    BrokerTarget target =
+        start_broker(sc, partial, tap.get(), managed, vclock ? &*vclock : nullptr);
 
     auto& heap = DeviceHeap::instance();
     // No budget in the scenario: measure only (a budget far above any device's heap).

@@ -46,10 +46,10 @@ void reap(pid_t pid) {
 
 // What the forked child needs, all prepared before fork() (the child may not allocate).
 struct ChildSetup {
-    const char* cwd = nullptr; // nullptr: stay in ours
+    const char* cwd = nullptr;   // nullptr: stay in ours
     char* const* envp = nullptr; // nullptr: ours
-    int stdout_fd = -1;        // < 0: /dev/null
-    int stderr_fd = -1;        // < 0: /dev/null
+    int stdout_fd = -1;          // < 0: /dev/null
+    int stderr_fd = -1;          // < 0: /dev/null
 };
 
 // What a child reports through the exec-failure pipe: which step failed, and its errno.

@@ -51,7 +51,8 @@ VclockPeer::VclockPeer(VclockOptions options) : options_(std::move(options)) {
         throw ProcessError("virtual clock: cannot create the page " + options_.page_file.string() +
                            ": " + std::strerror(err));
     }
-    void* map = ::mmap(nullptr, LWIPSIM_VCLOCK_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    void* map =
+        ::mmap(nullptr, LWIPSIM_VCLOCK_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     const int err = errno;
     ::close(fd);
     if (map == MAP_FAILED) {

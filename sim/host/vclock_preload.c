@@ -47,12 +47,12 @@ static struct lwipsim_vclock_page* g_page;
 /* --- the real functions ------------------------------------------------------------------ */
 
 #define REAL(name) real_##name
-#define DECLARE_REAL(ret, name, ...)                                                            \
-    static ret (*real_##name)(__VA_ARGS__);                                                    \
-    static ret (*get_##name(void))(__VA_ARGS__) {                                              \
-        if (real_##name == NULL)                                                               \
-            real_##name = (ret(*)(__VA_ARGS__))dlsym(RTLD_NEXT, #name);                        \
-        return real_##name;                                                                    \
+#define DECLARE_REAL(ret, name, ...)                                                               \
+    static ret (*real_##name)(__VA_ARGS__);                                                        \
+    static ret (*get_##name(void))(__VA_ARGS__) {                                                  \
+        if (real_##name == NULL)                                                                   \
+            real_##name = (ret(*)(__VA_ARGS__))dlsym(RTLD_NEXT, #name);                            \
+        return real_##name;                                                                        \
     }
 
 DECLARE_REAL(int, clock_gettime, clockid_t, struct timespec*)
@@ -63,8 +63,7 @@ DECLARE_REAL(int, epoll_pwait, int, struct epoll_event*, int, int, const sigset_
 DECLARE_REAL(int, poll, struct pollfd*, nfds_t, int)
 DECLARE_REAL(int, ppoll, struct pollfd*, nfds_t, const struct timespec*, const sigset_t*)
 DECLARE_REAL(int, select, int, fd_set*, fd_set*, fd_set*, struct timeval*)
-DECLARE_REAL(int, pselect, int, fd_set*, fd_set*, fd_set*, const struct timespec*,
-             const sigset_t*)
+DECLARE_REAL(int, pselect, int, fd_set*, fd_set*, fd_set*, const struct timespec*, const sigset_t*)
 DECLARE_REAL(int, nanosleep, const struct timespec*, struct timespec*)
 DECLARE_REAL(int, clock_nanosleep, clockid_t, int, const struct timespec*, struct timespec*)
 
@@ -85,9 +84,9 @@ __attribute__((constructor)) static void attach_page(void) {
     if (path == NULL || path[0] == '\0')
         return; /* loaded without a page: every call is the real one */
     int fd = open(path, O_RDWR | O_CLOEXEC);
-    void* map = fd < 0 ? MAP_FAILED
-                       : mmap(NULL, LWIPSIM_VCLOCK_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-                              fd, 0);
+    void* map =
+        fd < 0 ? MAP_FAILED
+               : mmap(NULL, LWIPSIM_VCLOCK_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (fd >= 0)
         close(fd);
     if (map == MAP_FAILED) {
@@ -188,7 +187,8 @@ static enum wait_end covered_wait(int64_t deadline, check_fn check, void* ctx, i
         give_up("two threads of this program wait at once; the library serves one waiting thread");
     enum wait_end end;
     for (;;) {
-        uint32_t seq = __atomic_load_n(&g_page->wake_seq, __ATOMIC_SEQ_CST); /* before the check: no lost wake-up */
+        uint32_t seq = __atomic_load_n(&g_page->wake_seq,
+                                       __ATOMIC_SEQ_CST); /* before the check: no lost wake-up */
         *result = check(ctx);
         if (*result != 0) {
             end = kReady;
@@ -204,7 +204,8 @@ static enum wait_end covered_wait(int64_t deadline, check_fn check, void* ctx, i
         /* A bounded futex wait so that a detach is seen even if its wake were lost. */
         const struct timespec second = {1, 0};
         int interrupted = 0;
-        while (__atomic_load_n(&g_page->wake_seq, __ATOMIC_SEQ_CST) == seq && !__atomic_load_n(&g_page->detached, __ATOMIC_SEQ_CST)) {
+        while (__atomic_load_n(&g_page->wake_seq, __ATOMIC_SEQ_CST) == seq &&
+               !__atomic_load_n(&g_page->detached, __ATOMIC_SEQ_CST)) {
             if (futex(&g_page->wake_seq, FUTEX_WAIT, seq, &second) != 0 && errno == EINTR) {
                 interrupted = 1;
                 break;

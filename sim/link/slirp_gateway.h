@@ -114,8 +114,8 @@ class SlirpGateway final : public FrameSink, public clock::HostIo {
 
     /// `hook` runs (at the current virtual time) after slirp may have written to a host socket,
     /// opened or closed one: a frame from the device went in, a connect completed or buffered
-    /// data went out on poll, or a timer closed a socket. Used to wake a host program on virtual time
-    /// (clock::HostPeer) whose input only ever comes from here.
+    /// data went out on poll, or a timer closed a socket. Used to wake a host program on virtual
+    /// time (clock::HostPeer) whose input only ever comes from here.
     void set_host_written_hook(std::function<void()> hook) { host_written_ = std::move(hook); }
 
     [[nodiscard]] const SlirpGatewayStats& stats() const { return stats_; }

@@ -27,8 +27,8 @@ using namespace std::chrono_literals;
 class HelperRun {
   public:
     explicit HelperRun(const std::string& mode, std::chrono::milliseconds idle_timeout = 10000ms) {
-        dir_ = fs::temp_directory_path() / ("lwipsim-vclock-" + std::to_string(::getpid()) + "-" +
-                                            mode);
+        dir_ = fs::temp_directory_path() /
+               ("lwipsim-vclock-" + std::to_string(::getpid()) + "-" + mode);
         fs::create_directories(dir_);
         VclockOptions vo;
         vo.page_file = dir_ / "page";
@@ -138,8 +138,7 @@ TEST(Vclock, UncoveredWaitsAreReported) {
     {
         HelperRun run("pwait2");
         const auto idle = run.peer().wait_idle();
-        EXPECT_NE(idle.error.find("epoll_pwait2 is not covered"), std::string::npos)
-            << idle.error;
+        EXPECT_NE(idle.error.find("epoll_pwait2 is not covered"), std::string::npos) << idle.error;
     }
     {
         HelperRun run("raw-wait", 1000ms);

@@ -54,9 +54,9 @@ TEST(Scheduler, MultiThreadProgramRunsInTheSameOrderTwice) {
     auto second = ping_pong_log();
     EXPECT_EQ(first, second);
     // Expected from the program itself: ping sleeps 10 ms, pong 5 ms, strictly alternating.
-    std::vector<std::string> expected = {
-        "0 ping 0",         "10000000 pong 0", "15000000 ping 1", "25000000 pong 1",
-        "30000000 ping 2",  "40000000 pong 2", "45000000 end"};
+    std::vector<std::string> expected = {"0 ping 0",        "10000000 pong 0", "15000000 ping 1",
+                                         "25000000 pong 1", "30000000 ping 2", "40000000 pong 2",
+                                         "45000000 end"};
     EXPECT_EQ(first, expected);
 }
 
@@ -128,7 +128,8 @@ TEST(Scheduler, EqualTimesRunInCallOrder) {
     auto& s = Scheduler::create();
     std::string seen;
     s.run("main", 1, [&] {
-        for (char c : std::string("abcde")) s.after(5ms, [&seen, c] { seen += c; });
+        for (char c : std::string("abcde"))
+            s.after(5ms, [&seen, c] { seen += c; });
         s.sleep_for(10ms);
     });
     EXPECT_EQ(seen, "abcde");
@@ -144,7 +145,8 @@ TEST(Mailbox, FetchTimesOutAtTheDeadlineAndDeliversInOrder) {
         EXPECT_FALSE(box.fetch(&msg, s.now() + 250ms));
         timed_out_at = s.now();
         s.spawn("producer", 1, [&] {
-            for (long i = 1; i <= 4; ++i) box.post(reinterpret_cast<void*>(i)); // blocks when full
+            for (long i = 1; i <= 4; ++i)
+                box.post(reinterpret_cast<void*>(i)); // blocks when full
         });
         for (int i = 0; i < 4; ++i) {
             ASSERT_TRUE(box.fetch(&msg, s.now() + 1s));
