@@ -234,7 +234,7 @@ bool ManagedBroker::try_start(int attempt) {
 
     std::vector<std::string> argv = options_.command_prefix;
     argv.insert(argv.end(), {options_.executable, "-c", config_path().string()});
-    pid_ = host::spawn_child(argv, log_fd.get());
+    pid_ = host::spawn_child(argv, log_fd.get(), options_.environment);
 
     const auto deadline = Clock::now() + options_.start_timeout;
     while (Clock::now() < deadline) {

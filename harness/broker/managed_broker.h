@@ -35,6 +35,9 @@ struct ManagedBrokerOptions {
     // from broker.log (mosquitto's "mosquitto version ... running", logged once every listener
     // is open) instead of a connect from this process, which may be in another namespace.
     std::vector<std::string> command_prefix;
+    // "NAME=value" added to mosquitto's environment (LD_PRELOAD and the page of the virtual
+    // clock, sim/host/vclock_peer.h).
+    std::vector<std::string> environment;
     int port_tries = 5; // attempts when a picked free port is taken meanwhile
     std::chrono::milliseconds start_timeout{10000}; // real time until the port must accept
     std::chrono::milliseconds stop_grace{5000};     // SIGTERM -> SIGKILL delay in stop()

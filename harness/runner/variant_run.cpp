@@ -13,6 +13,8 @@
 #include "sim/device/mqtt_session.h"
 #include "sim/device/tls_transport.h"
 #include "sim/heap/device_heap.h"
+#include "sim/host/errors.h"
+#include "sim/host/vclock_peer.h"
 #include "sim/link/link_builder.h"
 #include "sim/link/slirp_gateway.h"
 #include "sim/link/tap_backend.h"
@@ -540,11 +542,14 @@ void check_external_broker(const scenario::BrokerSettings& b) {
 // Starts the managed broker (inside the TAP namespace when there is one) or describes the
 // external one. The broker lives on the calling OS thread: PDEATHSIG follows that thread.
 BrokerTarget start_broker(const scenario::Scenario& sc, const fs::path& run_dir,
-                          link::TapBackend* tap, std::optional<broker::ManagedBroker>& managed) {
+                          link::TapBackend* tap, std::optional<broker::ManagedBroker>& managed,
+                          const host::VclockPeer* vclock) {
     BrokerTarget target;
     if (sc.broker.mode == scenario::BrokerMode::kManaged) {
         broker::ManagedBrokerOptions bo;
         bo.run_dir = run_dir;
+        if (vclock != nullptr)
+            bo.environment = vclock->environment();
         // RSA 2048, as most cloud brokers present: fixed-length signatures keep every TLS
         // record the same size run to run (EC signatures vary), so traces repeat exactly.
         bo.pki_options.key_type = broker::KeyType::kRsa2048;
@@ -571,6 +576,32 @@ BrokerTarget start_broker(const scenario::Scenario& sc, const fs::path& run_dir,
         target.client_key_pem = read_text(sc.broker.client_key);
     }
     return target;
+}
+
+// The managed broker on the run's virtual time (time.broker_clock: virtual) on a slirp link:
+// the clock page it shares with this worker, made before the broker starts. TAP runs and
+// external brokers keep the wall clock and time.host_grace (docs/design.md).
+void make_broker_clock(const scenario::Scenario& sc, const fs::path& run_dir,
+                       std::optional<host::VclockPeer>& vclock) {
+    if (sc.broker.mode != scenario::BrokerMode::kManaged ||
+        sc.link.kind == scenario::LinkKind::kTap ||
+        sc.time.broker_clock != scenario::BrokerClock::kVirtual ||
+        sc.time.mode != scenario::TimeMode::kVirtual)
+        return;
+    const auto library = host::VclockPeer::find_library();
+    if (!library) {
+        throw host::EnvironmentError(
+            "liblwipsim_vclock.so (the broker's virtual clock) is neither next to the lwipsim "
+            "executable nor named by $LWIPSIM_VCLOCK_LIBRARY; rebuild, or set "
+            "time.broker_clock: wall");
+    }
+    host::VclockOptions vo;
+    vo.page_file = run_dir / "broker.clock";
+    vo.library = *library;
+    vo.epoch_realtime_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+    vclock.emplace(vo);
 }
 
 Scheduler& create_scheduler(const scenario::Scenario& sc) {
@@ -613,6 +644,7 @@ struct RunState {
     size_t baseline_free = 0;
     uint64_t frames_dropped = 0, frames_delivered = 0;
     std::vector<std::string> warnings; ///< "check this before trusting the results"
+    clock::HostPeer* broker_peer = nullptr; ///< the managed broker on virtual time, if it is
 
     RunState(const scenario::Scenario& s, fs::path d, DeviceAddresses n)
         : sc(s), dir(std::move(d)), names(n),
@@ -705,6 +737,10 @@ void run_device(RunState& st, const BrokerTarget& target, SchedulerTimer& timer,
     rst_up.set_next(&lnk->from_device());
     far_down.to = &lnk->from_network();
     sched.add_host_io(&host_io);
+    if (slirp && st.broker_peer != nullptr) {
+        clock::HostPeer* peer = st.broker_peer;
+        slirp->set_host_written_hook([peer, &sched] { peer->wake(sched.now()); });
+    }
 
     port::NetifConfig nc;
     if (tap != nullptr) {
@@ -813,10 +849,13 @@ json app_json(const RunState& st) {
             {"publishes_unacked_at_end", t.publishes_unacked}};
 }
 
-json time_json(const Scheduler& sched) {
+// `broker_clock`: the managed broker's clock as run ("virtual" or "wall"), null otherwise.
+json time_json(const Scheduler& sched, const char* broker_clock) {
     auto ts = sched.stats();
     const auto& first = ts.first_jump_with_host_pending;
     return {{"mode", sched.options().mode == clock::TimeMode::kVirtual ? "virtual" : "realtime"},
+            {"broker_clock", broker_clock != nullptr ? json(broker_clock) : json(nullptr)},
+            {"broker_deadlines", ts.peer_deadlines},
             {"jumps", ts.jumps},
             {"skipped_s", std::chrono::duration<double>(ts.skipped).count()},
             {"host_wait_s", ts.host_wait_s},
@@ -827,16 +866,18 @@ json time_json(const Scheduler& sched) {
 // The broker runs in real time. A reply that came within host_grace is delivered at the virtual
 // instant its request arrived, so the trace does not depend on the host's speed; once virtual
 // time moved on while a reply was still due, what the device saw next depended on when the host
-// answered. Returns why this run is not guaranteed to repeat, or nullopt when it is.
+// answered. A broker on virtual time (`broker_virtual`) answers before time moves on, or not at
+// all (a QoS 0 PUBLISH), so there the count means nothing for repeatability. Returns why this
+// run is not guaranteed to repeat, or nullopt when it is.
 std::optional<std::string> not_repeatable_reason(const scenario::Scenario& sc,
-                                                 const Scheduler& sched) {
+                                                 const Scheduler& sched, bool broker_virtual) {
     if (sc.time.mode == scenario::TimeMode::kRealtime)
         return "not repeatable: time.mode realtime follows the wall clock";
     if (sc.link.kind == scenario::LinkKind::kTap)
         return "not guaranteed to repeat: with link.kind tap the namespace's kernel runs its "
                "own timers in real time";
     const auto ts = sched.stats();
-    if (ts.jumps_with_host_pending == 0)
+    if (broker_virtual || ts.jumps_with_host_pending == 0)
         return std::nullopt;
     char from[32];
     std::snprintf(from, sizeof from, "%.3f", ts.first_jump_with_host_pending->seconds());
@@ -899,7 +940,12 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
     if (sc.link.kind == scenario::LinkKind::kTap)
         tap = make_tap_world(sc, timer, far_down);
     std::optional<broker::ManagedBroker> managed;
-    BrokerTarget target = start_broker(sc, partial, tap.get(), managed);
+    // Declared after the broker: destroyed (detached) first, so a stop's SIGTERM finds it in
+    // a real wait.
+    std::optional<host::VclockPeer> vclock;
+    make_broker_clock(sc, partial, vclock);
+    BrokerTarget target =
+        start_broker(sc, partial, tap.get(), managed, vclock ? &*vclock : nullptr);
 
     auto& heap = DeviceHeap::instance();
     // No budget in the scenario: measure only (a budget far above any device's heap).
@@ -910,13 +956,24 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
     heap.set_clock([&sched] { return sched.now(); });
 
     RunState st(sc, partial, tap ? kTapAddresses : kSlirpAddresses);
+    if (vclock) {
+        vclock->watch(managed->pid());
+        st.broker_peer = &*vclock;
+        sched.set_host_peer(&*vclock);
+    }
     json faults = fault_windows(sc, st.rec);
     // This OS thread waits in run() (keeping the broker's PDEATHSIG parent alive).
     sched.run("run", 5, [&] { run_device(st, target, timer, far_down, tap.get()); });
 
     const pid_t broker_pid = managed ? managed->pid() : -1;
+    const bool broker_virtual = static_cast<bool>(vclock);
+    const char* broker_clock = managed ? (broker_virtual ? "virtual" : "wall") : nullptr;
+    sched.set_host_peer(nullptr);
+    if (vclock)
+        vclock->detach();
     if (managed)
         managed->stop();
+    vclock.reset(); // removes its page before the results folder is renamed
     json link_info = nullptr;
     if (tap) {
         // The broker is gone; deleting the namespace now removes the TAP with it.
@@ -937,7 +994,8 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
         passed = passed && e["passed"].get<bool>();
     for (const auto& f : st.triggers.fired())
         faults.push_back(f);
-    const auto not_repeatable = not_repeatable_reason(sc, sched);
+    const auto not_repeatable =
+        not_repeatable_reason(sc, sched, broker_virtual);
     json summary = {
         {"status", passed ? "passed" : "failed"},
         {"repeatable", !not_repeatable},
@@ -953,7 +1011,7 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
         {"heap", heap_json(st)},
         {"pcbs", Recorder::pcbs_json(st.probe.records())},
         {"app", app_json(st)},
-        {"time", time_json(sched)},
+        {"time", time_json(sched, broker_clock)},
         {"faults", faults},
         {"expectations", expectations},
         {"warnings", st.warnings},

@@ -1127,10 +1127,12 @@ Scenario resolve_once(std::string_view text, const std::filesystem::path& file,
     if (const Field* f = top.find("profile"))
         sc.profile = v.choice(*f, Profile::kUpstream213);
     if (const Field* f = top.find("time")) {
-        Section s(doc, f->value, "time", {"mode", "host_grace"});
+        Section s(doc, f->value, "time", {"mode", "host_grace", "broker_clock"});
         Values tv(doc, s);
         if (const Field* g = s.find("mode"))
             sc.time.mode = tv.choice(*g, TimeMode::kRealtime);
+        if (const Field* g = s.find("broker_clock"))
+            sc.time.broker_clock = tv.choice(*g, BrokerClock::kWall);
         if (const Field* g = s.find("host_grace"))
             sc.time.host_grace = tv.duration(*g, SimDuration{0}, std::chrono::seconds(10));
     }

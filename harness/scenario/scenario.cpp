@@ -13,6 +13,16 @@ bool applies_to(const Expectation& e, const Scenario& s) {
 
 // These names are the YAML spelling; the loader matches input against them, so each enum's
 // spelling lives only here.
+const char* to_string(BrokerClock v) {
+    switch (v) {
+    case BrokerClock::kVirtual:
+        return "virtual";
+    case BrokerClock::kWall:
+        return "wall";
+    }
+    return "?";
+}
+
 const char* to_string(TimeMode v) {
     switch (v) {
     case TimeMode::kVirtual:

@@ -20,9 +20,13 @@ namespace lwipsim::scenario {
 using clock::SimDuration;
 
 enum class TimeMode { kVirtual, kRealtime };
+/// The managed broker's clock: the run's virtual time (liblwipsim_vclock.so) or the wall clock.
+enum class BrokerClock { kVirtual, kWall };
 
 struct TimeSettings {
     TimeMode mode = TimeMode::kVirtual;
+    /// Managed broker on a slirp link only; TAP runs and external brokers stay on the wall clock.
+    BrokerClock broker_clock = BrokerClock::kVirtual;
     /// Wall-clock time the scheduler may hold virtual time still for a pending host reply.
     SimDuration host_grace = std::chrono::milliseconds(20);
     bool operator==(const TimeSettings&) const = default;
@@ -284,6 +288,7 @@ bool applies_to(const Expectation& e, const Scenario& s);
 
 // Names as written in YAML, for messages and serialisation.
 const char* to_string(TimeMode v);
+const char* to_string(BrokerClock v);
 const char* to_string(Profile v);
 const char* to_string(LinkKind v);
 const char* to_string(BrokerMode v);

@@ -94,7 +94,9 @@ nlohmann::json to_json(const Scenario& s) {
     j["description"] = s.description;
     j["seed"] = s.seed;
     j["duration"] = seconds(s.duration);
-    j["time"] = {{"mode", to_string(s.time.mode)}, {"host_grace", seconds(s.time.host_grace)}};
+    j["time"] = {{"mode", to_string(s.time.mode)},
+                 {"host_grace", seconds(s.time.host_grace)},
+                 {"broker_clock", to_string(s.time.broker_clock)}};
     j["profile"] = to_string(s.profile);
     json l = json::object();
     auto opt_s = [](const std::optional<SimDuration>& d) { return d ? json(seconds(*d)) : json(); };
@@ -210,6 +212,7 @@ std::string to_yaml(const Scenario& s) {
     out << YAML::Key << "time" << YAML::Value << YAML::BeginMap;
     kv(out, "mode", to_string(s.time.mode));
     kv(out, "host_grace", format_duration(s.time.host_grace));
+    kv(out, "broker_clock", to_string(s.time.broker_clock));
     out << YAML::EndMap;
 
     const LwipOverrides& l = s.lwip;

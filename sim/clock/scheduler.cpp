@@ -231,6 +231,17 @@ void Scheduler::dispatch(SimThread* me) {
 
 void Scheduler::idle_step() {
     in_dispatch_ = true;
+    // The host peer answers everything it was woken for before the host sockets are read, so
+    // its replies land at this virtual instant, whatever the machine's load.
+    if (peer_ != nullptr) {
+        HostPeer::Idle idle = peer_->wait_idle();
+        stats_.host_wait_s += idle.waited_s;
+        if (!idle.error.empty()) {
+            deadlock_ = "the host program on virtual time failed: " + idle.error + "\n";
+            in_dispatch_ = false;
+            return;
+        }
+    }
     if (!host_ios_.empty()) {
         poll_host(0);
         if (!runnable_.empty()) {
@@ -239,7 +250,7 @@ void Scheduler::idle_step() {
         }
     }
     bool host_pending = any_host_pending();
-    if (host_pending && options_.mode == TimeMode::kVirtual) {
+    if (host_pending && options_.mode == TimeMode::kVirtual && peer_ == nullptr) {
         // Hold virtual time still while a host round trip is due, for up to the grace in all:
         // an answer on one connection may come before the one still awaited on another.
         hold_for_host();
@@ -248,6 +259,10 @@ void Scheduler::idle_step() {
             return;
         }
         host_pending = any_host_pending();
+    }
+    if (peer_ != nullptr && options_.mode == TimeMode::kVirtual && reach_peer_deadline()) {
+        in_dispatch_ = false;
+        return;
     }
     if (events_.empty()) {
         deadlock_ =
@@ -293,6 +308,28 @@ void Scheduler::idle_step() {
         record("event");
     fn();
     in_dispatch_ = false;
+}
+
+bool Scheduler::reach_peer_deadline() {
+    const std::optional<SimTime> due = peer_->deadline();
+    if (!due || (!events_.empty() && events_.begin()->first.when <= *due))
+        return false;
+    const SimTime when = std::max(*due, now_);
+    if (when > now_) {
+        if (before_jump_)
+            before_jump_(when);
+        // before_jump_ may have scheduled earlier work: re-evaluate.
+        if (!runnable_.empty() || (!events_.empty() && events_.begin()->first.when <= when))
+            return true;
+        ++stats_.jumps;
+        stats_.skipped += when - now_;
+        now_ = when;
+    }
+    ++stats_.peer_deadlines;
+    if (trace_enabled_)
+        record("host peer deadline");
+    peer_->wake(now_);
+    return true;
 }
 
 bool Scheduler::any_host_pending() const {

@@ -57,6 +57,26 @@ class HostIo {
     [[nodiscard]] virtual bool awaiting_host() const = 0;
 };
 
+/// A host program on virtual time (the managed broker under liblwipsim_vclock.so, see
+/// sim/host/vclock_peer.h): it runs only between a wake and its next idle report, and its own
+/// timeout is an event of the schedule like any lwIP timer. With a peer the scheduler never
+/// guesses with host_grace: it waits for the idle report instead.
+class HostPeer {
+  public:
+    virtual ~HostPeer() = default;
+    struct Idle {
+        double waited_s = 0; ///< real seconds spent waiting
+        std::string error;   ///< why the program never reported idle; empty when it did
+    };
+    /// Blocks (real time, bounded) until the program has reported idle after the latest wake.
+    /// An error (hung, crashed, an uncovered wait) ends the run like a deadlock, with the text.
+    virtual Idle wait_idle() = 0;
+    /// The idle program's next timeout in virtual time; nullopt when it waits without one.
+    [[nodiscard]] virtual std::optional<SimTime> deadline() const = 0;
+    /// Publishes `now` and makes the program look again (its deadline came, or data arrived).
+    virtual void wake(SimTime now) = 0;
+};
+
 enum class TimeMode {
     kVirtual,  ///< jump to the next deadline when idle
     kRealtime, ///< virtual time locked to the wall clock (for comparison)
@@ -77,6 +97,7 @@ struct TimeStats {
     std::optional<SimTime> first_jump_with_host_pending;
     uint64_t switches = 0;                ///< baton hand-overs between threads
     uint64_t events = 0;                  ///< timed events executed
+    uint64_t peer_deadlines = 0;          ///< times virtual time reached the host peer's timeout
 };
 
 /// Raised by run() when every thread is blocked and nothing is scheduled.
@@ -126,6 +147,8 @@ class Scheduler {
 
     void add_host_io(HostIo* io);
     void remove_host_io(HostIo* io);
+    /// At most one; nullptr removes it. While set, host_grace is not used (see HostPeer).
+    void set_host_peer(HostPeer* peer) { peer_ = peer; }
 
     /// Called by the scheduler each time virtual time is about to move forward (after all
     /// runnable work at the current instant is done). Used by probes to sample at quiet points.
@@ -157,6 +180,8 @@ class Scheduler {
     void make_runnable(SimThread* t);
     void dispatch(SimThread* me);
     void idle_step();
+    /// True when the host peer's timeout comes before every event: time moved to it.
+    bool reach_peer_deadline();
     void poll_host(int timeout_ms); // host_wait.cpp
     void hold_for_host();           // host_wait.cpp
     [[nodiscard]] bool any_host_pending() const;
@@ -179,6 +204,7 @@ class Scheduler {
     SimThread* current_ = nullptr;
     bool in_dispatch_ = false;
     std::vector<HostIo*> host_ios_;
+    HostPeer* peer_ = nullptr;
     std::function<void(SimTime)> before_jump_;
     TimeStats stats_;
     bool trace_enabled_ = false;

@@ -46,9 +46,10 @@ void reap(pid_t pid) {
 
 // What the forked child needs, all prepared before fork() (the child may not allocate).
 struct ChildSetup {
-    const char* cwd = nullptr; // nullptr: stay in ours
-    int stdout_fd = -1;        // < 0: /dev/null
-    int stderr_fd = -1;        // < 0: /dev/null
+    const char* cwd = nullptr;   // nullptr: stay in ours
+    char* const* envp = nullptr; // nullptr: ours
+    int stdout_fd = -1;          // < 0: /dev/null
+    int stderr_fd = -1;          // < 0: /dev/null
 };
 
 // What a child reports through the exec-failure pipe: which step failed, and its errno.
@@ -92,7 +93,11 @@ struct ChildFailure {
     }
     // Do not leak the harness's other descriptors (sockets, log files) into the child.
     ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
-    ::execv(path, argv);
+    if (setup.envp != nullptr) {
+        ::execve(path, argv, setup.envp);
+    } else {
+        ::execv(path, argv);
+    }
     report_failure(error_fd, FailedStep::kExec);
 }
 
@@ -159,8 +164,24 @@ std::optional<std::filesystem::path> find_in_path(std::string_view name) {
 
 namespace {
 
+// Our environment with `extra` ("NAME=value") added, replacing entries of the same name.
+std::vector<std::string> merged_environment(const std::vector<std::string>& extra) {
+    std::vector<std::string> env;
+    auto name_of = [](const std::string& entry) { return entry.substr(0, entry.find('=')); };
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+        const std::string entry(*e);
+        const bool replaced = std::any_of(extra.begin(), extra.end(), [&](const std::string& x) {
+            return name_of(x) == name_of(entry);
+        });
+        if (!replaced)
+            env.push_back(entry);
+    }
+    env.insert(env.end(), extra.begin(), extra.end());
+    return env;
+}
+
 pid_t spawn(const std::vector<std::string>& argv, const std::filesystem::path& cwd, int stdout_fd,
-            int stderr_fd) {
+            int stderr_fd, const std::vector<std::string>& extra_env = {}) {
     if (argv.empty()) {
         throw ProcessError("spawn_child: empty command line");
     }
@@ -186,6 +207,15 @@ pid_t spawn(const std::vector<std::string>& argv, const std::filesystem::path& c
         raw.push_back(arg.data());
     }
     raw.push_back(nullptr);
+    std::vector<std::string> env;
+    std::vector<char*> raw_env;
+    if (!extra_env.empty()) {
+        env = merged_environment(extra_env);
+        for (auto& entry : env)
+            raw_env.push_back(entry.data());
+        raw_env.push_back(nullptr);
+        setup.envp = raw_env.data();
+    }
 
     const int devnull_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
     if (devnull_fd < 0) {
@@ -277,8 +307,9 @@ bool same_file_name(const std::filesystem::path& a, const std::filesystem::path&
 
 } // namespace
 
-pid_t spawn_child(const std::vector<std::string>& argv, int output_fd) {
-    return spawn(argv, {}, output_fd, output_fd);
+pid_t spawn_child(const std::vector<std::string>& argv, int output_fd,
+                  const std::vector<std::string>& extra_env) {
+    return spawn(argv, {}, output_fd, output_fd, extra_env);
 }
 
 bool child_has_exited(pid_t pid) {

@@ -50,9 +50,11 @@ std::optional<std::filesystem::path> find_in_path(std::string_view name);
 
 // Fork and exec argv (argv[0] looked up with find_in_path, relative to our working directory).
 // stdin is /dev/null; stdout and stderr go to output_fd, or to /dev/null when output_fd < 0.
+// `extra_env` ("NAME=value") is added to our environment for the child, replacing same names.
 // Returns the child's pid. Throws EnvironmentError when argv[0] is not found or may not be
 // executed (EACCES, EPERM, ENOENT from exec), ProcessError when fork, pipe or exec otherwise fail.
-pid_t spawn_child(const std::vector<std::string>& argv, int output_fd = -1);
+pid_t spawn_child(const std::vector<std::string>& argv, int output_fd = -1,
+                  const std::vector<std::string>& extra_env = {});
 
 // True when the child has exited (it is not reaped, so the pid stays ours).
 bool child_has_exited(pid_t pid);

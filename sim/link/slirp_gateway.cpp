@@ -266,6 +266,7 @@ void SlirpGateway::deliver(Frame frame) {
     // from its poll; run it once so nothing waits for an unrelated tick.
     service();
     rearm();
+    report_host_writes(true);
     flush_downlink();
 }
 
@@ -277,11 +278,15 @@ void SlirpGateway::fill_pollfds(std::vector<pollfd>& fds) {
 void SlirpGateway::on_polled(std::span<const pollfd> fds) {
     ++stats_.host_polls;
     polled_revents_.clear();
-    for (const pollfd& p : fds)
+    bool writable = false; // slirp asks for POLLOUT only to connect or to send buffered data
+    for (const pollfd& p : fds) {
         polled_revents_[p.fd] |= p.revents;
+        writable = writable || (p.revents & POLLOUT) != 0;
+    }
     poll_slirp(true);
     polled_revents_.clear();
     rearm();
+    report_host_writes(writable);
     flush_downlink();
 }
 
@@ -356,6 +361,8 @@ void SlirpGateway::mod_timer(void* timer, int64_t expire_ms) {
         } else {
             slirp_handle_timer(slirp_, static_cast<SlirpTimerId>(st->id), st->cb_opaque);
         }
+        fill_slirp();
+        report_host_writes(false);
         flush_downlink();
     });
 }
@@ -434,7 +441,22 @@ void SlirpGateway::tick(clock::SimTime when) {
     ++stats_.timer_ticks;
     service();
     rearm();
+    report_host_writes(false);
     flush_downlink();
+}
+
+void SlirpGateway::report_host_writes(bool wrote) {
+    if (!host_written_)
+        return;
+    std::vector<int> fds;
+    fds.reserve(fill_fds_.size());
+    for (const pollfd& p : fill_fds_) // rearm() has just refilled them
+        fds.push_back(p.fd);
+    std::sort(fds.begin(), fds.end());
+    if (!wrote && fds == host_fds_)
+        return;
+    host_fds_ = std::move(fds);
+    host_written_();
 }
 
 void SlirpGateway::flush_downlink() {

@@ -112,6 +112,12 @@ class SlirpGateway final : public FrameSink, public clock::HostIo {
     /// connection and only at the instant of the request (HostReplyWait, shared with TAP).
     [[nodiscard]] bool awaiting_host() const override;
 
+    /// `hook` runs (at the current virtual time) after slirp may have written to a host socket,
+    /// opened or closed one: a frame from the device went in, a connect completed or buffered
+    /// data went out on poll, or a timer closed a socket. Used to wake a host program on virtual
+    /// time (clock::HostPeer) whose input only ever comes from here.
+    void set_host_written_hook(std::function<void()> hook) { host_written_ = std::move(hook); }
+
     [[nodiscard]] const SlirpGatewayStats& stats() const { return stats_; }
     /// slirp's own description of its sockets (slirp_connection_info), for diagnostics/tests.
     [[nodiscard]] std::string connection_info() const;
@@ -141,6 +147,8 @@ class SlirpGateway final : public FrameSink, public clock::HostIo {
     void rearm();
     void tick(clock::SimTime when);
     void flush_downlink();
+    /// Runs host_written_ if the host sockets changed since the last call or `wrote` is set.
+    void report_host_writes(bool wrote);
 
     Timer& timer_;
     FrameSink& downlink_;
@@ -163,6 +171,8 @@ class SlirpGateway final : public FrameSink, public clock::HostIo {
     uint64_t next_frame_id_ = 1;
 
     HostReplyWait replies_;
+    std::function<void()> host_written_;
+    std::vector<int> host_fds_; ///< the host sockets at the latest report_host_writes
 
     SlirpGatewayStats stats_;
 };

@@ -40,3 +40,9 @@ add_test(NAME scenario.client_buffers
          COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/client_buffers_check.py
                  $<TARGET_FILE:lwipsim> ${CMAKE_SOURCE_DIR}/tests/data/scenarios/tcp_keepalive.yaml)
 set_tests_properties(scenario.client_buffers PROPERTIES LABELS scenario TIMEOUT 120)
+
+# The managed broker on virtual time (issue 13): keepalive expiry read from broker.log.
+add_test(NAME scenario.broker_keepalive_expiry
+         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/broker_keepalive_check.py
+                 $<TARGET_FILE:lwipsim> ${CMAKE_SOURCE_DIR}/tests/data/scenarios/broker_keepalive_expiry.yaml)
+set_tests_properties(scenario.broker_keepalive_expiry PROPERTIES LABELS scenario TIMEOUT 120)

@@ -54,9 +54,9 @@ TEST(Scheduler, MultiThreadProgramRunsInTheSameOrderTwice) {
     auto second = ping_pong_log();
     EXPECT_EQ(first, second);
     // Expected from the program itself: ping sleeps 10 ms, pong 5 ms, strictly alternating.
-    std::vector<std::string> expected = {
-        "0 ping 0",         "10000000 pong 0", "15000000 ping 1", "25000000 pong 1",
-        "30000000 ping 2",  "40000000 pong 2", "45000000 end"};
+    std::vector<std::string> expected = {"0 ping 0",        "10000000 pong 0", "15000000 ping 1",
+                                         "25000000 pong 1", "30000000 ping 2", "40000000 pong 2",
+                                         "45000000 end"};
     EXPECT_EQ(first, expected);
 }
 
@@ -128,7 +128,8 @@ TEST(Scheduler, EqualTimesRunInCallOrder) {
     auto& s = Scheduler::create();
     std::string seen;
     s.run("main", 1, [&] {
-        for (char c : std::string("abcde")) s.after(5ms, [&seen, c] { seen += c; });
+        for (char c : std::string("abcde"))
+            s.after(5ms, [&seen, c] { seen += c; });
         s.sleep_for(10ms);
     });
     EXPECT_EQ(seen, "abcde");
@@ -144,7 +145,8 @@ TEST(Mailbox, FetchTimesOutAtTheDeadlineAndDeliversInOrder) {
         EXPECT_FALSE(box.fetch(&msg, s.now() + 250ms));
         timed_out_at = s.now();
         s.spawn("producer", 1, [&] {
-            for (long i = 1; i <= 4; ++i) box.post(reinterpret_cast<void*>(i)); // blocks when full
+            for (long i = 1; i <= 4; ++i)
+                box.post(reinterpret_cast<void*>(i)); // blocks when full
         });
         for (int i = 0; i < 4; ++i) {
             ASSERT_TRUE(box.fetch(&msg, s.now() + 1s));
@@ -154,4 +156,63 @@ TEST(Mailbox, FetchTimesOutAtTheDeadlineAndDeliversInOrder) {
     });
     EXPECT_EQ(timed_out_at.since_start, SimDuration(250ms));
     EXPECT_EQ(got, (std::vector<long>{1, 2, 3, 4}));
+}
+
+namespace {
+// A host program as the scheduler sees it (clock::HostPeer), scripted: it times out every
+// `period` and reports idle at once; `fail_after` wakes, it never reports idle again.
+class ScriptedPeer final : public HostPeer {
+  public:
+    explicit ScriptedPeer(SimDuration period, int fail_after = -1)
+        : period_(period), fail_after_(fail_after) {}
+    Idle wait_idle() override {
+        if (fail_after_ >= 0 && static_cast<int>(wakes.size()) >= fail_after_)
+            return Idle{0, "stuck in an uncovered wait"};
+        return {};
+    }
+    [[nodiscard]] std::optional<SimTime> deadline() const override { return next_; }
+    void wake(SimTime now) override {
+        wakes.push_back(now.ns() / 1000000);
+        next_ = now + period_;
+    }
+    std::vector<int64_t> wakes; ///< virtual ms of each wake
+
+  private:
+    SimDuration period_;
+    int fail_after_;
+    SimTime next_{period_};
+};
+} // namespace
+
+// The peer's own timeout is an event like any other: virtual time jumps to it, and a thread's
+// deadline at the same instant runs first (it was due no later).
+TEST(Scheduler, HostPeerDeadlinesAreEventsOfTheSchedule) {
+    auto& s = Scheduler::create();
+    ScriptedPeer peer(300ms);
+    s.set_host_peer(&peer);
+    std::vector<int64_t> app;
+    s.run("main", 1, [&] {
+        for (int i = 0; i < 3; ++i) {
+            s.sleep_for(450ms);
+            app.push_back(s.now().ns() / 1000000);
+        }
+    });
+    EXPECT_EQ(app, (std::vector<int64_t>{450, 900, 1350}));
+    EXPECT_EQ(peer.wakes, (std::vector<int64_t>{300, 600, 900, 1200}));
+    EXPECT_EQ(s.stats().peer_deadlines, 4U);
+}
+
+// A peer that never reports idle ends the run with its reason, never a silent hang.
+TEST(Scheduler, HostPeerThatNeverGoesIdleEndsTheRun) {
+    auto& s = Scheduler::create();
+    ScriptedPeer peer(100ms, 2);
+    s.set_host_peer(&peer);
+    try {
+        s.run("main", 1, [&] { s.sleep_for(1s); });
+        FAIL() << "expected a DeadlockError";
+    } catch (const DeadlockError& e) {
+        EXPECT_NE(std::string(e.what()).find("stuck in an uncovered wait"), std::string::npos)
+            << e.what();
+    }
+    EXPECT_EQ(peer.wakes, (std::vector<int64_t>{100, 200}));
 }

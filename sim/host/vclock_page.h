@@ -1,0 +1,37 @@
+#pragma once
+/* The page a worker shares with a host program running under liblwipsim_vclock.so (the managed
+ * broker): the run's virtual time and the wake/idle handshake. C and C++ both include it; the
+ * layout is the protocol (docs/design.md, "The broker on virtual time").
+ *
+ * Who writes what:
+ *   worker:  now_ns, wake_seq (bumped after every write to the program's sockets and every time
+ *            virtual time reaches the program's deadline), detached.
+ *   library: idle_ack (the wake_seq it read *before* its zero-timeout readiness check, stored
+ *            once that check found nothing), deadline_ns, error.
+ * The program counts as idle exactly when idle_ack == wake_seq: a wake bumped after the check
+ * makes it busy again, so data written while it was deciding is never missed.
+ * Both futex words (wake_seq, idle_ack) are 32-bit and compared for equality only (wrap-safe). */
+
+#include <stdint.h>
+
+#define LWIPSIM_VCLOCK_MAGIC 0x6c77766bU /* "lwvk" */
+#define LWIPSIM_VCLOCK_VERSION 1U
+#define LWIPSIM_VCLOCK_PAGE_SIZE 4096
+/* The environment variable naming the page file for the library. */
+#define LWIPSIM_VCLOCK_ENV "LWIPSIM_VCLOCK_PAGE"
+/* deadline_ns when the program waits without a timeout. */
+#define LWIPSIM_VCLOCK_NO_DEADLINE INT64_MAX
+
+struct lwipsim_vclock_page {
+    uint32_t magic;
+    uint32_t version;
+    int64_t epoch_realtime_ns;  /* CLOCK_REALTIME at virtual 0 (the real start: certs valid) */
+    int64_t epoch_monotonic_ns; /* CLOCK_MONOTONIC at virtual 0 */
+    int64_t now_ns;             /* virtual time since the start; written by the worker */
+    uint32_t wake_seq;          /* futex word the library sleeps on */
+    uint32_t idle_ack;          /* futex word the worker sleeps on */
+    int64_t deadline_ns;        /* the idle program's next timeout (virtual), or NO_DEADLINE */
+    uint32_t detached;          /* 1: back to real time and real waits (before a stop) */
+    uint32_t waiters;           /* threads inside a covered wait (more than one is refused) */
+    char error[512];            /* why the library gave up (an uncovered wait), NUL-terminated */
+};

@@ -1,0 +1,156 @@
+#include "sim/host/vclock_peer.h"
+
+#include "sim/host/child_process.h"
+#include "sim/host/errors.h"
+#include "sim/host/vclock_page.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace lwipsim::host {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kLibraryName = "liblwipsim_vclock.so";
+// The program's monotonic clock at virtual 0: a fixed value, so it never depends on the host.
+constexpr int64_t kMonotonicEpochNs = int64_t{1000} * 1000 * 1000 * 1000;
+
+template <typename T> T load(const T& word) {
+    return __atomic_load_n(&word, __ATOMIC_SEQ_CST);
+}
+template <typename T> void store(T& word, T value) {
+    __atomic_store_n(&word, value, __ATOMIC_SEQ_CST);
+}
+
+void futex_wake(uint32_t& word) {
+    ::syscall(SYS_futex, &word, FUTEX_WAKE, 1, nullptr, nullptr, 0);
+}
+void futex_wait(uint32_t& word, uint32_t seen, std::chrono::milliseconds limit) {
+    const timespec ts{static_cast<time_t>(limit.count() / 1000),
+                      static_cast<long>(limit.count() % 1000) * 1000000L};
+    ::syscall(SYS_futex, &word, FUTEX_WAIT, seen, &ts, nullptr, 0);
+}
+
+} // namespace
+
+VclockPeer::VclockPeer(VclockOptions options) : options_(std::move(options)) {
+    const int fd = ::open(options_.page_file.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || ::ftruncate(fd, LWIPSIM_VCLOCK_PAGE_SIZE) != 0) {
+        const int err = errno;
+        if (fd >= 0)
+            ::close(fd);
+        throw ProcessError("virtual clock: cannot create the page " + options_.page_file.string() +
+                           ": " + std::strerror(err));
+    }
+    void* map =
+        ::mmap(nullptr, LWIPSIM_VCLOCK_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    const int err = errno;
+    ::close(fd);
+    if (map == MAP_FAILED) {
+        throw ProcessError("virtual clock: cannot map " + options_.page_file.string() + ": " +
+                           std::strerror(err));
+    }
+    page_ = static_cast<lwipsim_vclock_page*>(map);
+    page_->epoch_realtime_ns = options_.epoch_realtime_ns;
+    page_->epoch_monotonic_ns = kMonotonicEpochNs;
+    page_->now_ns = 0;
+    page_->deadline_ns = LWIPSIM_VCLOCK_NO_DEADLINE;
+    // Not yet idle: the program has to report once before the scheduler may move time.
+    page_->idle_ack = seq_ - 1;
+    page_->version = LWIPSIM_VCLOCK_VERSION;
+    store(page_->magic, LWIPSIM_VCLOCK_MAGIC);
+}
+
+VclockPeer::~VclockPeer() {
+    detach();
+    ::munmap(page_, LWIPSIM_VCLOCK_PAGE_SIZE);
+    std::error_code ec;
+    fs::remove(options_.page_file, ec);
+}
+
+std::vector<std::string> VclockPeer::environment() const {
+    return {"LD_PRELOAD=" + options_.library.string(),
+            std::string(LWIPSIM_VCLOCK_ENV) + "=" + options_.page_file.string()};
+}
+
+void VclockPeer::detach() {
+    if (load(page_->detached) != 0)
+        return;
+    store(page_->detached, 1U);
+    store(page_->wake_seq, ++seq_);
+    futex_wake(page_->wake_seq);
+}
+
+void VclockPeer::wake(clock::SimTime now) {
+    ++wakes_;
+    store(page_->now_ns, static_cast<int64_t>(now.since_start.count()));
+    store(page_->wake_seq, ++seq_);
+    futex_wake(page_->wake_seq);
+}
+
+std::optional<clock::SimTime> VclockPeer::deadline() const {
+    const int64_t ns = load(page_->deadline_ns);
+    if (ns == LWIPSIM_VCLOCK_NO_DEADLINE)
+        return std::nullopt;
+    return clock::SimTime{clock::SimDuration{ns}};
+}
+
+std::string VclockPeer::program_error() const {
+    const char* text = page_->error;
+    return std::string(text, ::strnlen(text, sizeof page_->error));
+}
+
+clock::HostPeer::Idle VclockPeer::wait_idle() {
+    Idle idle;
+    if (load(page_->idle_ack) == seq_ || load(page_->detached) != 0)
+        return idle;
+    const auto start = Clock::now();
+    for (;;) {
+        const uint32_t ack = load(page_->idle_ack);
+        if (ack == seq_)
+            break;
+        if (const std::string error = program_error(); !error.empty()) {
+            idle.error = "the broker's virtual clock library gave up: " + error;
+            break;
+        }
+        if (pid_ > 0 && child_has_exited(pid_)) {
+            idle.error = "the broker (pid " + std::to_string(pid_) +
+                         ") exited while the simulation waited for it; see broker.log";
+            break;
+        }
+        if (Clock::now() - start > options_.idle_timeout) {
+            idle.error = "the broker did not report idle within " +
+                         std::to_string(options_.idle_timeout.count()) +
+                         " ms of real time after it was woken: it is stuck, or blocked in a wait "
+                         "liblwipsim_vclock.so does not cover (docs/design.md); time.broker_clock: "
+                         "wall runs it on the wall clock instead";
+            break;
+        }
+        futex_wait(page_->idle_ack, ack, std::chrono::milliseconds(100));
+    }
+    idle.waited_s = std::chrono::duration<double>(Clock::now() - start).count();
+    return idle;
+}
+
+std::optional<fs::path> VclockPeer::find_library() {
+    if (const char* env = std::getenv("LWIPSIM_VCLOCK_LIBRARY"); env != nullptr && *env != '\0') {
+        return fs::exists(env) ? std::optional(fs::absolute(env)) : std::nullopt;
+    }
+    std::error_code ec;
+    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    if (ec)
+        return std::nullopt;
+    const fs::path lib = exe.parent_path() / kLibraryName;
+    return fs::exists(lib, ec) ? std::optional(lib) : std::nullopt;
+}
+
+} // namespace lwipsim::host

@@ -1,0 +1,450 @@
+/* liblwipsim_vclock.so: puts a host program (the managed mosquitto) on the run's virtual time.
+ * Loaded with LD_PRELOAD and LWIPSIM_VCLOCK_PAGE=<page file> (sim/host/vclock_page.h).
+ *
+ * Clocks: clock_gettime (REALTIME, MONOTONIC, BOOTTIME and their variants), gettimeofday and
+ * time read the page's virtual time; CPU-time clocks stay real.
+ *
+ * Waits: epoll_wait, epoll_pwait, poll, ppoll, select, pselect, nanosleep, clock_nanosleep,
+ * usleep and sleep. A wait first asks the kernel with a zero timeout; only when nothing is ready
+ * and its virtual deadline has not come does it report "idle until D" to the worker and sleep on
+ * the page's futex until the worker wakes it (it wrote to our sockets, or virtual time reached
+ * D, or it detached us). Then it checks again. Signals that interrupt the futex (handlers
+ * installed without SA_RESTART) end the wait with EINTR, as the kernel's waits would.
+ *
+ * Limits, each refused loudly (message on stderr and in the page, then abort) rather than a
+ * silent hang: a second thread entering a covered wait while one is inside; epoll_pwait2. A
+ * wait the library does not know at all (a raw syscall, io_uring, a futex of the program's own)
+ * blocks in real time: the worker then sees no idle report and stops the run with an error
+ * (sim/host/vclock_peer.h). Bytes the program wrote to a loopback socket before its idle report
+ * are in the worker's receive queue when the report is read: loopback delivers them inside the
+ * sending call (docs/design.md). */
+#define _GNU_SOURCE
+#include "sim/host/vclock_page.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/select.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EXPORT __attribute__((visibility("default")))
+#define NS_PER_S 1000000000LL
+#define NS_PER_MS 1000000LL
+
+static struct lwipsim_vclock_page* g_page;
+
+/* --- the real functions ------------------------------------------------------------------ */
+
+#define REAL(name) real_##name
+#define DECLARE_REAL(ret, name, ...)                                                               \
+    static ret (*real_##name)(__VA_ARGS__);                                                        \
+    static ret (*get_##name(void))(__VA_ARGS__) {                                                  \
+        if (real_##name == NULL)                                                                   \
+            real_##name = (ret(*)(__VA_ARGS__))dlsym(RTLD_NEXT, #name);                            \
+        return real_##name;                                                                        \
+    }
+
+DECLARE_REAL(int, clock_gettime, clockid_t, struct timespec*)
+DECLARE_REAL(int, gettimeofday, struct timeval*, void*)
+DECLARE_REAL(time_t, time, time_t*)
+DECLARE_REAL(int, epoll_wait, int, struct epoll_event*, int, int)
+DECLARE_REAL(int, epoll_pwait, int, struct epoll_event*, int, int, const sigset_t*)
+DECLARE_REAL(int, poll, struct pollfd*, nfds_t, int)
+DECLARE_REAL(int, ppoll, struct pollfd*, nfds_t, const struct timespec*, const sigset_t*)
+DECLARE_REAL(int, select, int, fd_set*, fd_set*, fd_set*, struct timeval*)
+DECLARE_REAL(int, pselect, int, fd_set*, fd_set*, fd_set*, const struct timespec*, const sigset_t*)
+DECLARE_REAL(int, nanosleep, const struct timespec*, struct timespec*)
+DECLARE_REAL(int, clock_nanosleep, clockid_t, int, const struct timespec*, struct timespec*)
+
+/* --- the page ------------------------------------------------------------------------------ */
+
+__attribute__((noreturn)) static void give_up(const char* what) {
+    if (g_page != NULL) {
+        snprintf(g_page->error, sizeof g_page->error, "%s", what);
+        /* The worker re-checks `error` whenever its wait for an idle report wakes. */
+        syscall(SYS_futex, &g_page->idle_ack, FUTEX_WAKE, 1, NULL, NULL, 0);
+    }
+    fprintf(stderr, "lwipsim vclock: %s (docs/design.md, \"The broker on virtual time\")\n", what);
+    abort();
+}
+
+__attribute__((constructor)) static void attach_page(void) {
+    const char* path = getenv(LWIPSIM_VCLOCK_ENV);
+    if (path == NULL || path[0] == '\0')
+        return; /* loaded without a page: every call is the real one */
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    void* map =
+        fd < 0 ? MAP_FAILED
+               : mmap(NULL, LWIPSIM_VCLOCK_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (fd >= 0)
+        close(fd);
+    if (map == MAP_FAILED) {
+        fprintf(stderr, "lwipsim vclock: cannot map %s=%s: %s\n", LWIPSIM_VCLOCK_ENV, path,
+                strerror(errno));
+        abort();
+    }
+    struct lwipsim_vclock_page* page = map;
+    if (page->magic != LWIPSIM_VCLOCK_MAGIC || page->version != LWIPSIM_VCLOCK_VERSION) {
+        fprintf(stderr, "lwipsim vclock: %s is not a version %u clock page\n", path,
+                LWIPSIM_VCLOCK_VERSION);
+        abort();
+    }
+    g_page = page;
+}
+
+static int attached(void) {
+    return g_page != NULL && __atomic_load_n(&g_page->detached, __ATOMIC_SEQ_CST) == 0;
+}
+
+static int64_t virtual_now(void) {
+    return __atomic_load_n(&g_page->now_ns, __ATOMIC_SEQ_CST);
+}
+
+static int futex(uint32_t* word, int op, uint32_t val, const struct timespec* timeout) {
+    return (int)syscall(SYS_futex, word, op, val, timeout, NULL, 0);
+}
+
+/* --- clocks -------------------------------------------------------------------------------- */
+
+/* The epoch the clock counts from, or -1 for clocks that stay real (CPU time). */
+static int64_t clock_epoch(clockid_t id) {
+    switch (id) {
+    case CLOCK_REALTIME:
+    case CLOCK_REALTIME_COARSE:
+    case CLOCK_TAI:
+        return g_page->epoch_realtime_ns;
+    case CLOCK_MONOTONIC:
+    case CLOCK_MONOTONIC_RAW:
+    case CLOCK_MONOTONIC_COARSE:
+    case CLOCK_BOOTTIME:
+        return g_page->epoch_monotonic_ns;
+    default:
+        return -1;
+    }
+}
+
+static struct timespec to_timespec(int64_t ns) {
+    struct timespec ts = {(time_t)(ns / NS_PER_S), (long)(ns % NS_PER_S)};
+    return ts;
+}
+
+static int64_t from_timespec(const struct timespec* ts) {
+    return (int64_t)ts->tv_sec * NS_PER_S + ts->tv_nsec;
+}
+
+EXPORT int clock_gettime(clockid_t id, struct timespec* ts) {
+    int64_t epoch = g_page != NULL ? clock_epoch(id) : -1;
+    if (epoch < 0)
+        return get_clock_gettime()(id, ts);
+    *ts = to_timespec(epoch + virtual_now());
+    return 0;
+}
+
+/* glibc declares tv nonnull, but callers do pass NULL: keep the check. */
+#pragma GCC diagnostic ignored "-Wnonnull-compare"
+EXPORT int gettimeofday(struct timeval* tv, void* tz) {
+    if (g_page == NULL)
+        return get_gettimeofday()(tv, tz);
+    if (tv != NULL) {
+        int64_t ns = g_page->epoch_realtime_ns + virtual_now();
+        tv->tv_sec = (time_t)(ns / NS_PER_S);
+        tv->tv_usec = (suseconds_t)(ns % NS_PER_S / 1000);
+    }
+    return 0;
+}
+
+EXPORT time_t time(time_t* out) {
+    if (g_page == NULL)
+        return get_time()(out);
+    time_t t = (time_t)((g_page->epoch_realtime_ns + virtual_now()) / NS_PER_S);
+    if (out != NULL)
+        *out = t;
+    return t;
+}
+
+/* --- the covered wait ---------------------------------------------------------------------- */
+
+/* A zero-timeout readiness check: the real call with timeout 0 (> 0 ready, < 0 error). */
+typedef int (*check_fn)(void* ctx);
+
+enum wait_end { kReady, kTimedOut, kInterrupted, kDetached };
+
+/* The handshake with the worker (vclock_page.h). `deadline` is virtual ns or NO_DEADLINE.
+ * Leaves the check's result in *result when it returns kReady. */
+static enum wait_end covered_wait(int64_t deadline, check_fn check, void* ctx, int* result) {
+    if (__atomic_fetch_add(&g_page->waiters, 1, __ATOMIC_SEQ_CST) != 0)
+        give_up("two threads of this program wait at once; the library serves one waiting thread");
+    enum wait_end end;
+    for (;;) {
+        uint32_t seq = __atomic_load_n(&g_page->wake_seq,
+                                       __ATOMIC_SEQ_CST); /* before the check: no lost wake-up */
+        *result = check(ctx);
+        if (*result != 0) {
+            end = kReady;
+            break;
+        }
+        if (virtual_now() >= deadline) {
+            end = kTimedOut;
+            break;
+        }
+        __atomic_store_n(&g_page->deadline_ns, deadline, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&g_page->idle_ack, seq, __ATOMIC_SEQ_CST);
+        futex(&g_page->idle_ack, FUTEX_WAKE, 1, NULL);
+        /* A bounded futex wait so that a detach is seen even if its wake were lost. */
+        const struct timespec second = {1, 0};
+        int interrupted = 0;
+        while (__atomic_load_n(&g_page->wake_seq, __ATOMIC_SEQ_CST) == seq &&
+               !__atomic_load_n(&g_page->detached, __ATOMIC_SEQ_CST)) {
+            if (futex(&g_page->wake_seq, FUTEX_WAIT, seq, &second) != 0 && errno == EINTR) {
+                interrupted = 1;
+                break;
+            }
+        }
+        if (__atomic_load_n(&g_page->detached, __ATOMIC_SEQ_CST)) {
+            end = kDetached;
+            break;
+        }
+        if (interrupted) {
+            end = kInterrupted;
+            break;
+        }
+    }
+    __atomic_fetch_sub(&g_page->waiters, 1, __ATOMIC_SEQ_CST);
+    return end;
+}
+
+static int64_t deadline_after_ms(int timeout_ms) {
+    return timeout_ms < 0 ? LWIPSIM_VCLOCK_NO_DEADLINE : virtual_now() + timeout_ms * NS_PER_MS;
+}
+
+static int64_t deadline_after(const struct timespec* ts) {
+    return ts == NULL ? LWIPSIM_VCLOCK_NO_DEADLINE : virtual_now() + from_timespec(ts);
+}
+
+static int is_zero_timeout(int64_t deadline) {
+    return deadline != LWIPSIM_VCLOCK_NO_DEADLINE && deadline <= virtual_now();
+}
+
+/* Maps a covered wait's end to the return value of a readiness call. */
+static int readiness_result(enum wait_end end, int ready) {
+    switch (end) {
+    case kReady:
+        return ready;
+    case kTimedOut:
+        return 0;
+    case kInterrupted:
+        errno = EINTR;
+        return -1;
+    case kDetached:
+        break;
+    }
+    return -2; /* caller falls back to the real wait */
+}
+
+/* epoll */
+struct epoll_ctx {
+    int epfd;
+    struct epoll_event* events;
+    int max;
+    const sigset_t* mask;
+};
+static int epoll_check(void* p) {
+    struct epoll_ctx* c = p;
+    return c->mask != NULL ? get_epoll_pwait()(c->epfd, c->events, c->max, 0, c->mask)
+                           : get_epoll_wait()(c->epfd, c->events, c->max, 0);
+}
+
+EXPORT int epoll_wait(int epfd, struct epoll_event* events, int max, int timeout) {
+    if (!attached() || timeout == 0)
+        return get_epoll_wait()(epfd, events, max, timeout);
+    struct epoll_ctx c = {epfd, events, max, NULL};
+    int ready = 0;
+    enum wait_end end = covered_wait(deadline_after_ms(timeout), epoll_check, &c, &ready);
+    int r = readiness_result(end, ready);
+    return r != -2 ? r : get_epoll_wait()(epfd, events, max, timeout);
+}
+
+EXPORT int epoll_pwait(int epfd, struct epoll_event* events, int max, int timeout,
+                       const sigset_t* mask) {
+    if (!attached() || timeout == 0)
+        return get_epoll_pwait()(epfd, events, max, timeout, mask);
+    struct epoll_ctx c = {epfd, events, max, mask};
+    int ready = 0;
+    enum wait_end end = covered_wait(deadline_after_ms(timeout), epoll_check, &c, &ready);
+    int r = readiness_result(end, ready);
+    return r != -2 ? r : get_epoll_pwait()(epfd, events, max, timeout, mask);
+}
+
+EXPORT int epoll_pwait2(int epfd, struct epoll_event* events, int max,
+                        const struct timespec* timeout, const sigset_t* mask) {
+    (void)epfd, (void)events, (void)max, (void)timeout, (void)mask;
+    if (attached())
+        give_up("epoll_pwait2 is not covered by the virtual clock");
+    errno = ENOSYS; /* glibc falls back the same way on kernels without it */
+    return -1;
+}
+
+/* poll */
+struct poll_ctx {
+    struct pollfd* fds;
+    nfds_t n;
+    const sigset_t* mask;
+};
+static int poll_check(void* p) {
+    struct poll_ctx* c = p;
+    const struct timespec zero = {0, 0};
+    return c->mask != NULL ? get_ppoll()(c->fds, c->n, &zero, c->mask)
+                           : get_poll()(c->fds, c->n, 0);
+}
+
+EXPORT int poll(struct pollfd* fds, nfds_t n, int timeout) {
+    if (!attached() || timeout == 0)
+        return get_poll()(fds, n, timeout);
+    struct poll_ctx c = {fds, n, NULL};
+    int ready = 0;
+    enum wait_end end = covered_wait(deadline_after_ms(timeout), poll_check, &c, &ready);
+    int r = readiness_result(end, ready);
+    return r != -2 ? r : get_poll()(fds, n, timeout);
+}
+
+EXPORT int ppoll(struct pollfd* fds, nfds_t n, const struct timespec* timeout,
+                 const sigset_t* mask) {
+    int64_t deadline = attached() ? deadline_after(timeout) : 0;
+    if (!attached() || is_zero_timeout(deadline))
+        return get_ppoll()(fds, n, timeout, mask);
+    struct poll_ctx c = {fds, n, mask};
+    int ready = 0;
+    enum wait_end end = covered_wait(deadline, poll_check, &c, &ready);
+    int r = readiness_result(end, ready);
+    return r != -2 ? r : get_ppoll()(fds, n, timeout, mask);
+}
+
+/* select: a zero-timeout select overwrites the sets, so each check starts from a copy. */
+struct select_ctx {
+    int nfds;
+    fd_set *r, *w, *e;
+    fd_set r0, w0, e0;
+    const sigset_t* mask;
+};
+static int select_check(void* p) {
+    struct select_ctx* c = p;
+    if (c->r != NULL)
+        *c->r = c->r0;
+    if (c->w != NULL)
+        *c->w = c->w0;
+    if (c->e != NULL)
+        *c->e = c->e0;
+    const struct timespec zero = {0, 0};
+    return get_pselect()(c->nfds, c->r, c->w, c->e, &zero, c->mask);
+}
+
+static int covered_select(int nfds, fd_set* r, fd_set* w, fd_set* e, int64_t deadline,
+                          const sigset_t* mask) {
+    struct select_ctx c = {.nfds = nfds, .r = r, .w = w, .e = e, .mask = mask};
+    if (r != NULL)
+        c.r0 = *r;
+    if (w != NULL)
+        c.w0 = *w;
+    if (e != NULL)
+        c.e0 = *e;
+    int ready = 0;
+    enum wait_end end = covered_wait(deadline, select_check, &c, &ready);
+    if (end == kTimedOut || end == kDetached) {
+        /* A timed-out select returns empty sets; a detached one is redone on the originals. */
+        fd_set none;
+        FD_ZERO(&none);
+        if (r != NULL)
+            *r = end == kDetached ? c.r0 : none;
+        if (w != NULL)
+            *w = end == kDetached ? c.w0 : none;
+        if (e != NULL)
+            *e = end == kDetached ? c.e0 : none;
+    }
+    return readiness_result(end, ready);
+}
+
+EXPORT int select(int nfds, fd_set* r, fd_set* w, fd_set* e, struct timeval* tv) {
+    int64_t deadline = LWIPSIM_VCLOCK_NO_DEADLINE;
+    if (attached() && tv != NULL)
+        deadline = virtual_now() + (int64_t)tv->tv_sec * NS_PER_S + (int64_t)tv->tv_usec * 1000;
+    if (!attached() || is_zero_timeout(deadline))
+        return get_select()(nfds, r, w, e, tv);
+    int res = covered_select(nfds, r, w, e, deadline, NULL);
+    return res != -2 ? res : get_select()(nfds, r, w, e, tv);
+}
+
+EXPORT int pselect(int nfds, fd_set* r, fd_set* w, fd_set* e, const struct timespec* ts,
+                   const sigset_t* mask) {
+    int64_t deadline = attached() ? deadline_after(ts) : 0;
+    if (!attached() || is_zero_timeout(deadline))
+        return get_pselect()(nfds, r, w, e, ts, mask);
+    int res = covered_select(nfds, r, w, e, deadline, mask);
+    return res != -2 ? res : get_pselect()(nfds, r, w, e, ts, mask);
+}
+
+/* sleeps: a wait on nothing but the deadline */
+static int nothing_ready(void* p) {
+    (void)p;
+    return 0;
+}
+
+/* Sleeps until virtual `deadline`; 0, or EINTR with the virtual time left in *rem. */
+static int covered_sleep(int64_t deadline, struct timespec* rem) {
+    int ignored = 0;
+    switch (covered_wait(deadline, nothing_ready, NULL, &ignored)) {
+    case kInterrupted:
+        if (rem != NULL)
+            *rem = to_timespec(deadline - virtual_now());
+        return EINTR;
+    case kDetached: {
+        int64_t left = deadline - virtual_now();
+        struct timespec ts = to_timespec(left > 0 ? left : 0);
+        return get_nanosleep()(&ts, rem) == 0 ? 0 : errno;
+    }
+    default:
+        return 0;
+    }
+}
+
+EXPORT int nanosleep(const struct timespec* req, struct timespec* rem) {
+    if (!attached())
+        return get_nanosleep()(req, rem);
+    int err = covered_sleep(deadline_after(req), rem);
+    if (err != 0) {
+        errno = err;
+        return -1;
+    }
+    return 0;
+}
+
+EXPORT int clock_nanosleep(clockid_t id, int flags, const struct timespec* req,
+                           struct timespec* rem) {
+    int64_t epoch = attached() ? clock_epoch(id) : -1;
+    if (epoch < 0)
+        return get_clock_nanosleep()(id, flags, req, rem);
+    int64_t deadline = (flags & TIMER_ABSTIME) ? from_timespec(req) - epoch : deadline_after(req);
+    return covered_sleep(deadline, (flags & TIMER_ABSTIME) ? NULL : rem);
+}
+
+EXPORT int usleep(useconds_t us) {
+    struct timespec ts = to_timespec((int64_t)us * 1000);
+    return nanosleep(&ts, NULL);
+}
+
+EXPORT unsigned int sleep(unsigned int s) {
+    struct timespec ts = {(time_t)s, 0}, rem = {0, 0};
+    if (nanosleep(&ts, &rem) != 0)
+        return (unsigned int)rem.tv_sec;
+    return 0;
+}

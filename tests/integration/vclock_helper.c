@@ -1,0 +1,116 @@
+/* A host program for tests/integration/vclock_test.cpp, run under liblwipsim_vclock.so.
+ *   vclock_helper slow-reader <port>: connects to 127.0.0.1:<port>; whenever epoll says the
+ *       socket is readable it burns 2 ms of real time and reads ONE byte, and after each read
+ *       that empties the socket it writes back the total number of bytes read so far
+ *       ("<n>\n"). A slow consumer: idle must never be reported while our bytes are unread.
+ *   vclock_helper sleeper <port>: connects, sleeps 4 x 250 ms (usleep, nanosleep, poll with
+ *       no fds, select with no fds), then writes the CLOCK_MONOTONIC and CLOCK_REALTIME time
+ *       that passed, in ns ("<mono> <real>\n").
+ *   vclock_helper pwait2: calls epoll_pwait2, which the library refuses.
+ *   vclock_helper raw-wait: blocks in a raw ppoll syscall, which the library cannot see. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static int connect_to(const char* port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port))};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || connect(fd, (struct sockaddr*)&a, sizeof a) != 0) {
+        perror("vclock_helper: connect");
+        exit(2);
+    }
+    return fd;
+}
+
+static int64_t raw_ns(clockid_t id) { /* the kernel's clock, past the library */
+    struct timespec ts;
+    syscall(SYS_clock_gettime, id, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int64_t ns(clockid_t id) {
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int slow_reader(const char* port) {
+    int fd = connect_to(port);
+    int ep = epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
+    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+    long total = 0;
+    for (;;) {
+        struct epoll_event got;
+        int n = epoll_wait(ep, &got, 1, 1000);
+        if (n <= 0)
+            continue; /* a virtual second passed */
+        int64_t until = raw_ns(CLOCK_MONOTONIC) + 2000000;
+        while (raw_ns(CLOCK_MONOTONIC) < until) {
+        }
+        char c;
+        ssize_t r = read(fd, &c, 1);
+        if (r <= 0)
+            return 0; /* the test closed */
+        ++total;
+        int left = 0;
+        ioctl(fd, FIONREAD, &left);
+        if (left == 0) {
+            char line[32];
+            int len = snprintf(line, sizeof line, "%ld\n", total);
+            if (write(fd, line, (size_t)len) != len)
+                return 1;
+        }
+    }
+}
+
+static int sleeper(const char* port) {
+    int fd = connect_to(port);
+    int64_t mono0 = ns(CLOCK_MONOTONIC), real0 = ns(CLOCK_REALTIME);
+    usleep(250000);
+    struct timespec q = {0, 250000000};
+    nanosleep(&q, NULL);
+    poll(NULL, 0, 250);
+    struct timeval tv = {0, 250000};
+    select(0, NULL, NULL, NULL, &tv);
+    char line[64];
+    int len = snprintf(line, sizeof line, "%lld %lld\n", (long long)(ns(CLOCK_MONOTONIC) - mono0),
+                       (long long)(ns(CLOCK_REALTIME) - real0));
+    if (write(fd, line, (size_t)len) != len)
+        return 1;
+    poll(NULL, 0, -1); /* until the test stops us: idle without a deadline */
+    return 0;
+}
+
+int main(int argc, char** argv) {
+    if (argc == 3 && strcmp(argv[1], "slow-reader") == 0)
+        return slow_reader(argv[2]);
+    if (argc == 3 && strcmp(argv[1], "sleeper") == 0)
+        return sleeper(argv[2]);
+    if (argc == 2 && strcmp(argv[1], "pwait2") == 0) {
+        int ep = epoll_create1(0);
+        struct epoll_event got;
+        struct timespec t = {1, 0};
+        return epoll_pwait2(ep, &got, 1, &t, NULL) < 0 ? 1 : 0;
+    }
+    if (argc == 2 && strcmp(argv[1], "raw-wait") == 0) {
+        struct timespec t = {60, 0};
+        syscall(SYS_ppoll, NULL, 0, &t, NULL, 8);
+        return 0;
+    }
+    fprintf(stderr, "usage: vclock_helper slow-reader|sleeper <port> | pwait2 | raw-wait\n");
+    return 2;
+}

@@ -1,0 +1,152 @@
+// liblwipsim_vclock.so and VclockPeer together (sim/host/vclock_peer.h): a real host program
+// (tests/integration/vclock_helper.c) on virtual time, driven the way the scheduler drives the
+// managed broker: wake, then wait for the idle report.
+#include "sim/host/child_process.h"
+#include "sim/host/vclock_peer.h"
+
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace lwipsim::host {
+namespace {
+
+namespace fs = std::filesystem;
+using clock::SimTime;
+using namespace std::chrono_literals;
+
+// A listening socket on 127.0.0.1 and the helper connected to it, under the virtual clock.
+class HelperRun {
+  public:
+    explicit HelperRun(const std::string& mode, std::chrono::milliseconds idle_timeout = 10000ms) {
+        dir_ = fs::temp_directory_path() /
+               ("lwipsim-vclock-" + std::to_string(::getpid()) + "-" + mode);
+        fs::create_directories(dir_);
+        VclockOptions vo;
+        vo.page_file = dir_ / "page";
+        vo.library = LWIPSIM_VCLOCK_LIBRARY;
+        vo.epoch_realtime_ns = int64_t{1700000000} * 1000000000;
+        vo.idle_timeout = idle_timeout;
+        peer_.emplace(vo);
+        listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        ::bind(listener_, reinterpret_cast<sockaddr*>(&a), len);
+        ::listen(listener_, 1);
+        ::getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len);
+        std::vector<std::string> argv{LWIPSIM_VCLOCK_HELPER, mode};
+        if (mode == "slow-reader" || mode == "sleeper")
+            argv.push_back(std::to_string(ntohs(a.sin_port)));
+        pid_ = spawn_child(argv, -1, peer_->environment());
+        peer_->watch(pid_);
+        if (argv.size() == 3)
+            conn_ = ::accept(listener_, nullptr, nullptr); // the kernel completes the connect
+    }
+    ~HelperRun() {
+        peer_->detach();
+        stop_child(pid_, 2000ms);
+        ::close(conn_);
+        ::close(listener_);
+        peer_.reset();
+        fs::remove_all(dir_);
+    }
+    VclockPeer& peer() { return *peer_; }
+    int conn() const { return conn_; }
+
+    // Everything readable right now (no waiting: the idle report promises it has arrived).
+    std::string read_now() const {
+        std::string text;
+        char buf[256];
+        pollfd p{conn_, POLLIN, 0};
+        while (::poll(&p, 1, 0) == 1 && (p.revents & POLLIN) != 0) {
+            const ssize_t n = ::recv(conn_, buf, sizeof buf, MSG_DONTWAIT);
+            if (n <= 0)
+                break;
+            text.append(buf, static_cast<size_t>(n));
+        }
+        return text;
+    }
+
+  private:
+    fs::path dir_;
+    std::optional<VclockPeer> peer_;
+    int listener_ = -1, conn_ = -1;
+    pid_t pid_ = -1;
+};
+
+std::string last_line(const std::string& text) {
+    const size_t end = text.rfind('\n');
+    if (end == std::string::npos)
+        return "";
+    const size_t start = text.rfind('\n', end - 1);
+    return text.substr(start == std::string::npos || end == 0 ? 0 : start + 1,
+                       end - (start == std::string::npos || end == 0 ? 0 : start + 1));
+}
+
+// The promise the scheduler relies on instead of a grace period: once the program reports idle
+// after a wake, every byte written before the wake has been read, and its answer is already
+// readable here. The helper reads one byte per epoll round, 2 ms of real time each, so any
+// idle report taken too early (before its zero-timeout check, or on a stale generation) would
+// leave bytes unread and the count it sent back short.
+TEST(Vclock, NeverIdleWhileOurBytesAreUnread) {
+    HelperRun run("slow-reader");
+    ASSERT_EQ(run.peer().wait_idle().error, "");
+    long total = 0;
+    for (int round = 1; round <= 20; ++round) {
+        const std::string bytes(static_cast<size_t>(round) * 3, 'x');
+        ASSERT_EQ(::write(run.conn(), bytes.data(), bytes.size()),
+                  static_cast<ssize_t>(bytes.size()));
+        total += static_cast<long>(bytes.size());
+        run.peer().wake(SimTime{});
+        const auto idle = run.peer().wait_idle();
+        ASSERT_EQ(idle.error, "") << "round " << round;
+        EXPECT_EQ(last_line(run.read_now()), std::to_string(total))
+            << "round " << round << ": idle reported before the program had read everything";
+    }
+}
+
+// Sleeps and timed waits end at virtual deadlines the program reports, and its clocks show
+// exactly the virtual time that passed (4 x 250 ms), not the real time.
+TEST(Vclock, SleepsEndAtVirtualDeadlines) {
+    HelperRun run("sleeper");
+    std::vector<double> deadlines;
+    for (int i = 0; i < 10; ++i) {
+        ASSERT_EQ(run.peer().wait_idle().error, "");
+        const auto d = run.peer().deadline();
+        if (!d)
+            break; // the final wait without a timeout
+        deadlines.push_back(d->seconds());
+        run.peer().wake(*d);
+    }
+    EXPECT_EQ(deadlines, (std::vector<double>{0.25, 0.5, 0.75, 1.0}));
+    EXPECT_EQ(run.read_now(), "1000000000 1000000000\n");
+}
+
+// An uncovered wait never hangs the run silently: a refused one is named by the library, one
+// it cannot see ends the wait for the idle report with an error after the timeout.
+TEST(Vclock, UncoveredWaitsAreReported) {
+    {
+        HelperRun run("pwait2");
+        const auto idle = run.peer().wait_idle();
+        EXPECT_NE(idle.error.find("epoll_pwait2 is not covered"), std::string::npos) << idle.error;
+    }
+    {
+        HelperRun run("raw-wait", 1000ms);
+        const auto idle = run.peer().wait_idle();
+        EXPECT_NE(idle.error.find("did not report idle within 1000 ms"), std::string::npos)
+            << idle.error;
+    }
+}
+
+} // namespace
+} // namespace lwipsim::host
