@@ -106,17 +106,21 @@ std::size_t line_of(const std::string& text, std::size_t byte) {
                    text.begin(), text.begin() + static_cast<std::ptrdiff_t>(byte), '\n'));
 }
 
-} // namespace
-
-Summary load_summary(const fs::path& file) {
+// The file's JSON, or a ReportError naming the file and line where it stops being JSON.
+Json parse_json_file(const fs::path& file) {
     const std::string text = read_file(file);
-    Json doc;
     try {
-        doc = Json::parse(text);
+        return Json::parse(text);
     } catch (const Json::parse_error& e) {
         throw ReportError(file.string() + ":" + std::to_string(line_of(text, e.byte)) +
                           ": not valid JSON: " + e.what());
     }
+}
+
+} // namespace
+
+Summary load_summary(const fs::path& file) {
+    const Json doc = parse_json_file(file);
     const Reader r(file);
     Summary s;
     s.status = r.str(doc, "$", "status");
@@ -356,14 +360,7 @@ bool is_sweep_folder(const fs::path& dir) {
 
 Sweep load_sweep(const fs::path& dir) {
     const fs::path file = dir / "sweep.json";
-    const std::string text = read_file(file);
-    Json doc;
-    try {
-        doc = Json::parse(text);
-    } catch (const Json::parse_error& e) {
-        throw ReportError(file.string() + ":" + std::to_string(line_of(text, e.byte)) +
-                          ": not valid JSON: " + e.what());
-    }
+    const Json doc = parse_json_file(file);
     const Reader r(file);
     Sweep sweep;
     sweep.dir = dir;
