@@ -233,21 +233,29 @@ void Scheduler::idle_step() {
     in_dispatch_ = true;
     // The host peer answers everything it was woken for before the host sockets are read, so
     // its replies land at this virtual instant, whatever the machine's load.
-    if (peer_ != nullptr) {
-        HostPeer::Idle idle = peer_->wait_idle();
-        stats_.host_wait_s += idle.waited_s;
-        if (!idle.error.empty()) {
-            deadlock_ = "the host program on virtual time failed: " + idle.error + "\n";
-            in_dispatch_ = false;
-            return;
+    // Reading the host sockets can wake the peer again (slirp flushed buffered bytes to it, or
+    // a connect to it completed): it answers those at this instant too, before time moves on.
+    // The bound only stops a livelock from hiding as a hang; each round is one real exchange.
+    constexpr int kMaxPeerRounds = 1000;
+    for (int round = 0; round < kMaxPeerRounds; ++round) {
+        if (peer_ != nullptr) {
+            HostPeer::Idle idle = peer_->wait_idle();
+            stats_.host_wait_s += idle.waited_s;
+            if (!idle.error.empty()) {
+                deadlock_ = "the host program on virtual time failed: " + idle.error + "\n";
+                in_dispatch_ = false;
+                return;
+            }
         }
-    }
-    if (!host_ios_.empty()) {
-        poll_host(0);
-        if (!runnable_.empty()) {
-            in_dispatch_ = false;
-            return;
+        if (!host_ios_.empty()) {
+            poll_host(0);
+            if (!runnable_.empty()) {
+                in_dispatch_ = false;
+                return;
+            }
         }
+        if (peer_ == nullptr || peer_->idle())
+            break;
     }
     bool host_pending = any_host_pending();
     if (host_pending && options_.mode == TimeMode::kVirtual && peer_ == nullptr) {

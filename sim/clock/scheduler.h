@@ -71,6 +71,8 @@ class HostPeer {
     /// Blocks (real time, bounded) until the program has reported idle after the latest wake.
     /// An error (hung, crashed, an uncovered wait) ends the run like a deadlock, with the text.
     virtual Idle wait_idle() = 0;
+    /// True when the program has reported idle after every wake so far (a wake makes it busy).
+    [[nodiscard]] virtual bool idle() const = 0;
     /// The idle program's next timeout in virtual time; nullopt when it waits without one.
     [[nodiscard]] virtual std::optional<SimTime> deadline() const = 0;
     /// Publishes `now` and makes the program look again (its deadline came, or data arrived).

@@ -109,26 +109,30 @@ std::string VclockPeer::program_error() const {
     return std::string(text, ::strnlen(text, sizeof page_->error));
 }
 
+bool VclockPeer::idle() const {
+    return load(page_->idle_ack) == seq_ || load(page_->detached) != 0;
+}
+
 clock::HostPeer::Idle VclockPeer::wait_idle() {
-    Idle idle;
-    if (load(page_->idle_ack) == seq_ || load(page_->detached) != 0)
-        return idle;
+    Idle report;
+    if (idle())
+        return report;
     const auto start = Clock::now();
     for (;;) {
         const uint32_t ack = load(page_->idle_ack);
         if (ack == seq_)
             break;
         if (const std::string error = program_error(); !error.empty()) {
-            idle.error = "the broker's virtual clock library gave up: " + error;
+            report.error = "the broker's virtual clock library gave up: " + error;
             break;
         }
         if (pid_ > 0 && child_has_exited(pid_)) {
-            idle.error = "the broker (pid " + std::to_string(pid_) +
+            report.error = "the broker (pid " + std::to_string(pid_) +
                          ") exited while the simulation waited for it; see broker.log";
             break;
         }
         if (Clock::now() - start > options_.idle_timeout) {
-            idle.error = "the broker did not report idle within " +
+            report.error = "the broker did not report idle within " +
                          std::to_string(options_.idle_timeout.count()) +
                          " ms of real time after it was woken: it is stuck, or blocked in a wait "
                          "liblwipsim_vclock.so does not cover (docs/design.md); time.broker_clock: "
@@ -137,8 +141,8 @@ clock::HostPeer::Idle VclockPeer::wait_idle() {
         }
         futex_wait(page_->idle_ack, ack, std::chrono::milliseconds(100));
     }
-    idle.waited_s = std::chrono::duration<double>(Clock::now() - start).count();
-    return idle;
+    report.waited_s = std::chrono::duration<double>(Clock::now() - start).count();
+    return report;
 }
 
 std::optional<fs::path> VclockPeer::find_library() {

@@ -46,6 +46,7 @@ class VclockPeer final : public clock::HostPeer {
     void detach();
 
     Idle wait_idle() override;
+    [[nodiscard]] bool idle() const override;
     [[nodiscard]] std::optional<clock::SimTime> deadline() const override;
     void wake(clock::SimTime now) override;
 

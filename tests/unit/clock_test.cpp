@@ -168,21 +168,60 @@ class ScriptedPeer final : public HostPeer {
     Idle wait_idle() override {
         if (fail_after_ >= 0 && static_cast<int>(wakes.size()) >= fail_after_)
             return Idle{0, "stuck in an uncovered wait"};
+        if (busy_)
+            answered.push_back(Scheduler::current().now().ns() / 1000000);
+        busy_ = false;
         return {};
     }
+    [[nodiscard]] bool idle() const override { return !busy_; }
     [[nodiscard]] std::optional<SimTime> deadline() const override { return next_; }
     void wake(SimTime now) override {
         wakes.push_back(now.ns() / 1000000);
         next_ = now + period_;
+        busy_ = true;
     }
-    std::vector<int64_t> wakes; ///< virtual ms of each wake
+    std::vector<int64_t> wakes;    ///< virtual ms of each wake
+    std::vector<int64_t> answered; ///< virtual ms at which the scheduler awaited each wake
 
   private:
     SimDuration period_;
     int fail_after_;
     SimTime next_{period_};
+    bool busy_ = false;
+};
+
+// Host input whose first read wakes the peer, as slirp does when it flushes bytes to the
+// broker or a connect to it completes.
+class WakingHostIo final : public HostIo {
+  public:
+    explicit WakingHostIo(ScriptedPeer& peer) : peer_(peer) {}
+    void fill_pollfds(std::vector<pollfd>&) override {}
+    void on_polled(std::span<const pollfd>) override {
+        if (!woke_)
+            peer_.wake(Scheduler::current().now());
+        woke_ = true;
+    }
+    [[nodiscard]] bool awaiting_host() const override { return false; }
+
+  private:
+    ScriptedPeer& peer_;
+    bool woke_ = false;
 };
 } // namespace
+
+// A wake made while the host sockets are read is answered at that instant: the scheduler waits
+// for the peer again before virtual time moves on (else the broker would read its clock while
+// time jumps, and its reply would land after the jump).
+TEST(Scheduler, HostPeerWokenWhileTheHostIsReadAnswersBeforeTimeMoves) {
+    auto& s = Scheduler::create();
+    ScriptedPeer peer(std::chrono::hours(1));
+    WakingHostIo io(peer);
+    s.add_host_io(&io);
+    s.set_host_peer(&peer);
+    s.run("main", 1, [&] { s.sleep_for(10ms); });
+    ASSERT_EQ(peer.wakes, (std::vector<int64_t>{0}));
+    EXPECT_EQ(peer.answered, (std::vector<int64_t>{0}));
+}
 
 // The peer's own timeout is an event like any other: virtual time jumps to it, and a thread's
 // deadline at the same instant runs first (it was due no later).
