@@ -55,6 +55,9 @@ size_t invalid_utf8_at(std::string_view s) {
     return std::string_view::npos;
 }
 
+constexpr const char* kNotUtf8 = "not valid UTF-8 once decoded (the YAML escapes \\N and \\_ "
+                                 "are not supported: write the character itself)";
+
 struct Origin {
     std::string set_text; // non-empty: a --set override
     int line = 0;         // else: 1-based file position of the variant's `set` entry
@@ -238,6 +241,11 @@ class Values {
     std::string scalar(const Field& f, const char* what) const {
         if (!f.value.IsScalar())
             fail(f, std::string("expected ") + what + ", got " + kind_name(f.value));
+        // The file is checked as UTF-8, but yaml-cpp decodes the escapes \N and \_ to single
+        // raw bytes (0x85, 0xA0), which are not; they then broke every JSON writer
+        // (summary.json, the sweep's grid digest). Found by fuzzing.
+        if (invalid_utf8_at(f.value.Scalar()) != std::string_view::npos)
+            fail(f, kNotUtf8);
         return f.value.Scalar();
     }
     std::string str(const Field& f) const {
@@ -1028,6 +1036,8 @@ Scenario resolve(std::string_view text, const std::filesystem::path& file, std::
     if (const Field* f = top.find("variants"); f && f->value.IsSequence()) {
         for (size_t i = 0; i < f->value.size() && i < sc.variants.size(); ++i) {
             YAML::Node d = f->value[i]["description"];
+            if (d && d.IsScalar() && invalid_utf8_at(d.Scalar()) != std::string_view::npos)
+                doc.fail(d, kNotUtf8);
             if (d && d.IsScalar())
                 sc.variants[i].description = d.Scalar();
         }
