@@ -246,6 +246,10 @@ class Values {
         // (summary.json, the sweep's grid digest). Found by fuzzing.
         if (invalid_utf8_at(f.value.Scalar()) != std::string_view::npos)
             fail(f, kNotUtf8);
+        // yaml-cpp keeps a lone CR (not CRLF) inside a plain value, and it does not survive
+        // writing the scenario back (scenario_resolved, to_yaml): refused. Found by fuzzing.
+        if (f.value.Scalar().find('\r') != std::string::npos)
+            fail(f, "a carriage return inside the value (a lone CR line ending?)");
         return f.value.Scalar();
     }
     std::string str(const Field& f) const {
