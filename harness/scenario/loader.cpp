@@ -55,6 +55,9 @@ size_t invalid_utf8_at(std::string_view s) {
     return std::string_view::npos;
 }
 
+constexpr const char* kNotUtf8 = "not valid UTF-8 once decoded (the YAML escapes \\N and \\_ "
+                                 "are not supported: write the character itself)";
+
 // The `line`th (0-based) line of `text`, without its newline.
 std::string_view line_at(std::string_view text, int line) {
     size_t start = 0;
@@ -322,6 +325,15 @@ class Values {
     std::string scalar(const Field& f, const char* what) const {
         if (!f.value.IsScalar())
             fail(f, std::string("expected ") + what + ", got " + kind_name(f.value));
+        // The file is checked as UTF-8, but yaml-cpp decodes the escapes \N and \_ to single
+        // raw bytes (0x85, 0xA0), which are not; they then broke every JSON writer
+        // (summary.json, the sweep's grid digest). Found by fuzzing.
+        if (invalid_utf8_at(f.value.Scalar()) != std::string_view::npos)
+            fail(f, kNotUtf8);
+        // yaml-cpp keeps a lone CR (not CRLF) inside a plain value, and it does not survive
+        // writing the scenario back (scenario_resolved, to_yaml): refused. Found by fuzzing.
+        if (f.value.Scalar().find('\r') != std::string::npos)
+            fail(f, "a carriage return inside the value (a lone CR line ending?)");
         return f.value.Scalar();
     }
     std::string str(const Field& f) const {
@@ -1176,6 +1188,10 @@ Scenario resolve_once(std::string_view text, const std::filesystem::path& file,
             sc.faults.push_back(std::move(fs));
         }
     }
+    // The default period (1s) never exceeds a shorter run: the range below applies to the
+    // written-back scenario too (the fuzzer's round trip found a 200ms run refusing its own
+    // resolved heap_interval: 1s).
+    sc.sampling.heap_interval = std::min(sc.sampling.heap_interval, sc.duration);
     if (const Field* f = top.find("sampling")) {
         Section s(doc, f->value, "sampling", {"heap_interval"});
         Values sv(doc, s);
@@ -1193,6 +1209,8 @@ Scenario resolve_once(std::string_view text, const std::filesystem::path& file,
     if (const Field* f = top.find("variants"); f && f->value.IsSequence()) {
         for (size_t i = 0; i < f->value.size() && i < sc.variants.size(); ++i) {
             YAML::Node d = f->value[i]["description"];
+            if (d && d.IsScalar() && invalid_utf8_at(d.Scalar()) != std::string_view::npos)
+                doc.fail(d, kNotUtf8);
             if (d && d.IsScalar())
                 sc.variants[i].description = d.Scalar();
         }

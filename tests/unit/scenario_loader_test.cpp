@@ -366,6 +366,18 @@ TEST(ScenarioLoader, RoundTripThroughCanonicalYaml) {
     }
 }
 
+// Found by fuzzing (issue 11): a run shorter than the default 1 s sampling period wrote back
+// `heap_interval: 1s`, which its own range (1ms..duration) then refused.
+TEST(ScenarioLoader, ShortRunSamplesWithinItsDuration) {
+    const std::filesystem::path file = "/nonexistent/short.yaml";
+    Scenario a = load_scenario_text("duration: 200ms\n", file);
+    EXPECT_EQ(a.sampling.heap_interval, 200ms);
+    Scenario b = load_scenario_text(to_yaml(a), file);
+    b.source_text = a.source_text;
+    EXPECT_EQ(a, b);
+    EXPECT_EQ(load_scenario_text("duration: 1h\n", file).sampling.heap_interval, 1s);
+}
+
 TEST(ScenarioLoader, JsonInSiUnits) {
     TempDir dir;
     Scenario s = resolve_variant(load_full(dir), "abort");
