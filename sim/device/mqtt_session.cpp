@@ -101,9 +101,10 @@ std::string_view to_string(ConnectOutcome outcome) {
 }
 
 MqttSession::MqttSession(SessionConfig config, Transport& transport, const SessionClock& clock,
-                         SessionObserver* observer)
+                         SessionObserver* observer, OutboxMemory* outbox_memory)
     : config_(std::move(config)), transport_(transport), clock_(clock),
-      observer_(observer ? observer : &null_observer_), decoder_(config_.max_incoming_packet) {
+      observer_(observer ? observer : &null_observer_), outbox_memory_(outbox_memory),
+      decoder_(config_.max_incoming_packet) {
     if (config_.publish_qos > 1) {
         throw EncodeError("publish QoS " + std::to_string(config_.publish_qos) +
                           " unsupported (0 or 1)");
@@ -292,6 +293,8 @@ std::optional<MqttSession::Stop> MqttSession::handle_packets() {
                                    [&](const Pending& p) { return p.packet_id == ack->packet_id; });
             if (it != outbox_.end()) {
                 outbox_.erase(it);
+                if (outbox_memory_)
+                    outbox_memory_->acked(ack->packet_id);
                 ++counters_.publishes_acked;
                 observer_->on_publish_acked(ack->packet_id);
             }
@@ -335,6 +338,13 @@ std::optional<MqttSession::Stop> MqttSession::publish_next() {
     if (next_publish_ <= now)
         next_publish_ = now + config_.publish_interval; // no catch-up burst
 
+    // esp-mqtt stores a QoS > 0 message in the outbox before writing it; without memory for the
+    // item the publish fails and nothing is written.
+    if (id != 0 && outbox_memory_ && !outbox_memory_->store(id, packet.size(), now)) {
+        ++counters_.publishes_failed;
+        observer_->on_publish_failed(id, packet.size());
+        return std::nullopt;
+    }
     if (auto stop = write_packet(packet, "PUBLISH"))
         return stop;
     ++counters_.publishes_sent;
@@ -351,6 +361,10 @@ std::optional<MqttSession::Stop> MqttSession::resend_due() {
     const clock::SimTime now = clock_.now();
     // The outbox is kept in send order, so the front is the oldest; one resend per iteration.
     Pending& oldest = outbox_.front();
+    if (outbox_memory_ && !outbox_memory_->holds(oldest.packet_id)) {
+        outbox_.pop_front(); // expired and deleted by the cleanup: never resent
+        return std::nullopt;
+    }
     if (now - oldest.last_sent <= config_.resend_timeout)
         return std::nullopt;
     Pending item = std::move(oldest);
@@ -363,6 +377,8 @@ std::optional<MqttSession::Stop> MqttSession::resend_due() {
     ++counters_.publishes_resent;
     observer_->on_publish_sent(item.packet_id, 1);
     item.last_sent = clock_.now();
+    if (outbox_memory_)
+        outbox_memory_->resent(item.packet_id, item.last_sent);
     outbox_.push_back(std::move(item));
     return std::nullopt;
 }
@@ -403,7 +419,9 @@ RunResult MqttSession::run_until(clock::SimTime deadline) {
     stop_at_ = deadline;
     for (;;) {
         if (!poll_end_) {
-            // One iteration of esp_mqtt_task's CONNECTED branch.
+            // One iteration of esp_mqtt_task: the outbox cleanup, then the CONNECTED branch.
+            if (outbox_memory_)
+                outbox_memory_->delete_expired(clock_.now());
             if (auto stop = handle_packets())
                 return finish(std::move(*stop));
             if (auto stop = resend_due())
