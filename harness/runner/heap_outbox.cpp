@@ -39,7 +39,7 @@ std::vector<HeapOutbox::Item>::iterator HeapOutbox::erase(std::vector<Item>::ite
     return items_.erase(it);
 }
 
-void HeapOutbox::resent(uint16_t packet_id, clock::SimTime now) {
+void HeapOutbox::transmitted(uint16_t packet_id, clock::SimTime now) {
     if (auto it = find(packet_id); it != items_.end())
         it->tick = now;
 }
@@ -67,14 +67,6 @@ void HeapOutbox::delete_expired(clock::SimTime now) {
             ++it;
         }
     }
-}
-
-std::optional<clock::SimTime> HeapOutbox::next_expiry() const {
-    if (items_.empty())
-        return std::nullopt;
-    auto oldest = std::min_element(items_.begin(), items_.end(),
-                                   [](const Item& a, const Item& b) { return a.tick < b.tick; });
-    return oldest->tick + kExpiry + clock::from_ms(1); // millisecond ticks, strict ">"
 }
 
 } // namespace lwipsim::runner

@@ -1,10 +1,17 @@
 #pragma once
-// esp-mqtt's outbox on the device heap. esp-mqtt (ESP-IDF 4.4, mqtt_outbox.c outbox_enqueue)
-// stores each QoS > 0 message with two allocations: a calloc of an outbox_item_t and a malloc of
-// a copy of the whole encoded message. PUBACK deletes the item (both blocks); the client task's
-// cleanup deletes items whose tick (time sent, or last resent) is more than
-// OUTBOX_EXPIRED_TIMEOUT_MS = 30 s old (mqtt_config.h), at every loop iteration, connected or
-// not. The outbox belongs to the client, so it lives across reconnects.
+// esp-mqtt's outbox on the device heap. Source read: espressif/esp-mqtt at commit 001dc1a95eac
+// (the one docs and mqtt_session.h cite): lib/mqtt_outbox.c outbox_enqueue, mqtt_client.c
+// mqtt_enqueue, is_valid_mqtt_msg, mqtt_delete_expired_messages, esp_mqtt_client_publish.
+//  * Each QoS > 0 message is stored before its first write with two allocations: a calloc of an
+//    outbox_item_t and a malloc of a copy of the whole encoded message. If either fails the
+//    message is still written, only not stored (mqtt_enqueue ignores the failure).
+//  * The item's tick is set when the first write completes; resends do not move it.
+//  * PUBACK deletes the item (is_valid_mqtt_msg -> outbox_delete): both blocks are freed.
+//  * At every iteration of the client task's CONNECTED branch (after receiving), items whose
+//    tick is more than OUTBOX_EXPIRED_TIMEOUT_MS = 30 s old (mqtt_config.h default) are deleted.
+//    While disconnected nothing deletes them (esp-mqtt also does it in a publish call made while
+//    disconnected; lwipsim's application publishes only while connected).
+//  * The outbox belongs to the client, so it lives across reconnects.
 //
 // outbox_item_t { char* buffer; int len; int msg_id; int msg_type; int msg_qos;
 //                 outbox_tick_t tick; pending_state_t pending; STAILQ_ENTRY next; }
@@ -13,8 +20,8 @@
 // -> 40 bytes (a multiple of 8: no tail padding). kItemSize = 40.
 //
 // What lwipsim does not model: the resend of these items after a reconnect (each session starts
-// with an empty resend queue; an item of a lost session waits here until the cleanup deletes
-// it), and esp-mqtt's OUTBOX_MAX_SIZE rule for messages too big to store.
+// with an empty resend queue; an item of a lost session waits here until the first connected
+// cleanup 30 s after its tick deletes it).
 
 #include "sim/clock/sim_time.h"
 #include "sim/device/mqtt_session.h"
@@ -33,7 +40,7 @@ class HeapOutbox final : public device::OutboxMemory {
     static constexpr clock::SimDuration kExpiry = clock::from_ms(30000);
 
     /// Told of each item the cleanup deletes: its packet id, encoded size and tick (when it
-    /// was last sent). esp-mqtt posts MQTT_EVENT_DELETED for it.
+    /// was first sent). esp-mqtt can post MQTT_EVENT_DELETED for it.
     using ExpiredHook = std::function<void(uint16_t, size_t, clock::SimTime)>;
     explicit HeapOutbox(ExpiredHook on_expired = {}) : on_expired_(std::move(on_expired)) {}
     HeapOutbox(const HeapOutbox&) = delete;
@@ -47,13 +54,11 @@ class HeapOutbox final : public device::OutboxMemory {
     void begin_session() { ++session_; }
 
     bool store(uint16_t packet_id, size_t encoded_size, clock::SimTime now) override;
-    void resent(uint16_t packet_id, clock::SimTime now) override;
+    void transmitted(uint16_t packet_id, clock::SimTime now) override;
     void acked(uint16_t packet_id) override;
     [[nodiscard]] bool holds(uint16_t packet_id) const override;
     void delete_expired(clock::SimTime now) override;
 
-    /// When the oldest item expires (the first cleanup that deletes it); none when empty.
-    [[nodiscard]] std::optional<clock::SimTime> next_expiry() const;
     /// Bytes held (messages + items, without the heap's per-block overhead) and their peak.
     [[nodiscard]] size_t bytes() const { return bytes_; }
     [[nodiscard]] size_t peak_bytes() const { return peak_bytes_; }

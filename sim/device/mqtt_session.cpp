@@ -338,18 +338,21 @@ std::optional<MqttSession::Stop> MqttSession::publish_next() {
     if (next_publish_ <= now)
         next_publish_ = now + config_.publish_interval; // no catch-up burst
 
-    // esp-mqtt stores a QoS > 0 message in the outbox before writing it; without memory for the
-    // item the publish fails and nothing is written.
-    if (id != 0 && outbox_memory_ && !outbox_memory_->store(id, packet.size(), now)) {
-        ++counters_.publishes_failed;
-        observer_->on_publish_failed(id, packet.size());
-        return std::nullopt;
+    // esp-mqtt stores a QoS > 0 message in the outbox before writing it. Without memory for the
+    // item it writes the message all the same, but cannot resend it or match its PUBACK.
+    bool stored = id != 0;
+    if (stored && outbox_memory_ && !outbox_memory_->store(id, packet.size(), now)) {
+        stored = false;
+        ++counters_.outbox_store_failures;
+        observer_->on_outbox_store_failed(id, packet.size());
     }
     if (auto stop = write_packet(packet, "PUBLISH"))
         return stop;
     ++counters_.publishes_sent;
     observer_->on_publish_sent(id, config_.publish_qos);
-    if (config_.publish_qos > 0) {
+    if (stored) {
+        if (outbox_memory_)
+            outbox_memory_->transmitted(id, clock_.now());
         outbox_.push_back(Pending{id, std::move(packet), clock_.now()});
     }
     return std::nullopt;
@@ -377,8 +380,6 @@ std::optional<MqttSession::Stop> MqttSession::resend_due() {
     ++counters_.publishes_resent;
     observer_->on_publish_sent(item.packet_id, 1);
     item.last_sent = clock_.now();
-    if (outbox_memory_)
-        outbox_memory_->resent(item.packet_id, item.last_sent);
     outbox_.push_back(std::move(item));
     return std::nullopt;
 }
@@ -419,11 +420,11 @@ RunResult MqttSession::run_until(clock::SimTime deadline) {
     stop_at_ = deadline;
     for (;;) {
         if (!poll_end_) {
-            // One iteration of esp_mqtt_task: the outbox cleanup, then the CONNECTED branch.
-            if (outbox_memory_)
-                outbox_memory_->delete_expired(clock_.now());
+            // One iteration of esp_mqtt_task's CONNECTED branch.
             if (auto stop = handle_packets())
                 return finish(std::move(*stop));
+            if (outbox_memory_)
+                outbox_memory_->delete_expired(clock_.now()); // mqtt_delete_expired_messages
             if (auto stop = resend_due())
                 return finish(std::move(*stop));
             if (auto stop = keepalive_check())

@@ -88,8 +88,9 @@ class SessionObserver {
     virtual void on_ping_timeout() {}
     virtual void on_publish_sent(uint16_t /*packet_id*/, uint8_t /*qos*/) {}
     virtual void on_publish_acked(uint16_t /*packet_id*/) {}
-    /// No outbox memory for a QoS 1 publish: it was not sent (esp_mqtt_client_publish -> -1).
-    virtual void on_publish_failed(uint16_t /*packet_id*/, size_t /*encoded_size*/) {}
+    /// No outbox memory for a QoS 1 publish: it is sent but not stored, so never resent, and
+    /// its PUBACK is ignored (esp-mqtt's mqtt_enqueue ignores outbox_enqueue's failure).
+    virtual void on_outbox_store_failed(uint16_t /*packet_id*/, size_t /*encoded_size*/) {}
     virtual void on_message(std::string_view /*topic*/, size_t /*payload_size*/) {}
     virtual void on_error(std::string_view /*text*/) {}
 };
@@ -97,19 +98,20 @@ class SessionObserver {
 /// Memory for the client's outbox: esp-mqtt stores every QoS > 0 message it sends until its
 /// PUBACK, in an outbox that belongs to the client and so outlives each connection (and this
 /// session). The session reports its items here; the owner decides what they cost and when the
-/// client's periodic cleanup deletes expired ones. Packet ids are those of the current session.
+/// client's cleanup deletes expired ones. Packet ids are those of the current session.
 class OutboxMemory {
   public:
     virtual ~OutboxMemory() = default;
-    /// Stores a message of `encoded_size` bytes sent at `now`; false: no memory for it.
+    /// Stores a message of `encoded_size` bytes before its first write; false: no memory.
     virtual bool store(uint16_t packet_id, size_t encoded_size, clock::SimTime now) = 0;
-    /// The message was resent at `now` (its age for the cleanup restarts, as esp-mqtt's tick).
-    virtual void resent(uint16_t packet_id, clock::SimTime now) = 0;
+    /// Its first write completed at `now`: esp-mqtt sets the item's tick then (a resend does
+    /// not move it, so the expiry counts from the first transmission).
+    virtual void transmitted(uint16_t packet_id, clock::SimTime now) = 0;
     /// Its PUBACK arrived: the item is deleted.
     virtual void acked(uint16_t packet_id) = 0;
     /// False once the cleanup has deleted the item (it is then no longer resent).
     [[nodiscard]] virtual bool holds(uint16_t packet_id) const = 0;
-    /// The client task's periodic cleanup, run at every loop iteration.
+    /// The client task's cleanup, run at every iteration of its connected loop.
     virtual void delete_expired(clock::SimTime now) = 0;
 };
 
@@ -153,7 +155,7 @@ struct SessionCounters {
     uint64_t publishes_sent = 0; ///< first transmissions only
     uint64_t publishes_resent = 0;
     uint64_t publishes_acked = 0;
-    uint64_t publishes_failed = 0; ///< QoS 1 publishes not sent: no outbox memory
+    uint64_t outbox_store_failures = 0; ///< QoS 1 publishes sent without an outbox item
     uint64_t messages_received = 0;
     uint64_t pings_sent = 0;
     uint64_t pings_answered = 0;
