@@ -4,8 +4,8 @@
 #include "harness/broker/managed_broker.h"
 #include "harness/broker/pki_cache.h"
 #include "harness/probes/pcb_probe.h"
-#include "harness/runner/heap_outbox.h"
 #include "harness/runner/fault_triggers.h"
+#include "harness/runner/heap_outbox.h"
 #include "harness/runner/metrics_eval.h"
 #include "harness/runner/recorder.h"
 #include "harness/scenario/serialize.h"
@@ -308,9 +308,9 @@ device::SessionConfig session_config(const scenario::AppSettings& app) {
 struct AppTotals {
     uint64_t publishes_sent = 0, publishes_acked = 0, messages_received = 0, disconnects = 0;
     uint64_t outbox_store_failures = 0; ///< QoS 1 publishes sent without an outbox item
-    size_t outbox_peak_bytes = 0;  ///< largest outbox (messages + items), see heap_outbox.h
-    uint64_t socket_failures = 0; ///< lwip_socket() refused (no slot or no memory)
-    double connected_s = 0;       ///< time with an accepted MQTT session
+    size_t outbox_peak_bytes = 0;       ///< largest outbox (messages + items), see heap_outbox.h
+    uint64_t socket_failures = 0;       ///< lwip_socket() refused (no slot or no memory)
+    double connected_s = 0;             ///< time with an accepted MQTT session
     /// Longest loss-to-CONNACK gap (an open gap counts to the end); 0 when the session never
     /// broke; nullopt when the device never had one (nothing to time: null, not 0).
     std::optional<double> max_reconnect_s;

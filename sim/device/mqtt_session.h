@@ -40,6 +40,8 @@
 // (re)sent (esp-mqtt scans every 1 s and resends items older than 1 s). Publishing stands in for
 // an application task calling esp_mqtt_client_publish on a fixed schedule, independent of the
 // loop's polls.
+// The memory of esp-mqtt's outbox (which outlives the session) is the caller's, through
+// OutboxMemory; its cleanup runs once per loop iteration, after receiving.
 
 #include <cstddef>
 #include <cstdint>

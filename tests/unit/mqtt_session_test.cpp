@@ -330,8 +330,8 @@ TEST(MqttSession, Qos1ItemStoredWithItsEncodedSizeUntilPubAck) {
     EXPECT_EQ(s.run_until(at_ms(6'500)).reason, StopReason::kDeadline);
     // Fixed header (1) + remaining length (1) + topic field (2 + 17) + packet id (2) + 100.
     ASSERT_EQ(outbox.items.size(), 1u);
-    EXPECT_EQ(outbox.items.begin()->second, std::make_pair(size_t{1 + 1 + 2 + 17 + 2 + 100},
-                                                           at_ms(5'000)));
+    EXPECT_EQ(outbox.items.begin()->second,
+              std::make_pair(size_t{1 + 1 + 2 + 17 + 2 + 100}, at_ms(5'000)));
     // The resend at 7 s (DUP) does not move the tick; its PUBACK deletes the item.
     EXPECT_EQ(s.run_until(at_ms(9'000)).reason, StopReason::kDeadline);
     EXPECT_EQ(s.counters().publishes_resent, 1u);
