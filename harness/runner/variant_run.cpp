@@ -5,6 +5,7 @@
 #include "harness/broker/pki_cache.h"
 #include "harness/probes/pcb_probe.h"
 #include "harness/runner/fault_triggers.h"
+#include "harness/runner/heap_outbox.h"
 #include "harness/runner/metrics_eval.h"
 #include "harness/runner/recorder.h"
 #include "harness/scenario/serialize.h"
@@ -198,6 +199,12 @@ class AppObserver final : public device::SessionObserver, public device::SocketO
         rec_.event(now_s(), "mqtt_connected", {{"heap_used", heap_at_connect.back()}});
         triggers_.on_event(scenario::TriggerEvent::kMqttConnected);
     }
+    void on_outbox_store_failed(uint16_t packet_id, size_t encoded_size) override {
+        rec_.event(now_s(), "mqtt_outbox_store_failed",
+                   {{"packet_id", packet_id},
+                    {"size", encoded_size},
+                    {"detail", "no device heap for the outbox item: sent, never resent"}});
+    }
     void on_ping_timeout() override {
         ++ping_timeouts;
         rec_.event(now_s(), "ping_timeout");
@@ -300,8 +307,10 @@ device::SessionConfig session_config(const scenario::AppSettings& app) {
 
 struct AppTotals {
     uint64_t publishes_sent = 0, publishes_acked = 0, messages_received = 0, disconnects = 0;
-    uint64_t socket_failures = 0; ///< lwip_socket() refused (no slot or no memory)
-    double connected_s = 0;       ///< time with an accepted MQTT session
+    uint64_t outbox_store_failures = 0; ///< QoS 1 publishes sent without an outbox item
+    size_t outbox_peak_bytes = 0;       ///< largest outbox (messages + items), see heap_outbox.h
+    uint64_t socket_failures = 0;       ///< lwip_socket() refused (no slot or no memory)
+    double connected_s = 0;             ///< time with an accepted MQTT session
     /// Longest loss-to-CONNACK gap (an open gap counts to the end); 0 when the session never
     /// broke; nullopt when the device never had one (nothing to time: null, not 0).
     std::optional<double> max_reconnect_s;
@@ -380,6 +389,12 @@ void run_app(const scenario::Scenario& sc, const BrokerTarget& broker, AppObserv
     }
     auto write_key = [&](const std::string& line) { keylog << line << '\n'; };
     const bool client_ok = allocate_client_buffers(sc.app);
+    // The client's outbox (QoS 1 messages until PUBACK); like the buffers it lives as long as
+    // the client, across reconnects.
+    HeapOutbox outbox([&rec](uint16_t packet_id, size_t size, SimTime sent_at) {
+        rec.event(now_s(), "mqtt_outbox_expired",
+                  {{"packet_id", packet_id}, {"size", size}, {"sent_at", sent_at.seconds()}});
+    });
     if (!client_ok) {
         // esp_mqtt_client_init returns NULL: the application never gets a client.
         rec.event(now_s(), "mqtt_client_init_failed",
@@ -400,7 +415,8 @@ void run_app(const scenario::Scenario& sc, const BrokerTarget& broker, AppObserv
                        {"code", err.code},
                        {"detail", err.detail}});
         } else {
-            device::MqttSession session(session_config(sc.app), *t, device_clock, &obs);
+            outbox.begin_session();
+            device::MqttSession session(session_config(sc.app), *t, device_clock, &obs, &outbox);
             auto c = session.connect(end);
             if (c.outcome == device::ConnectOutcome::kAccepted) {
                 double gap = lost_at >= 0 ? now_s() - lost_at : 0;
@@ -435,6 +451,8 @@ void run_app(const scenario::Scenario& sc, const BrokerTarget& broker, AppObserv
             totals.publishes_sent += session.counters().publishes_sent;
             totals.publishes_acked += session.counters().publishes_acked;
             totals.messages_received += session.counters().messages_received;
+            totals.outbox_store_failures += session.counters().outbox_store_failures;
+            totals.outbox_peak_bytes = outbox.peak_bytes();
             if (s.now() >= end) {
                 // Still connected (or connecting) at the end: leave it open. The device process
                 // ends with the run, so the transport is deliberately not destroyed (that would
@@ -846,7 +864,9 @@ json app_json(const RunState& st) {
             {"max_reconnect_s", t.max_reconnect_s ? json(*t.max_reconnect_s) : json(nullptr)},
             {"connected_fraction", t.connected_s / SimTime{st.sc.duration}.seconds()},
             {"cut_at_end", t.cut},
-            {"publishes_unacked_at_end", t.publishes_unacked}};
+            {"publishes_unacked_at_end", t.publishes_unacked},
+            {"outbox_store_failures", t.outbox_store_failures},
+            {"outbox_peak_bytes", t.outbox_peak_bytes}};
 }
 
 // `broker_clock`: the managed broker's clock as run ("virtual" or "wall"), null otherwise.

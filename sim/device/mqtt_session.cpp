@@ -101,9 +101,10 @@ std::string_view to_string(ConnectOutcome outcome) {
 }
 
 MqttSession::MqttSession(SessionConfig config, Transport& transport, const SessionClock& clock,
-                         SessionObserver* observer)
+                         SessionObserver* observer, OutboxMemory* outbox_memory)
     : config_(std::move(config)), transport_(transport), clock_(clock),
-      observer_(observer ? observer : &null_observer_), decoder_(config_.max_incoming_packet) {
+      observer_(observer ? observer : &null_observer_), outbox_memory_(outbox_memory),
+      decoder_(config_.max_incoming_packet) {
     if (config_.publish_qos > 1) {
         throw EncodeError("publish QoS " + std::to_string(config_.publish_qos) +
                           " unsupported (0 or 1)");
@@ -292,6 +293,8 @@ std::optional<MqttSession::Stop> MqttSession::handle_packets() {
                                    [&](const Pending& p) { return p.packet_id == ack->packet_id; });
             if (it != outbox_.end()) {
                 outbox_.erase(it);
+                if (outbox_memory_)
+                    outbox_memory_->acked(ack->packet_id);
                 ++counters_.publishes_acked;
                 observer_->on_publish_acked(ack->packet_id);
             }
@@ -335,11 +338,21 @@ std::optional<MqttSession::Stop> MqttSession::publish_next() {
     if (next_publish_ <= now)
         next_publish_ = now + config_.publish_interval; // no catch-up burst
 
+    // esp-mqtt stores a QoS > 0 message in the outbox before writing it. Without memory for the
+    // item it writes the message all the same, but cannot resend it or match its PUBACK.
+    bool stored = id != 0;
+    if (stored && outbox_memory_ && !outbox_memory_->store(id, packet.size(), now)) {
+        stored = false;
+        ++counters_.outbox_store_failures;
+        observer_->on_outbox_store_failed(id, packet.size());
+    }
     if (auto stop = write_packet(packet, "PUBLISH"))
         return stop;
     ++counters_.publishes_sent;
     observer_->on_publish_sent(id, config_.publish_qos);
-    if (config_.publish_qos > 0) {
+    if (stored) {
+        if (outbox_memory_)
+            outbox_memory_->transmitted(id, clock_.now());
         outbox_.push_back(Pending{id, std::move(packet), clock_.now()});
     }
     return std::nullopt;
@@ -351,6 +364,10 @@ std::optional<MqttSession::Stop> MqttSession::resend_due() {
     const clock::SimTime now = clock_.now();
     // The outbox is kept in send order, so the front is the oldest; one resend per iteration.
     Pending& oldest = outbox_.front();
+    if (outbox_memory_ && !outbox_memory_->holds(oldest.packet_id)) {
+        outbox_.pop_front(); // expired and deleted by the cleanup: never resent
+        return std::nullopt;
+    }
     if (now - oldest.last_sent <= config_.resend_timeout)
         return std::nullopt;
     Pending item = std::move(oldest);
@@ -406,6 +423,8 @@ RunResult MqttSession::run_until(clock::SimTime deadline) {
             // One iteration of esp_mqtt_task's CONNECTED branch.
             if (auto stop = handle_packets())
                 return finish(std::move(*stop));
+            if (outbox_memory_)
+                outbox_memory_->delete_expired(clock_.now()); // mqtt_delete_expired_messages
             if (auto stop = resend_due())
                 return finish(std::move(*stop));
             if (auto stop = keepalive_check())

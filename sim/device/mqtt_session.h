@@ -40,6 +40,8 @@
 // (re)sent (esp-mqtt scans every 1 s and resends items older than 1 s). Publishing stands in for
 // an application task calling esp_mqtt_client_publish on a fixed schedule, independent of the
 // loop's polls.
+// The memory of esp-mqtt's outbox (which outlives the session) is the caller's, through
+// OutboxMemory; its cleanup runs once per loop iteration, after receiving.
 
 #include <cstddef>
 #include <cstdint>
@@ -88,8 +90,31 @@ class SessionObserver {
     virtual void on_ping_timeout() {}
     virtual void on_publish_sent(uint16_t /*packet_id*/, uint8_t /*qos*/) {}
     virtual void on_publish_acked(uint16_t /*packet_id*/) {}
+    /// No outbox memory for a QoS 1 publish: it is sent but not stored, so never resent, and
+    /// its PUBACK is ignored (esp-mqtt's mqtt_enqueue ignores outbox_enqueue's failure).
+    virtual void on_outbox_store_failed(uint16_t /*packet_id*/, size_t /*encoded_size*/) {}
     virtual void on_message(std::string_view /*topic*/, size_t /*payload_size*/) {}
     virtual void on_error(std::string_view /*text*/) {}
+};
+
+/// Memory for the client's outbox: esp-mqtt stores every QoS > 0 message it sends until its
+/// PUBACK, in an outbox that belongs to the client and so outlives each connection (and this
+/// session). The session reports its items here; the owner decides what they cost and when the
+/// client's cleanup deletes expired ones. Packet ids are those of the current session.
+class OutboxMemory {
+  public:
+    virtual ~OutboxMemory() = default;
+    /// Stores a message of `encoded_size` bytes before its first write; false: no memory.
+    virtual bool store(uint16_t packet_id, size_t encoded_size, clock::SimTime now) = 0;
+    /// Its first write completed at `now`: esp-mqtt sets the item's tick then (a resend does
+    /// not move it, so the expiry counts from the first transmission).
+    virtual void transmitted(uint16_t packet_id, clock::SimTime now) = 0;
+    /// Its PUBACK arrived: the item is deleted.
+    virtual void acked(uint16_t packet_id) = 0;
+    /// False once the cleanup has deleted the item (it is then no longer resent).
+    [[nodiscard]] virtual bool holds(uint16_t packet_id) const = 0;
+    /// The client task's cleanup, run at every iteration of its connected loop.
+    virtual void delete_expired(clock::SimTime now) = 0;
 };
 
 enum class ConnectOutcome {
@@ -132,6 +157,7 @@ struct SessionCounters {
     uint64_t publishes_sent = 0; ///< first transmissions only
     uint64_t publishes_resent = 0;
     uint64_t publishes_acked = 0;
+    uint64_t outbox_store_failures = 0; ///< QoS 1 publishes sent without an outbox item
     uint64_t messages_received = 0;
     uint64_t pings_sent = 0;
     uint64_t pings_answered = 0;
@@ -139,9 +165,10 @@ struct SessionCounters {
 
 class MqttSession {
   public:
-    /// `transport`, `clock` and `observer` must outlive the session; observer may be null.
+    /// `transport`, `clock`, `observer` and `outbox_memory` must outlive the session; observer
+    /// and outbox_memory may be null (no outbox accounting: every QoS 1 item fits).
     MqttSession(SessionConfig config, Transport& transport, const SessionClock& clock,
-                SessionObserver* observer = nullptr);
+                SessionObserver* observer = nullptr, OutboxMemory* outbox_memory = nullptr);
 
     /// Sends CONNECT and waits up to network_timeout for CONNACK; on acceptance sends the
     /// configured SUBSCRIBE. Callable once per session. No wait goes past `stop_at` (the end
@@ -186,6 +213,7 @@ class MqttSession {
     const SessionClock& clock_;
     SessionObserver* observer_;
     SessionObserver null_observer_;
+    OutboxMemory* outbox_memory_;
     MqttDecoder decoder_;
 
     bool connect_called_ = false;

@@ -51,3 +51,9 @@ add_test(NAME scenario.broker_keepalive_expiry
          COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/broker_keepalive_check.py
                  $<TARGET_FILE:lwipsim> ${CMAKE_SOURCE_DIR}/tests/data/scenarios/broker_keepalive_expiry.yaml)
 set_tests_properties(scenario.broker_keepalive_expiry PROPERTIES LABELS scenario TIMEOUT 120)
+
+# esp-mqtt's outbox on the device heap (issue 12): QoS 1 messages held until PUBACK or expiry.
+add_test(NAME scenario.outbox_heap
+         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/outbox_heap_check.py
+                 $<TARGET_FILE:lwipsim> ${CMAKE_SOURCE_DIR}/tests/data/scenarios/outbox_heap.yaml)
+set_tests_properties(scenario.outbox_heap PROPERTIES LABELS scenario TIMEOUT 120)

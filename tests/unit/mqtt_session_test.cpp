@@ -292,6 +292,97 @@ TEST(MqttSession, UnackedQos1IsResentWithDup) {
     EXPECT_EQ(s.counters().publishes_acked, 1u);
 }
 
+// Records what the session asks of its outbox memory; `room` items fit, then stores fail.
+struct RecordingOutbox : OutboxMemory {
+    size_t room = 100;
+    std::map<uint16_t, std::pair<size_t, SimTime>> items; // id -> (encoded size, tick)
+    std::vector<uint16_t> acked_ids;
+    bool store(uint16_t id, size_t size, SimTime now) override {
+        if (items.size() >= room)
+            return false;
+        items[id] = {size, now};
+        return true;
+    }
+    void transmitted(uint16_t id, SimTime now) override { items.at(id).second = now; }
+    void acked(uint16_t id) override {
+        acked_ids.push_back(id);
+        items.erase(id);
+    }
+    [[nodiscard]] bool holds(uint16_t id) const override { return items.count(id) != 0; }
+    void delete_expired(SimTime) override {}
+};
+
+struct FailCountingObserver : CountingObserver {
+    std::vector<size_t> failed_sizes;
+    void on_outbox_store_failed(uint16_t, size_t size) override { failed_sizes.push_back(size); }
+};
+
+TEST(MqttSession, Qos1ItemStoredWithItsEncodedSizeUntilPubAck) {
+    Fixture f;
+    f.ack_only_dup = true; // the first send stays unacked; the resend at 7 s is acked
+    auto cfg = base_config(120);
+    cfg.publish_interval = from_ms(5'000);
+    cfg.publish_qos = 1;
+    cfg.publish_payload_size = 100;
+    RecordingOutbox outbox;
+    MqttSession s(cfg, f.broker, f.clock, &f.obs, &outbox);
+    ASSERT_EQ(s.connect().outcome, ConnectOutcome::kAccepted);
+    EXPECT_EQ(s.run_until(at_ms(6'500)).reason, StopReason::kDeadline);
+    // Fixed header (1) + remaining length (1) + topic field (2 + 17) + packet id (2) + 100.
+    ASSERT_EQ(outbox.items.size(), 1u);
+    EXPECT_EQ(outbox.items.begin()->second,
+              std::make_pair(size_t{1 + 1 + 2 + 17 + 2 + 100}, at_ms(5'000)));
+    // The resend at 7 s (DUP) does not move the tick; its PUBACK deletes the item.
+    EXPECT_EQ(s.run_until(at_ms(9'000)).reason, StopReason::kDeadline);
+    EXPECT_EQ(s.counters().publishes_resent, 1u);
+    EXPECT_TRUE(outbox.items.empty());
+    ASSERT_EQ(outbox.acked_ids.size(), 1u);
+}
+
+TEST(MqttSession, PublishWithoutOutboxMemoryIsSentButNeverResent) {
+    Fixture f;
+    f.ack_only_dup = true; // only resends are acked: the unstored one never is
+    FailCountingObserver obs;
+    auto cfg = base_config(120);
+    cfg.publish_interval = from_ms(5'000);
+    cfg.publish_qos = 1;
+    cfg.publish_payload_size = 10;
+    RecordingOutbox outbox;
+    outbox.room = 1;
+    MqttSession s(cfg, f.broker, f.clock, &obs, &outbox);
+    ASSERT_EQ(s.connect().outcome, ConnectOutcome::kAccepted);
+    EXPECT_EQ(s.run_until(at_ms(6'500)).reason, StopReason::kDeadline);
+    ASSERT_EQ(outbox.items.size(), 1u); // the 5 s publish, stored and sent
+    outbox.room = 0;
+    EXPECT_EQ(s.run_until(at_ms(14'000)).reason, StopReason::kDeadline);
+    // 7 s: the first one resent and acked. 10 s: no room; written all the same (esp-mqtt's
+    // mqtt_enqueue ignores the failure) but never resent, so never acked here.
+    EXPECT_EQ(s.counters().publishes_sent, 2u);
+    EXPECT_EQ(s.counters().outbox_store_failures, 1u);
+    EXPECT_EQ(s.counters().publishes_resent, 1u);
+    EXPECT_EQ(s.counters().publishes_acked, 1u);
+    EXPECT_EQ(obs.failed_sizes, (std::vector<size_t>{1 + 1 + 2 + 17 + 2 + 10}));
+    EXPECT_EQ(f.broker.times_of(kPublish),
+              (std::vector<SimTime>{at_ms(5'000), at_ms(7'000), at_ms(10'000)}));
+}
+
+TEST(MqttSession, ItemDeletedByTheCleanupIsNotResent) {
+    Fixture f;
+    f.ack_publishes = false;
+    auto cfg = base_config(120);
+    cfg.publish_interval = from_ms(5'000);
+    cfg.publish_qos = 1;
+    RecordingOutbox outbox;
+    MqttSession s(cfg, f.broker, f.clock, &f.obs, &outbox);
+    ASSERT_EQ(s.connect().outcome, ConnectOutcome::kAccepted);
+    EXPECT_EQ(s.run_until(at_ms(5'500)).reason, StopReason::kDeadline);
+    ASSERT_EQ(outbox.items.size(), 1u);
+    outbox.items.clear(); // as the owner's cleanup would after OUTBOX_EXPIRED_TIMEOUT_MS
+    EXPECT_EQ(s.run_until(at_ms(9'500)).reason, StopReason::kDeadline);
+    EXPECT_EQ(s.counters().publishes_resent, 0u);
+    EXPECT_EQ(s.unacked_publishes(), 0u);
+}
+
 TEST(MqttSession, PingScheduleWhenIdle) {
     Fixture f;
     MqttSession s(base_config(10), f.broker, f.clock, &f.obs);
