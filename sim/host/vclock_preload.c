@@ -76,7 +76,7 @@ __attribute__((noreturn)) static void give_up(const char* what) {
         syscall(SYS_futex, &g_page->idle_ack, FUTEX_WAKE, 1, NULL, NULL, 0);
     }
     fprintf(stderr, "lwipsim vclock: %s (docs/design.md, \"The broker on virtual time\")\n", what);
-    abort();
+    _exit(70); /* not abort(): no core file in the broker's working directory */
 }
 
 __attribute__((constructor)) static void attach_page(void) {
@@ -216,6 +216,8 @@ static enum wait_end covered_wait(int64_t deadline, check_fn check, void* ctx, i
             break;
         }
         if (interrupted) {
+            /* The program runs its handler and loop now: busy until it reports idle again. */
+            __atomic_store_n(&g_page->idle_ack, seq - 1, __ATOMIC_SEQ_CST);
             end = kInterrupted;
             break;
         }
@@ -351,6 +353,8 @@ static int select_check(void* p) {
 
 static int covered_select(int nfds, fd_set* r, fd_set* w, fd_set* e, int64_t deadline,
                           const sigset_t* mask) {
+    if (nfds > FD_SETSIZE) /* the saved copies below hold FD_SETSIZE bits */
+        give_up("select/pselect with nfds above FD_SETSIZE is not covered");
     struct select_ctx c = {.nfds = nfds, .r = r, .w = w, .e = e, .mask = mask};
     if (r != NULL)
         c.r0 = *r;

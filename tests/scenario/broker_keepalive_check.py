@@ -25,8 +25,9 @@ lwipsim, scenario = sys.argv[1], sys.argv[2]
 extra = ["--set", f"time.broker_clock={sys.argv[3]}"] if len(sys.argv) > 3 else []
 KEEPALIVE, LATENCY, BLACKHOLE_AT = 60.0, 0.010, 20.0  # broker_keepalive_expiry.yaml
 out = Path(tempfile.mkdtemp(prefix="lwipsim-broker-expiry-"))
-subprocess.run([lwipsim, "run", scenario, "--out", str(out), "--no-plots", "--quiet"] + extra,
-               check=False)
+rc = subprocess.run([lwipsim, "run", scenario, "--out", str(out), "--no-plots", "--quiet"] + extra,
+                    check=False).returncode
+assert rc == 0, f"lwipsim run exited {rc}"
 run = out / "base"
 
 stamp = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d): (.*)$")
