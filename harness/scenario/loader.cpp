@@ -863,8 +863,10 @@ void read_app(const Doc& doc, const YAML::Node& n, AppSettings& a) {
         Values wv(doc, ws);
         WillSettings w;
         w.topic = publish_topic(ws, wv, "will topic");
+        // May be empty: MQTT 3.1.1 allows a zero-length will message (3.1.3.3), and a will
+        // without `payload` is written back as `payload: ''` (found by fuzzing).
         if (const Field* g = ws.find("payload"))
-            w.payload = wv.str(*g);
+            w.payload = wv.scalar(*g, "a string");
         if (const Field* g = ws.find("qos"))
             w.qos = static_cast<uint32_t>(wv.integer(*g, 0, 2));
         if (const Field* g = ws.find("retain"))

@@ -378,6 +378,18 @@ TEST(ScenarioLoader, ShortRunSamplesWithinItsDuration) {
     EXPECT_EQ(load_scenario_text("duration: 1h\n", file).sampling.heap_interval, 1s);
 }
 
+// Found by fuzzing: a will without a payload was written back as an empty payload, which the
+// loader then refused; MQTT 3.1.1 (3.1.3.3) allows a zero-length will message.
+TEST(ScenarioLoader, WillWithoutPayloadRoundTrips) {
+    const std::filesystem::path file = "/nonexistent/will.yaml";
+    Scenario a = load_scenario_text("duration: 1min\napp:\n  will:\n    topic: dev/will\n", file);
+    ASSERT_TRUE(a.app.will.has_value());
+    EXPECT_EQ(a.app.will->payload, "");
+    Scenario b = load_scenario_text(to_yaml(a), file);
+    b.source_text = a.source_text;
+    EXPECT_EQ(a, b);
+}
+
 TEST(ScenarioLoader, JsonInSiUnits) {
     TempDir dir;
     Scenario s = resolve_variant(load_full(dir), "abort");
