@@ -348,11 +348,23 @@ std::optional<ExitStatus> wait_child(pid_t pid, std::chrono::milliseconds timeou
 
 ExitStatus stop_child(pid_t pid, std::chrono::milliseconds grace) {
     require_child_pid("stop_child", pid);
-    if (!child_has_exited(pid)) {
-        ::kill(pid, SIGTERM);
-    }
-    if (auto status = wait_child(pid, grace)) {
-        return *status;
+    // SIGTERM again every 100 ms of the grace: a program can lose an early one. mosquitto
+    // 2.0 installs its handler, logs "running", and only then sets its run flag to 1, so a
+    // SIGTERM in between (a caller stopping it as soon as it is ready) is overwritten.
+    const auto give_up_at = std::chrono::steady_clock::now() + grace;
+    for (;;) {
+        if (!child_has_exited(pid)) {
+            ::kill(pid, SIGTERM);
+        }
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            give_up_at - std::chrono::steady_clock::now());
+        if (auto status = wait_child(pid, std::clamp(left, std::chrono::milliseconds(0),
+                                                     std::chrono::milliseconds(100)))) {
+            return *status;
+        }
+        if (left <= std::chrono::milliseconds(100)) {
+            break;
+        }
     }
     ::kill(pid, SIGKILL);
     // SIGKILL cannot be ignored; the bound only guards against an unkillable (D-state) child.

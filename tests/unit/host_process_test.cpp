@@ -15,6 +15,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <thread>
 
 namespace lwipsim::host {
 namespace {
@@ -107,6 +108,18 @@ TEST(RunCommand, KillsTheChildAtTheDeadline) {
         EXPECT_LT(took, 10s) << "to_files " << to_files;
     }
     EXPECT_EQ(registered_child_count(), registered_before);
+}
+
+// A program that loses its first SIGTERM (mosquitto 2.0 sets its run flag after installing
+// the handler, so an early SIGTERM is overwritten) still ends with SIGTERM, not SIGKILL: here a
+// shell ignores SIGTERM for 300 ms, then takes the default action.
+TEST(StopChild, RepeatsSigtermDuringTheGrace) {
+    const pid_t pid = spawn_child({"sh", "-c", "trap '' TERM; sleep 0.3; trap - TERM; exec sleep 30"});
+    std::this_thread::sleep_for(50ms); // the trap is set
+    const auto start = std::chrono::steady_clock::now();
+    const ExitStatus status = stop_child(pid, 5s);
+    EXPECT_EQ(status.signal, SIGTERM) << status.describe();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
 }
 
 TEST(RunCommand, MissingProgramIsAnEnvironmentError) {
