@@ -114,7 +114,8 @@ TEST(RunCommand, KillsTheChildAtTheDeadline) {
 // the handler, so an early SIGTERM is overwritten) still ends with SIGTERM, not SIGKILL: here a
 // shell ignores SIGTERM for 300 ms, then takes the default action.
 TEST(StopChild, RepeatsSigtermDuringTheGrace) {
-    const pid_t pid = spawn_child({"sh", "-c", "trap '' TERM; sleep 0.3; trap - TERM; exec sleep 30"});
+    const pid_t pid =
+        spawn_child({"sh", "-c", "trap '' TERM; sleep 0.3; trap - TERM; exec sleep 30"});
     std::this_thread::sleep_for(50ms); // the trap is set
     const auto start = std::chrono::steady_clock::now();
     const ExitStatus status = stop_child(pid, 5s);
