@@ -135,6 +135,18 @@ const std::map<std::string, MetricFn, std::less<>>& metric_table() {
         {"app.max_reconnect_s", [](const MeasuredRun& m) -> Value { return m.max_reconnect_s; }},
         {"app.connected_fraction",
          [](const MeasuredRun& m) -> Value { return m.connected_fraction; }},
+        {"broker.connects",
+         [](const MeasuredRun& m) -> Value {
+             return m.broker ? Value(double(m.broker->connects)) : std::nullopt;
+         }},
+        {"broker.disconnects",
+         [](const MeasuredRun& m) -> Value {
+             return m.broker ? Value(double(m.broker->disconnects)) : std::nullopt;
+         }},
+        {"broker.clients_expired",
+         [](const MeasuredRun& m) -> Value {
+             return m.broker ? Value(double(m.broker->clients_expired)) : std::nullopt;
+         }},
         {"link.frames_dropped",
          [](const MeasuredRun& m) -> Value { return double(m.frames_dropped); }},
         {"link.frames_delivered",
@@ -149,6 +161,8 @@ std::string why_not_measured(const std::string& name) {
         return "the device never had an MQTT session, so no reconnect could be timed";
     if (name == "pcbs.max_close_to_free_s" || name == "pcbs.mean_close_to_free_s")
         return "the application closed no socket";
+    if (name.starts_with("broker."))
+        return "the broker is external: its log is not the run's to read";
     return "this run does not measure it";
 }
 

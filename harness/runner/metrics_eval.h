@@ -2,6 +2,7 @@
 // The summary metrics expectations are written against (names: harness/scenario/metrics.h),
 // computed from what a run measured, and the pass/fail of each expectation.
 
+#include "harness/broker/broker_log.h"
 #include "harness/probes/pcb_probe.h"
 #include "harness/runner/recorder.h"
 #include "harness/scenario/scenario.h"
@@ -26,6 +27,8 @@ struct MeasuredRun {
     uint64_t frames_dropped = 0, frames_delivered = 0, rst_sent = 0;
     double duration_s = 0;
     std::optional<double> max_drift_after_reconnect; ///< bytes; null with fewer than 2 sessions
+    /// What the managed broker's log recorded; nullptr when its log is not ours (external).
+    const broker::BrokerCounts* broker = nullptr;
 };
 
 /// The metric's value, or nullopt when this run cannot measure it: the expectation then fails

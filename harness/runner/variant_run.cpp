@@ -4,6 +4,7 @@
 #include "harness/broker/managed_broker.h"
 #include "harness/broker/pki_cache.h"
 #include "harness/probes/pcb_probe.h"
+#include "harness/runner/broker_side.h"
 #include "harness/runner/fault_triggers.h"
 #include "harness/runner/heap_outbox.h"
 #include "harness/runner/metrics_eval.h"
@@ -568,6 +569,9 @@ BrokerTarget start_broker(const scenario::Scenario& sc, const fs::path& run_dir,
         bo.run_dir = run_dir;
         if (vclock != nullptr)
             bo.environment = vclock->environment();
+        // The harness's subscriber to the device's will (broker_side.h) needs a listener it
+        // can reach without TLS; only with the broker on virtual time are its receipt times exact.
+        bo.plain_listener = vclock != nullptr && sc.app.will.has_value();
         // RSA 2048, as most cloud brokers present: fixed-length signatures keep every TLS
         // record the same size run to run (EC signatures vary), so traces repeat exactly.
         bo.pki_options.key_type = broker::KeyType::kRsa2048;
@@ -616,9 +620,12 @@ void make_broker_clock(const scenario::Scenario& sc, const fs::path& run_dir,
     host::VclockOptions vo;
     vo.page_file = run_dir / "broker.clock";
     vo.library = *library;
-    vo.epoch_realtime_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                               std::chrono::system_clock::now().time_since_epoch())
-                               .count();
+    // A whole second: broker.log's stamps (whole seconds) then read floor(virtual time).
+    vo.epoch_realtime_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(
+            std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now())
+                .time_since_epoch())
+            .count();
     vclock.emplace(vo);
 }
 
@@ -944,6 +951,22 @@ void write_results(const RunState& st, const json& summary, const BrokerTarget& 
     Recorder::write_pcbs_csv(st.dir / "pcbs.csv", st.probe.records());
 }
 
+// The broker's log read into the run, and the observer of the device's will (on virtual time).
+BrokerSideOptions broker_side_options(const scenario::Scenario& sc,
+                                      const broker::ManagedBroker& managed, RunState& st) {
+    BrokerSideOptions o;
+    o.log = managed.log_path();
+    o.plain_port = managed.plain_port();
+    if (sc.app.will)
+        o.observe_topic = sc.app.will->topic;
+    o.peer = st.broker_peer;
+    o.warn = [&st](const std::string& message) {
+        st.rec.event(now_s(), "warning", {{"message", message}});
+        st.warnings.push_back(message);
+    };
+    return o;
+}
+
 } // namespace
 
 RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
@@ -982,8 +1005,17 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
         sched.set_host_peer(&*vclock);
     }
     json faults = fault_windows(sc, st.rec);
+    std::optional<BrokerSide> broker_side;
+    if (managed)
+        broker_side.emplace(st.rec, broker_side_options(sc, *managed, st));
     // This OS thread waits in run() (keeping the broker's PDEATHSIG parent alive).
-    sched.run("run", 5, [&] { run_device(st, target, timer, far_down, tap.get()); });
+    sched.run("run", 5, [&] {
+        if (broker_side)
+            broker_side->attach(sched);
+        run_device(st, target, timer, far_down, tap.get());
+        if (broker_side)
+            broker_side->detach(sched);
+    });
 
     const pid_t broker_pid = managed ? managed->pid() : -1;
     const bool broker_virtual = static_cast<bool>(vclock);
@@ -1008,7 +1040,9 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
         tap.reset();
     }
 
-    json expectations = evaluate_expectations(sc, measured_run(st));
+    MeasuredRun measured = measured_run(st);
+    measured.broker = broker_side ? &broker_side->counts() : nullptr;
+    json expectations = evaluate_expectations(sc, measured);
     bool passed = true;
     for (const auto& e : expectations)
         passed = passed && e["passed"].get<bool>();
@@ -1032,6 +1066,7 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
         {"pcbs", Recorder::pcbs_json(st.probe.records())},
         {"app", app_json(st)},
         {"time", time_json(sched, broker_clock)},
+        {"broker", broker_side ? broker_side->summary_json() : BrokerSide::unmeasured_json()},
         {"faults", faults},
         {"expectations", expectations},
         {"warnings", st.warnings},

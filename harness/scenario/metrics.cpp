@@ -36,6 +36,13 @@ constexpr std::array kMetrics{
     MetricInfo{"app.max_reconnect_s", kSeconds,
                "longest time from losing the session to the next CONNACK"},
     MetricInfo{"app.connected_fraction", kCount, "share of the run with a live session, 0..1"},
+    MetricInfo{"broker.connects", kCount,
+               "client sessions the managed broker logged as connected (not the harness's "
+               "observer); null for an external broker"},
+    MetricInfo{"broker.disconnects", kCount,
+               "client sessions the managed broker logged as ended, for any reason"},
+    MetricInfo{"broker.clients_expired", kCount,
+               "clients the managed broker dropped for exceeding 1.5 x their keepalive"},
     MetricInfo{"link.frames_dropped", kCount, "frames dropped by faults or full queues"},
     MetricInfo{"link.frames_delivered", kCount, "frames delivered, both directions"},
 };

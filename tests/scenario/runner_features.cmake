@@ -31,3 +31,6 @@ endforeach()
 
 # The managed broker on virtual time (issue 13): keepalive expiry read from broker.log.
 lwipsim_scenario_check(broker_keepalive_expiry broker_keepalive_check.py broker_keepalive_expiry)
+# The broker's own view in the results (issue 13): its keepalive expiry as an event, and the
+# device's will at the harness's subscriber, at the same virtual instant.
+lwipsim_scenario_check(broker_will broker_will_check.py broker_will_expiry)
