@@ -3,6 +3,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <regex>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -51,11 +52,16 @@ std::optional<BrokerLogEvent> disconnect(std::string client, std::string_view re
 
 // "New client connected from <addr>:<port> as <id> (p2, c1, k60[, u'<user>'])."
 std::optional<BrokerLogEvent> parse_connected(std::string_view m) {
+    // The id ends where mosquitto's own "(p<protocol>, c<clean>, k<keepalive>" begins; the
+    // user name after it may hold anything, so the first such group wins.
+    static const std::regex kProps(R"( \(p\d, c\d, k\d+(\)|, u'))");
     const size_t as = m.find(" as ", kConnectedPrefix.size());
-    const size_t props = m.rfind(" (p");
-    if (as == std::string_view::npos || props == std::string_view::npos || props < as + 4)
+    std::match_results<std::string_view::const_iterator> props;
+    if (as == std::string_view::npos ||
+        !std::regex_search(m.begin() + static_cast<std::ptrdiff_t>(as + 4), m.end(), props, kProps))
         return std::nullopt;
-    return BrokerLogEvent{true, std::string(m.substr(as + 4, props - as - 4)), "", std::string(m)};
+    const size_t id_end = static_cast<size_t>(props[0].first - m.begin());
+    return BrokerLogEvent{true, std::string(m.substr(as + 4, id_end - as - 4)), "", std::string(m)};
 }
 
 std::optional<BrokerLogEvent> parse_client_message(std::string_view m) {
