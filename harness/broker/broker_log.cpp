@@ -61,7 +61,9 @@ std::optional<BrokerLogEvent> parse_connected(std::string_view m) {
         !std::regex_search(m.begin() + static_cast<std::ptrdiff_t>(as + 4), m.end(), props, kProps))
         return std::nullopt;
     const size_t id_end = static_cast<size_t>(props[0].first - m.begin());
-    return BrokerLogEvent{true, std::string(m.substr(as + 4, id_end - as - 4)), "", std::string(m)};
+    // The detail leaves out the address: the host port behind it changes from run to run.
+    return BrokerLogEvent{true, std::string(m.substr(as + 4, id_end - as - 4)), "",
+                          std::string(m.substr(as + 4))};
 }
 
 std::optional<BrokerLogEvent> parse_client_message(std::string_view m) {

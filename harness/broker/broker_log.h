@@ -25,7 +25,9 @@ struct BrokerLogEvent {
     /// malformed_packet, not_authorised, oversize_packet, oversize_payload, out_of_memory,
     /// not_supported, administrative_action, socket_error. Empty for a connect.
     std::string reason;
-    std::string detail; ///< the log message itself, without its stamp
+    /// The log message without its stamp; for a connect only from the id on ("expiry (p2, c1,
+    /// k60)."): the client's address holds a host port that changes from run to run.
+    std::string detail;
 };
 
 /// The event a broker.log line records, or nullopt for every other line (start-up, packets,

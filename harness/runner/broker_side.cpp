@@ -40,6 +40,10 @@ void BrokerSide::on_line(std::string_view line) {
     if (!e)
         return;
     counts_.add(*e);
+    // On the wall clock a line's time would be when the worker happened to read it, which
+    // depends on the host's speed: counted, not put on the run's time line.
+    if (options_.peer == nullptr)
+        return;
     if (e->connected) {
         rec_.event(now_s(), "broker_client_connected",
                    {{"client", e->client}, {"detail", e->detail}});

@@ -24,7 +24,9 @@ struct BrokerSideOptions {
     std::filesystem::path log;          ///< the managed broker's broker.log
     std::optional<uint16_t> plain_port; ///< set: run the observer on this plain listener
     std::string observe_topic;          ///< what the observer subscribes to (the device's will)
-    clock::HostPeer* peer = nullptr;    ///< the broker on virtual time, or nullptr
+    /// The broker on virtual time, or nullptr (wall clock: its lines are counted, but not
+    /// recorded as events).
+    clock::HostPeer* peer = nullptr;
     std::function<void(const std::string&)> warn; ///< a warning for summary.json and events
 };
 

@@ -15,11 +15,15 @@ source and the capture, not from lwipsim:
   harness's subscriber receives it at that same virtual instant, with the scenario's topic and
   payload.
 - broker.log's own stamps (whole seconds; its first line is virtual 0) agree to the second.
+Against an external broker (here one that is meant to be down) the broker's log is not the run's:
+summary.json's broker counts are null, and the scenario's expectation on broker.clients_expired
+fails as not measurable (exit 1), never as 0.
 usage: broker_will_check.py <lwipsim> <scenario>"""
 import datetime
 import json
 import math
 import re
+import socket
 import subprocess
 import sys
 import tempfile
@@ -78,3 +82,20 @@ assert summary["expectations"][0]["passed"], summary["expectations"]
 print(f"last packet in at {last_in:.3f} s; broker dropped '{CLIENT}' at {dropped:.3f} s "
       f"(+{dropped - last_in:.3f} s, mosquitto's check at {check} s); will at the subscriber at "
       f"{will['t_s']:.3f} s")
+
+with socket.socket() as s:  # a port nothing listens on: bound, never listened, closed
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+ca = out / "ca.crt"
+ca.write_text("not needed: no TLS connection can start\n")
+external = f"broker={{mode: external, host: 127.0.0.1, port: {port}, ca_file: {ca}, " \
+    "expect_reachable: false}"
+rc = subprocess.run([lwipsim, "run", scenario, "--out", str(out / "external"), "--no-plots",
+                     "--quiet", "--set", external, "--set", "duration=30s"],
+                    check=False, capture_output=True).returncode
+assert rc == 1, f"an expectation that cannot be measured must fail (exit 1), got {rc}"
+summary = json.loads((out / "external" / "base" / "summary.json").read_text())
+assert all(v is None for v in summary["broker"].values()), summary["broker"]
+e = summary["expectations"][0]
+assert e["measured"] is None and not e["passed"] and e["error"].startswith("not measurable"), e
+print("external broker: broker.* null, the expectation not measurable")
