@@ -29,9 +29,7 @@ void put_payload(nlohmann::json& event, const std::vector<uint8_t>& payload) {
 
 BrokerSide::BrokerSide(Recorder& rec, BrokerSideOptions options)
     : rec_(rec), options_(std::move(options)),
-      tail_(options_.log, [this](std::string_view line) { on_line(line); }) {
-    counts_.ignored_client = BrokerObserver::kClientId;
-}
+      tail_(options_.log, [this](std::string_view line) { on_line(line); }) {}
 
 BrokerSide::~BrokerSide() = default;
 
@@ -57,6 +55,7 @@ void BrokerSide::attach(clock::Scheduler& sched) {
     sched.add_host_io(&tail_);
     if (!options_.plain_port)
         return;
+    counts_.ignored_client = BrokerObserver::kClientId;
     observer_ = std::make_unique<BrokerObserver>(
         *options_.plain_port, options_.observe_topic, options_.peer,
         [this](const device::Publish& p) {

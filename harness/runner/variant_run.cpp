@@ -964,6 +964,13 @@ BrokerSideOptions broker_side_options(const scenario::Scenario& sc,
         st.rec.event(now_s(), "warning", {{"message", message}});
         st.warnings.push_back(message);
     };
+    if (o.plain_port && sc.app.client_id == BrokerObserver::kClientId) {
+        o.plain_port.reset(); // the two would take each other's session over
+        const std::string why = "no subscriber observes the will: the device's client id is the "
+                                "harness observer's own, '" + sc.app.client_id + "'";
+        st.rec.event(0.0, "warning", {{"message", why}}); // before the run: virtual 0
+        st.warnings.push_back(why);
+    }
     return o;
 }
 
