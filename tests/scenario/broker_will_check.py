@@ -62,7 +62,8 @@ assert len(wills) == 1, f"expected the will once at the subscriber before the ru
 will = wills[0]
 assert will["topic"] == WILL_TOPIC and will.get("payload") == WILL_PAYLOAD, will
 assert abs(will["t_s"] - dropped) < 1e-9, \
-    f"the will reached the subscriber at {will['t_s']} s, the broker dropped the client at {dropped} s"
+    f"the will reached the subscriber at {will['t_s']} s, the broker dropped the client " \
+    f"at {dropped} s"
 
 # broker.log agrees, to its whole-second stamps.
 stamp = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d): (.*)$")
