@@ -34,3 +34,5 @@ lwipsim_scenario_check(broker_keepalive_expiry broker_keepalive_check.py broker_
 # The broker's own view in the results (issue 13): its keepalive expiry as an event, and the
 # device's will at the harness's subscriber, at the same virtual instant.
 lwipsim_scenario_check(broker_will broker_will_check.py broker_will_expiry)
+# ... and of a takeover: the device's reconnect replaces its half-open session, the will goes out.
+lwipsim_scenario_check(broker_takeover broker_takeover_check.py broker_will_takeover)
