@@ -17,7 +17,9 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <initializer_list>
 #include <set>
+#include <string_view>
 
 namespace lwipsim::cli {
 
@@ -292,6 +294,34 @@ std::string scenario_of(const fs::path& json_file) {
                : std::string();
 }
 
+/// A flat folder whose files all have one of `extensions` (empty: any file).
+bool only_flat_files(const fs::path& dir, std::initializer_list<std::string_view> extensions) {
+    for (const auto& e : fs::directory_iterator(dir)) {
+        if (!e.is_regular_file())
+            return false;
+        const std::string ext = e.path().extension().string();
+        if (extensions.size() &&
+            std::find(extensions.begin(), extensions.end(), ext) == extensions.end())
+            return false;
+    }
+    return true;
+}
+
+/// A `plots/` folder as lwipsim writes it: pictures, their data and gnuplot scripts/logs.
+bool is_our_plots(const fs::path& dir) {
+    return only_flat_files(dir, {".png", ".svg", ".dat", ".gp", ".log", ".csv"});
+}
+
+/// A `<variant>.partial/` result folder of a run cut short: flat result files and its plots.
+bool is_our_partial(const fs::path& dir) {
+    for (const auto& e : fs::directory_iterator(dir)) {
+        if (e.is_directory() ? !(e.path().filename() == "plots" && is_our_plots(e.path()))
+                             : !e.is_regular_file())
+            return false;
+    }
+    return true;
+}
+
 /// What lwipsim wrote into an --out folder: result folders (`<variant>/`, `<variant>.partial/`),
 /// sweep points (`<point>/<variant>/`), plots, reports, tables and error notes. `scenarios`
 /// gets the scenario names found; `foreign` the first entry lwipsim did not write.
@@ -304,7 +334,8 @@ void survey(const fs::path& dir, int depth, std::set<std::string>& scenarios,
             if (fs::exists(p / "summary.json")) {
                 if (std::string s = scenario_of(p / "summary.json"); !s.empty())
                     scenarios.insert(s);
-            } else if (name == "plots" || name.ends_with(".partial")) {
+            } else if ((name == "plots" && is_our_plots(p)) ||
+                       (name.ends_with(".partial") && is_our_partial(p))) {
                 // plots of a parent folder; a run cut short (its worker was killed)
             } else if (depth == 0) {
                 survey(p, depth + 1, scenarios, foreign); // a sweep point

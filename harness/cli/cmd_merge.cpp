@@ -65,6 +65,21 @@ struct Shard {
     std::vector<size_t> ran;
 };
 
+// The grid and shard of one sweep.json; a hand-edited file with wrong types is the user's
+// input, so it is a usage error naming the file, not an internal one.
+Grid parse_sweep(const fs::path& dir, const json& j, Shard& shard) {
+    try {
+        Grid g = Grid::from_json(j);
+        const json& sh = j.value("shard", json());
+        shard = {dir, sh.is_object() ? sh.value("k", 0) : 0, sh.is_object() ? sh.value("n", 0) : 0,
+                 j.at("ran").get<std::vector<size_t>>()};
+        return g;
+    } catch (const json::exception& e) {
+        throw UsageError((dir / "sweep.json").string() + ": not a sweep.json written by lwipsim (" +
+                         e.what() + ")");
+    }
+}
+
 // Which shards K/N are absent, when every folder names its shard with the same N.
 std::string missing_shards(const std::vector<Shard>& shards) {
     int n = shards.front().n;
@@ -136,7 +151,8 @@ int merge(const MergeOptions& o) {
             throw UsageError("--out " + o.out + " is one of the folders to merge");
         }
         json j = read_sweep(d);
-        Grid g = Grid::from_json(j);
+        Shard shard;
+        Grid g = parse_sweep(d, j, shard);
         if (j.value("grid_fingerprint", "") != g.fingerprint()) {
             throw UsageError((fs::path(d) / "sweep.json").string() +
                              ": grid_fingerprint does not match its grid (edited by hand?)");
@@ -148,10 +164,7 @@ int merge(const MergeOptions& o) {
                              g.fingerprint() + " vs " + grid->fingerprint() +
                              "): " + how_grids_differ(*grid, g));
         }
-        const json& sh = j.value("shard", json());
-        shards.push_back({d, sh.is_object() ? sh.value("k", 0) : 0,
-                          sh.is_object() ? sh.value("n", 0) : 0,
-                          j.at("ran").get<std::vector<size_t>>()});
+        shards.push_back(shard);
     }
     std::map<size_t, fs::path> owner; // point index -> shard folder holding it
     check_complete(*grid, shards, owner);
@@ -159,19 +172,37 @@ int merge(const MergeOptions& o) {
     if (fs::exists(out) && !fs::is_empty(out)) {
         throw UsageError("--out " + o.out + " exists and is not empty");
     }
-    fs::create_directories(out);
-    std::vector<size_t> ran;
     for (const auto& [index, dir] : owner) {
-        const std::string name = points[index].name();
-        if (!fs::is_directory(dir / name)) {
-            throw UsageError((dir / name).string() + ": listed in sweep.json but missing");
+        if (!fs::is_directory(dir / points[index].name())) {
+            throw UsageError((dir / points[index].name()).string() +
+                             ": listed in sweep.json but missing");
         }
-        fs::copy(dir / name, out / name, fs::copy_options::recursive);
-        ran.push_back(index);
-        if (verbose())
-            std::fprintf(stderr, "lwipsim: %s from %s\n", name.c_str(), dir.c_str());
     }
-    json rows = write_sweep_table(out, *grid, ran, {0, 0});
+    // Written under a temporary name and renamed at the end, so a failed copy (disk full,
+    // unreadable file) never leaves a folder that looks like a merged sweep.
+    fs::path partial = out;
+    partial += ".partial";
+    fs::remove_all(partial);
+    std::vector<size_t> ran;
+    json rows;
+    try {
+        fs::create_directories(partial);
+        for (const auto& [index, dir] : owner) {
+            const std::string name = points[index].name();
+            fs::copy(dir / name, partial / name, fs::copy_options::recursive);
+            ran.push_back(index);
+            if (verbose())
+                std::fprintf(stderr, "lwipsim: %s from %s\n", name.c_str(), dir.c_str());
+        }
+        rows = write_sweep_table(partial, *grid, ran, {0, 0});
+        if (fs::exists(out))
+            fs::remove(out); // empty, checked above
+        fs::rename(partial, out);
+    } catch (...) {
+        std::error_code ignored;
+        fs::remove_all(partial, ignored);
+        throw;
+    }
     if (!quiet()) {
         std::printf("merged %zu folders: %zu points, %zu runs -> %s/sweep.csv\n", o.dirs.size(),
                     ran.size(), rows.size(), out.c_str());

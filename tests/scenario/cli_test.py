@@ -405,6 +405,17 @@ def case_merge_checks():
     # one ran the scenario from another path.
     rc, _, err = lwipsim("merge", *shards, "--out", os.path.join(WORK, "good"))
     check(rc == 0, f"merge of all three shards: exit {rc}: {err}")
+    # A hand-edited sweep.json with a wrong type is the user's input: exit 2 naming the file.
+    edited = os.path.join(WORK, "edited")
+    shutil.copytree(shards[1], edited)
+    with open(os.path.join(edited, "sweep.json")) as f:
+        doc = json.load(f)
+    doc["ran"] = "all of them"
+    with open(os.path.join(edited, "sweep.json"), "w") as f:
+        json.dump(doc, f)
+    rc, _, err = lwipsim("merge", shards[0], edited, shards[2], "--out", bad)
+    check(rc == 2 and "edited/sweep.json" in err, f"merge with ran as text: exit {rc}: {err!r}")
+    check(not os.path.exists(bad), f"merge with a bad sweep.json wrote {bad}")
 
 
 def case_resume():
@@ -648,6 +659,18 @@ def case_out_dir():
     check(rc == 2 and "notes.txt" in err, f"--force with a foreign file: exit {rc}: {err!r}")
     check(os.path.exists(notes), "--force kept the foreign file")
     os.remove(notes)
+    # The same for a file of the user's inside folders named like lwipsim's own (plots/,
+    # <variant>.partial/): a name alone does not make a folder lwipsim's.
+    for folder in ("plots", "linger_9.partial"):
+        mine = os.path.join(out, folder, "thesis.tex")
+        os.makedirs(os.path.dirname(mine))
+        with open(mine, "w") as f:
+            f.write("mine\n")
+        rc, _, err = lwipsim("run", other, "--variant", "linger_0", "--out", out, "--no-plots",
+                             "--quiet", "--force")
+        check(rc == 2 and folder in err, f"--force with {folder}/thesis.tex: exit {rc}: {err!r}")
+        check(os.path.exists(mine), f"--force kept {folder}/thesis.tex")
+        shutil.rmtree(os.path.dirname(mine))
     # --force: the other scenario's results are gone, the new ones are there.
     rc, _, err = lwipsim("run", other, "--variant", "linger_0", "--out", out, "--no-plots",
                          "--quiet", "--force")
