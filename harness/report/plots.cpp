@@ -382,7 +382,7 @@ std::string pcb_timeline(const Context& c, int& height) {
 
 std::string pcb_states(const Context& c, int& height) {
     std::ostringstream s;
-    const std::size_t n_states = kTimeseriesColumnCount - kFirstStateColumn;
+    const std::size_t n_states = kStateColumnCount;
     s << common_settings(c);
     const bool multi = c.runs.size() > 1;
     height = multi ? std::min(220 * static_cast<int>(c.runs.size()) + 60, 4000) : c.options.height;
