@@ -758,7 +758,8 @@ std::string terminal_pass(const Context& c, const std::string& name, const std::
 }
 
 struct GnuplotRun {
-    fs::path script, log;
+    fs::path main_script; // <name>.gp, all passes: what the reader reruns
+    fs::path script, log; // this pass only
     std::vector<fs::path> outputs;
     host::CommandResult result;
     std::exception_ptr error;
@@ -783,6 +784,7 @@ void render_all(const Context& c, const std::vector<PlotJob>& jobs, PlotResult& 
             all << pass;
             const std::string ext = svg ? ".svg" : ".png";
             GnuplotRun run;
+            run.main_script = c.dir / (job.name + ".gp");
             run.script = c.dir / (job.name + ext + ".gp");
             run.log = c.dir / (job.name + ext + ".gnuplot.log");
             run.outputs.push_back(c.dir / (job.name + ext));
@@ -815,7 +817,8 @@ void render_all(const Context& c, const std::vector<PlotJob>& jobs, PlotResult& 
             std::rethrow_exception(run.error);
         const std::string messages = read_text(run.log);
         if (!run.result.success())
-            throw ReportError("gnuplot failed on " + run.script.string() + " (" +
+            throw ReportError("gnuplot failed on " + run.main_script.string() + " (" +
+                              run.script.filename().string() + ", " +
                               (run.result.timed_out ? std::string("timed out")
                                                     : run.result.status.describe()) +
                               "):\n" + messages);
