@@ -332,7 +332,8 @@ void heap_data(const Context& c, const std::vector<std::vector<HandshakePeak>>& 
             low.push_back(budget - s[kColUsedMax]);
             high.push_back(budget - s[kColUsedMin]);
         }
-        const auto rows = keep_extremes(t, {free, low, high}, plot_columns(c));
+        const auto rows = keep_extremes(t, {free, low, high},
+                                        c.options.decimate ? plot_columns(c) : std::size_t{0});
         d << "# " << run.summary.variant
           << ": t_s free_bytes free_low_bytes free_high_bytes (from timeseries.csv; " << rows.size()
           << " of " << t.size() << " rows: per pixel column the extremes)\n";

@@ -17,6 +17,9 @@ struct PlotOptions {
     bool pcb_timeline = true;    // (b) one bar per PCB (or lane of PCBs) coloured by TCP state
     bool pcb_states = true;      // (c) PCB count by state over time (stacked), per variant
     bool closed_pcb_heap = true; // (d) heap held by PCBs the app closed, stacked by state
+    // Long series keep per pixel column only their extremes (decimate.h); off draws every
+    // sample (bench/plot_bench compares the two).
+    bool decimate = true;
     std::string gnuplot = "gnuplot";       // program, looked up in PATH
     std::string png_terminal = "pngcairo"; // "png" (libgd) works too
     int width = 1000;                      // pixels (SVG user units)
