@@ -45,8 +45,8 @@ std::vector<std::size_t> keep_extremes(const std::vector<double>& t,
     return out;
 }
 
-std::vector<std::size_t> change_rows(std::size_t rows,
-                                     const std::function<bool(std::size_t, std::size_t)>& row_equal) {
+std::vector<std::size_t>
+change_rows(std::size_t rows, const std::function<bool(std::size_t, std::size_t)>& row_equal) {
     std::vector<std::size_t> out;
     for (std::size_t i = 0; i < rows; ++i) {
         if (i == 0 || i + 1 == rows || !row_equal(i, i - 1))

@@ -21,7 +21,7 @@ std::vector<std::size_t> keep_extremes(const std::vector<double>& t,
 // Rows of a step series (values hold until the next row) that carry information: the first,
 // the last, and each row where some value differs from the row before. Dropping the others
 // changes nothing in a step plot. `row_equal(a, b)` compares rows a and b.
-std::vector<std::size_t> change_rows(std::size_t rows,
-                                     const std::function<bool(std::size_t, std::size_t)>& row_equal);
+std::vector<std::size_t>
+change_rows(std::size_t rows, const std::function<bool(std::size_t, std::size_t)>& row_equal);
 
 } // namespace lwipsim::report

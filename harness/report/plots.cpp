@@ -2,14 +2,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
-#include <cmath>
-#include <optional>
 
 #include "harness/report/decimate.h"
 #include "harness/report/errors.h"
@@ -206,8 +206,8 @@ std::string figure_begin(const Context& c, const std::string& what, int panels, 
       << "set xrange [0:" << num(std::max(c.length_s, 1e-3)) << "/ts]\n"
       << "set grid xtics ytics lc rgb '#dddddd'\n"
       << "set border lc rgb '#444444'\n"
-      << "set label 1000 " << quoted(caption(c) + note) << " at screen 0.01, screen " << num(10.0 / h)
-      << " left font ',9' tc rgb '#555555' noenhanced\n"
+      << "set label 1000 " << quoted(caption(c) + note) << " at screen 0.01, screen "
+      << num(10.0 / h) << " left font ',9' tc rgb '#555555' noenhanced\n"
       << "set multiplot layout " << panels << ",1 title " << quoted(figure_title(c, what))
       << " font ',13' noenhanced margins " << num(left_margin) << "," << num(kRightMargin) << ","
       << num(kBottomPx / h) << "," << num(1 - kTopPx / h) << " spacing 0," << num(kPanelTitlePx / h)
@@ -287,9 +287,8 @@ std::string fault_shading(const Context& c, const std::vector<FaultStyle>& fault
         }
         if (!labelled)
             continue;
-        const std::string text = f.windows.size() > 1
-                                      ? f.name + " (" + std::to_string(f.windows.size()) + "x)"
-                                      : f.name;
+        const std::string text =
+            f.windows.size() > 1 ? f.name + " (" + std::to_string(f.windows.size()) + "x)" : f.name;
         const double x0 = f.windows.front().start * px_per_s;
         const double x1 = x0 + 4 + 6.0 * static_cast<double>(text.size()); // ~6 px a char at 9 pt
         std::size_t row = 0;
@@ -299,7 +298,8 @@ std::string fault_shading(const Context& c, const std::vector<FaultStyle>& fault
             row_end_px.push_back(0);
         row_end_px[row] = x1;
         s << "set label " << 100 + object << " " << quoted(text) << " at first "
-          << num(f.windows.front().start) << "/ts, graph " << num(0.72 - 0.1 * static_cast<double>(row))
+          << num(f.windows.front().start) << "/ts, graph "
+          << num(0.72 - 0.1 * static_cast<double>(row))
           << " left front offset 0.3,0 font ',9' tc rgb '#7f3b08' noenhanced\n";
     }
     return s.str();
@@ -395,7 +395,8 @@ std::string heap_body(const Context& c, int& height) {
     const int panels = static_cast<int>(c.runs.size());
     height = figure_height(panels, panels == 1 ? c.options.height - 150 : 190);
     std::ostringstream s;
-    s << figure_begin(c, what + (need && !in_use ? " and the level a new TLS connection needs" : ""),
+    s << figure_begin(c,
+                      what + (need && !in_use ? " and the level a new TLS connection needs" : ""),
                       panels, height)
       << "set ylabel '" << what << " [KiB]'\nset yrange [0:" << num(y_max * 1.05 / 1024.0) << "]\n"
       << kKey;
@@ -407,13 +408,12 @@ std::string heap_body(const Context& c, int& height) {
         const RunResult& run = c.runs[i];
         const std::string lc = std::to_string(i + 1);
         const std::string dat = quoted("heap_" + c.tags[i] + ".dat");
-        s << panel_axis(c, i, c.runs.size()) << fault_shading(c, faults, i == 0)
-          << "set title " << quoted(panel_title(run)) << " noenhanced\n";
+        s << panel_axis(c, i, c.runs.size()) << fault_shading(c, faults, i == 0) << "set title "
+          << quoted(panel_title(run)) << " noenhanced\n";
         std::vector<std::string> clauses;
         // The band (lowest..highest free between samples) goes below the sampled line.
-        clauses.push_back(dat +
-                          " using ($1/ts):($3/1024.0):($4/1024.0) with filledcurves lt " + lc +
-                          " fs transparent solid 0.25 noborder notitle");
+        clauses.push_back(dat + " using ($1/ts):($3/1024.0):($4/1024.0) with filledcurves lt " +
+                          lc + " fs transparent solid 0.25 noborder notitle");
         clauses.push_back(dat + " using ($1/ts):" + heap_y(c, i) + " with lines lw 2 lc " + lc +
                           " title " + quoted(run.summary.variant) + " noenhanced");
         if (!run.summary.heap.unlimited)
@@ -423,8 +423,7 @@ std::string heap_body(const Context& c, int& height) {
         if (need && !in_use)
             clauses.push_back(num(*need) + "/1024.0 with lines dt 4 lw 2 lc rgb '#7b3294' " +
                               (i == 0 ? "title " + quoted("TLS connect needs " +
-                                                          std::to_string(std::lround(*need)) +
-                                                          " B")
+                                                          std::to_string(std::lround(*need)) + " B")
                                       : std::string("notitle")));
         if (!peaks[i].empty() && !in_use)
             clauses.push_back(quoted("handshake_" + c.tags[i] + ".dat") +
@@ -451,13 +450,13 @@ std::string heap_body(const Context& c, int& height) {
             for (const FaultStyle& f : faults)
                 clauses.push_back("keyentry with boxes fillstyle transparent solid 0.35 noborder "
                                   "fc rgb '" +
-                                  std::string(f.colour) + "' title " +
-                                  quoted("fault: " + f.name) + " noenhanced");
+                                  std::string(f.colour) + "' title " + quoted("fault: " + f.name) +
+                                  " noenhanced");
             for (const MarkerStyle& m : kMarkers)
                 if (markers_present.count(m.type))
                     clauses.push_back("keyentry with points pt " + std::to_string(m.point_type) +
-                                      " ps 1.1 lc rgb '" + m.colour + "' title " +
-                                      quoted(m.label) + " noenhanced");
+                                      " ps 1.1 lc rgb '" + m.colour + "' title " + quoted(m.label) +
+                                      " noenhanced");
         }
         s << plot_command(clauses);
         if (i == 0)
@@ -473,8 +472,7 @@ std::string heap_body(const Context& c, int& height) {
 // each kept row after the first is written twice, at its time with the previous values, then
 // with its own, so filledcurves draws steps instead of slanted edges.
 std::vector<std::string> stacked_states(const Context& c, std::size_t i, std::size_t first_column,
-                                        double scale, const std::string& file, double& max_total,
-                                        bool titled) {
+                                        double scale, const std::string& file, double& max_total) {
     const RunResult& run = c.runs[i];
     const auto& rows = run.samples;
     const auto kept = change_rows(rows.size(), [&](std::size_t a, std::size_t b) {
@@ -516,8 +514,7 @@ std::vector<std::string> stacked_states(const Context& c, std::size_t i, std::si
         clauses.push_back(quoted(file) + " using ($1/ts):" + std::to_string(2 + k) + ":" +
                           std::to_string(3 + k) +
                           " with filledcurves fillstyle solid 0.85 noborder lc rgb '" +
-                          state_colour(name) + "' " +
-                          (titled ? "title " + quoted(name) + " noenhanced" : "notitle"));
+                          state_colour(name) + "' title " + quoted(name) + " noenhanced");
     }
     return clauses;
 }
@@ -534,13 +531,13 @@ std::string closed_pcb_heap_body(const Context& c, int& height) {
             recorded[i] = recorded[i] && !std::isnan(s[kColClosedHeap]);
         if (recorded[i])
             clauses[i] = stacked_states(c, i, kFirstClosedHeapColumn, 1024.0,
-                                        "closed_pcb_heap_" + c.tags[i] + ".dat", max_total, true);
+                                        "closed_pcb_heap_" + c.tags[i] + ".dat", max_total);
     }
     std::ostringstream s;
     s << figure_begin(c, "heap held by PCBs the application already closed, by TCP state", panels,
                       height)
-      << "set ylabel 'held [KiB]'\nset yrange [0:" << num(std::max(max_total * 1.15, 1.0))
-      << "]\n" << kKey;
+      << "set ylabel 'held [KiB]'\nset yrange [0:" << num(std::max(max_total * 1.15, 1.0)) << "]\n"
+      << kKey;
     for (std::size_t i = 0; i < c.runs.size(); ++i) {
         const RunResult& run = c.runs[i];
         double most = 0;
@@ -575,18 +572,17 @@ std::string pcb_states(const Context& c, int& height) {
     double max_count = 1;
     for (std::size_t i = 0; i < c.runs.size(); ++i) {
         const std::string file = "pcb_states_" + c.tags[i] + ".dat";
-        clauses[i] = stacked_states(c, i, kFirstStateColumn, 1.0, file, max_count, true);
+        clauses[i] = stacked_states(c, i, kFirstStateColumn, 1.0, file, max_count);
         for (const Sample& r : c.runs[i].samples)
             max_count = std::max(max_count, r[kColPcbsLive]);
     }
     std::ostringstream s;
-    s << figure_begin(c, "TCP PCBs by state", panels, height) << "set ylabel 'PCBs'\nset yrange [0:"
-      << num(max_count + 1) << "]\n"
-      << (max_count <= 12 ? "set ytics 1\n" : "set ytics autofreq\n")
-      << kKey;
+    s << figure_begin(c, "TCP PCBs by state", panels, height)
+      << "set ylabel 'PCBs'\nset yrange [0:" << num(max_count + 1) << "]\n"
+      << (max_count <= 12 ? "set ytics 1\n" : "set ytics autofreq\n") << kKey;
     for (std::size_t i = 0; i < c.runs.size(); ++i) {
-        s << panel_axis(c, i, c.runs.size()) << fault_shading(c, faults, i == 0)
-          << "set title " << quoted(c.runs[i].summary.variant) << " noenhanced\n";
+        s << panel_axis(c, i, c.runs.size()) << fault_shading(c, faults, i == 0) << "set title "
+          << quoted(c.runs[i].summary.variant) << " noenhanced\n";
         if (clauses[i].empty())
             s << "plot NaN notitle\n";
         else
@@ -665,8 +661,7 @@ std::string pcb_timeline(const Context& c, int& height) {
             const PcbRecord& p = *rows[y].pcbs[j];
             for (std::size_t k = 0; k < p.states.size(); ++k) {
                 const double start = p.states[k].at_s;
-                const double end =
-                    k + 1 < p.states.size() ? p.states[k + 1].at_s : rows[y].ends[j];
+                const double end = k + 1 < p.states.size() ? p.states[k + 1].at_s : rows[y].ends[j];
                 if (std::find(order.begin(), order.end(), p.states[k].state) == order.end())
                     order.push_back(p.states[k].state);
                 by_state[p.states[k].state] << num(start) << ' ' << num(end) << ' ' << y << '\n';
@@ -715,7 +710,8 @@ std::string pcb_timeline(const Context& c, int& height) {
     const std::string note =
         lanes ? "  \xc2\xb7  a lane holds PCBs that followed each other (ids first..last)" : "";
     s << figure_begin(c, what, 1, height, 0.2, note) << panel_axis(c, 0, 1)
-      << "unset ylabel\nunset title\n" << kKey;
+      << "unset ylabel\nunset title\n"
+      << kKey;
     if (rows.empty()) {
         s << "set yrange [0:1]\nunset ytics\n"
           << "set label 1 'no PCBs recorded' at graph 0.5, graph 0.5 center noenhanced\nplot NaN "
@@ -754,7 +750,8 @@ std::string terminal_pass(const Context& c, const std::string& name, const std::
     else
         gp << "set terminal " << c.options.png_terminal << size
            << " enhanced font 'sans,10' background '#ffffff'\n";
-    gp << "set output " << quoted(name + (svg ? ".svg" : ".png")) << "\n" << body << "unset output\n";
+    gp << "set output " << quoted(name + (svg ? ".svg" : ".png")) << "\n"
+       << body << "unset output\n";
     return gp.str();
 }
 
@@ -818,11 +815,11 @@ void render_all(const Context& c, const std::vector<PlotJob>& jobs, PlotResult& 
             std::rethrow_exception(run.error);
         const std::string messages = read_text(run.log);
         if (!run.result.success())
-            throw ReportError("gnuplot failed on " + run.main_script.string() + " (" +
-                              run.script.filename().string() + ", " +
-                              (run.result.timed_out ? std::string("timed out")
-                                                    : run.result.status.describe()) +
-                              "):\n" + messages);
+            throw ReportError(
+                "gnuplot failed on " + run.main_script.string() + " (" +
+                run.script.filename().string() + ", " +
+                (run.result.timed_out ? std::string("timed out") : run.result.status.describe()) +
+                "):\n" + messages);
         for (const fs::path& o : run.outputs) {
             if (fs::file_size(o, ec) == 0 || ec)
                 throw ReportError("gnuplot wrote no " + o.string() + " from " +

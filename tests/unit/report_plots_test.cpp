@@ -79,7 +79,8 @@ TEST(PlotDecimation, ShortSeriesStayWhole) {
 
 TEST(PlotDecimation, StepSeriesKeepsOnlyChanges) {
     const std::vector<int> v = {1, 1, 1, 2, 2, 1, 1, 1};
-    const auto kept = change_rows(v.size(), [&](std::size_t a, std::size_t b) { return v[a] == v[b]; });
+    const auto kept =
+        change_rows(v.size(), [&](std::size_t a, std::size_t b) { return v[a] == v[b]; });
     // First row, each change (rows 3 and 5), and the last row.
     EXPECT_EQ(kept, (std::vector<std::size_t>{0, 3, 5, 7}));
 }
