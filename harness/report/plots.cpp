@@ -248,6 +248,15 @@ std::string heap_y(const Context& c, std::size_t i) {
     return "((" + num(static_cast<double>(c.runs[i].summary.heap.budget)) + " - $2)/1024.0)";
 }
 
+// The band's two edges (columns 3 and 4: lowest and highest free bytes), in KiB of what the
+// heap axis shows.
+std::string heap_band(const Context& c, std::size_t i) {
+    if (!plots_heap_in_use(c))
+        return "($3/1024.0):($4/1024.0)";
+    const std::string budget = num(static_cast<double>(c.runs[i].summary.heap.budget));
+    return "((" + budget + " - $4)/1024.0):((" + budget + " - $3)/1024.0)";
+}
+
 // Fault colours by fault name, in order of first appearance.
 constexpr const char* kFaultColours[] = {"#fdb863", "#b2abd2", "#a6dba0", "#f1b6da"};
 
@@ -412,7 +421,7 @@ std::string heap_body(const Context& c, int& height) {
           << quoted(panel_title(run)) << " noenhanced\n";
         std::vector<std::string> clauses;
         // The band (lowest..highest free between samples) goes below the sampled line.
-        clauses.push_back(dat + " using ($1/ts):($3/1024.0):($4/1024.0) with filledcurves lt " +
+        clauses.push_back(dat + " using ($1/ts):" + heap_band(c, i) + " with filledcurves lt " +
                           lc + " fs transparent solid 0.25 noborder notitle");
         clauses.push_back(dat + " using ($1/ts):" + heap_y(c, i) + " with lines lw 2 lc " + lc +
                           " title " + quoted(run.summary.variant) + " noenhanced");
