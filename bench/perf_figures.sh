@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Benchmark (prints figures, asserts nothing): the figures of docs/performance.md.
 #   bash bench/perf_figures.sh BUILD_DIR [OUT_DIR]
-# BUILD_DIR must have lwipsim, lwipsim-upstream-2.1.3, link_bench and backoff_bench built
+# BUILD_DIR must have lwipsim, lwipsim-upstream-2.1.3, link_bench, backoff_bench and plot_bench built
 # (release preset recommended). Prints the machine, then:
 #   * field case A/B/C wall time including the broker, with --jobs 1 and --jobs 2;
 #   * simulated/wall ratio per field-case variant (summary.json sim_time_s / wall_time_s) and
 #     the share of wall time spent holding virtual time for the broker (time.host_wait_s);
 #   * backoff_bench (one idle hour of blackhole backoff) and link_bench (frames/s);
+#   * plot_bench (all plots of three variants of a 24 h run sampled every second);
 #   * MQTT-over-TLS payload throughput: scenarios/throughput.yaml for 1 min of virtual time,
 #     QoS 1 and QoS 0, payload bytes per virtual second and per wall second.
 set -euo pipefail
@@ -44,6 +45,9 @@ echo "== backoff_bench (one idle hour of blackhole backoff)"
 
 echo "== link_bench"
 "$build/bench/link_bench"
+
+echo "== plot_bench (24 h at 1 s sampling, three variants)"
+"$build/bench/plot_bench"
 
 echo "== MQTT over TLS throughput, 1 min of virtual time"
 for qos in 1 0; do

@@ -130,6 +130,11 @@ void PcbProbe::record_free(const void* pcb, const std::string& reason) {
     live_.erase(it);
 }
 
+const PcbRecord* PcbProbe::live_record(const void* pcb) const {
+    auto it = live_.find(pcb);
+    return it == live_.end() ? nullptr : &records_[it->second];
+}
+
 std::map<std::string, int> PcbProbe::count_by_state() const {
     std::map<std::string, int> counts;
     for (const auto& [pcb, index] : live_) {

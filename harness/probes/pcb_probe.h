@@ -63,6 +63,8 @@ class PcbProbe : public heap::HeapObserver {
     [[nodiscard]] uint64_t rsts_sent() const { return rsts_sent_; }
     /// Live PCBs by TCP state name.
     [[nodiscard]] std::map<std::string, int> count_by_state() const;
+    /// The record of the live PCB at `pcb`, or nullptr when the probe does not follow it.
+    [[nodiscard]] const PcbRecord* live_record(const void* pcb) const;
     void set_failure_sink(std::function<void(heap::Subsystem, size_t, bool)> f) {
         failure_sink_ = std::move(f);
     }

@@ -12,9 +12,14 @@ namespace lwipsim::report {
 struct PlotOptions {
     bool svg = true; // needed for the plots inlined in report.html
     bool png = true;
-    bool heap = true;         // (a) free heap over virtual time, budget, faults, event markers
-    bool pcb_timeline = true; // (b) one bar per PCB coloured by TCP state
-    bool pcb_states = true;   // (c) PCB count by state over time (stacked)
+    bool heap = true;            // (a) free heap, one panel per variant: budget, faults, events,
+                                 //     TLS handshake peaks and the level a new connection needs
+    bool pcb_timeline = true;    // (b) one bar per PCB (or lane of PCBs) coloured by TCP state
+    bool pcb_states = true;      // (c) PCB count by state over time (stacked), per variant
+    bool closed_pcb_heap = true; // (d) heap held by PCBs the app closed, stacked by state
+    // Long series keep per pixel column only their extremes (decimate.h); off draws every
+    // sample (bench/plot_bench compares the two).
+    bool decimate = true;
     std::string gnuplot = "gnuplot";       // program, looked up in PATH
     std::string png_terminal = "pngcairo"; // "png" (libgd) works too
     int width = 1000;                      // pixels (SVG user units)
@@ -34,6 +39,7 @@ struct PlotResult {
 inline constexpr const char* kHeapPlot = "heap";
 inline constexpr const char* kPcbTimelinePlot = "pcb_timeline";
 inline constexpr const char* kPcbStatesPlot = "pcb_states";
+inline constexpr const char* kClosedPcbHeapPlot = "closed_pcb_heap";
 
 // Plots of one variant's result folder into <dir>/plots.
 // Throws ReportError (bad input, gnuplot error with its message), EnvironmentError (no gnuplot)

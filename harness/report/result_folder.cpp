@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -242,9 +243,14 @@ std::vector<Sample> load_timeseries(const fs::path& file) {
     chomp(line);
     // Columns are found by name so a runner that adds a column later does not break reports.
     const auto header = split(line);
+    constexpr std::size_t kNotRecorded = std::numeric_limits<std::size_t>::max();
     std::array<std::size_t, kTimeseriesColumnCount> where{};
     for (std::size_t c = 0; c < kTimeseriesColumnCount; ++c) {
         auto it = std::find(header.begin(), header.end(), kTimeseriesColumns[c]);
+        if (it == header.end() && c >= kColClosedHeap) {
+            where[c] = kNotRecorded;
+            continue;
+        }
         if (it == header.end() && c >= kRequiredTimeseriesColumns) {
             where[c] = where[kColUsed];
             continue;
@@ -268,6 +274,10 @@ std::vector<Sample> load_timeseries(const fs::path& file) {
                               std::to_string(header.size()));
         Sample row{};
         for (std::size_t c = 0; c < kTimeseriesColumnCount; ++c) {
+            if (where[c] == kNotRecorded) {
+                row[c] = std::numeric_limits<double>::quiet_NaN();
+                continue;
+            }
             const std::string& cell = cells[where[c]];
             double v = 0;
             auto [end, ec] = std::from_chars(cell.data(), cell.data() + cell.size(), v);

@@ -73,15 +73,40 @@ struct Summary {
 };
 
 // timeseries.csv columns, in the order the runner writes them. The first
-// kRequiredTimeseriesColumns must be present; the rest were added later and default to `used`
-// when a folder lacks them (no band: the samples are all that is known).
-inline constexpr std::size_t kTimeseriesColumnCount = 19;
+// kRequiredTimeseriesColumns must be present; the rest were added later. A folder lacking
+// heap_used_min/max reads them as `used` (no band: the samples are all that is known); one
+// lacking the closed_pcb_heap columns reads them as NaN (not recorded, never 0).
+inline constexpr std::size_t kTimeseriesColumnCount = 28;
 inline constexpr std::size_t kRequiredTimeseriesColumns = 17;
 inline constexpr std::array<std::string_view, kTimeseriesColumnCount> kTimeseriesColumns = {
-    "t_s",         "free",       "used",           "lwip",         "mbedtls",
-    "app",         "min_free",   "alloc_failures", "pcbs_live",    "SYN_SENT",
-    "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2",     "CLOSE_WAIT",   "CLOSING",
-    "LAST_ACK",    "TIME_WAIT",  "heap_used_min",  "heap_used_max"};
+    "t_s",
+    "free",
+    "used",
+    "lwip",
+    "mbedtls",
+    "app",
+    "min_free",
+    "alloc_failures",
+    "pcbs_live",
+    "SYN_SENT",
+    "ESTABLISHED",
+    "FIN_WAIT_1",
+    "FIN_WAIT_2",
+    "CLOSE_WAIT",
+    "CLOSING",
+    "LAST_ACK",
+    "TIME_WAIT",
+    "heap_used_min",
+    "heap_used_max",
+    "closed_pcb_heap",
+    "closed_pcb_heap_SYN_SENT",
+    "closed_pcb_heap_ESTABLISHED",
+    "closed_pcb_heap_FIN_WAIT_1",
+    "closed_pcb_heap_FIN_WAIT_2",
+    "closed_pcb_heap_CLOSE_WAIT",
+    "closed_pcb_heap_CLOSING",
+    "closed_pcb_heap_LAST_ACK",
+    "closed_pcb_heap_TIME_WAIT"};
 inline constexpr std::size_t kColTime = 0;
 inline constexpr std::size_t kColFree = 1;
 inline constexpr std::size_t kColUsed = 2;
@@ -89,8 +114,14 @@ inline constexpr std::size_t kColUsed = 2;
 inline constexpr std::size_t kColUsedMin = 17;
 inline constexpr std::size_t kColUsedMax = 18;
 inline constexpr std::size_t kColPcbsLive = 8;
-// Index of the first per-state PCB count column (SYN_SENT); the rest follow in order.
+// Index of the first per-state PCB count column (SYN_SENT); kStateColumnCount follow in order.
 inline constexpr std::size_t kFirstStateColumn = 9;
+inline constexpr std::size_t kStateColumnCount = 8;
+// Heap held by PCBs the application already closed: the total, then one column per state in
+// the order of the count columns (kFirstClosedHeapColumn + k is the state of
+// kFirstStateColumn + k). NaN when the folder predates them.
+inline constexpr std::size_t kColClosedHeap = 19;
+inline constexpr std::size_t kFirstClosedHeapColumn = 20;
 
 using Sample = std::array<double, kTimeseriesColumnCount>; // indexed like kTimeseriesColumns
 

@@ -78,7 +78,10 @@ void Recorder::write_timeseries(const std::filesystem::path& file) const {
     out << "t_s,free,used,lwip,mbedtls,app,min_free,alloc_failures,pcbs_live";
     for (const char* s : kStates)
         out << ',' << s;
-    out << ",heap_used_min,heap_used_max\n";
+    out << ",heap_used_min,heap_used_max,closed_pcb_heap";
+    for (const char* s : kStates)
+        out << ",closed_pcb_heap_" << s;
+    out << '\n';
     for (const auto& s : samples_) {
         int live = 0;
         for (const auto& [state, n] : s.pcbs_by_state)
@@ -89,7 +92,18 @@ void Recorder::write_timeseries(const std::filesystem::path& file) const {
             auto it = s.pcbs_by_state.find(st);
             out << ',' << (it == s.pcbs_by_state.end() ? 0 : it->second);
         }
-        out << ',' << s.used_min << ',' << s.used_max << '\n';
+        out << ',' << s.used_min << ',' << s.used_max;
+        // The total counts every state; a closed PCB is in one of kStates in practice (a
+        // client never has SYN_RCVD or LISTEN PCBs), so it equals the sum of the columns after.
+        size_t closed_total = 0;
+        for (const auto& [state, bytes] : s.closed_pcb_heap)
+            closed_total += bytes;
+        out << ',' << closed_total;
+        for (const char* st : kStates) {
+            auto it = s.closed_pcb_heap.find(st);
+            out << ',' << (it == s.closed_pcb_heap.end() ? 0 : it->second);
+        }
+        out << '\n';
     }
 }
 

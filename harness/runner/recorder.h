@@ -21,6 +21,8 @@ struct HeapSample {
     /// Lowest and highest bytes in use since the previous sample: what happened between
     /// samples (a handshake's peak) is not lost to the sampling interval.
     size_t used_min = 0, used_max = 0;
+    /// Heap held by PCBs the application already closed, by TCP state (closed_pcb_heap.h).
+    std::map<std::string, size_t> closed_pcb_heap{};
 };
 
 class Recorder {

@@ -3,6 +3,7 @@
 #include "harness/broker/errors.h"
 #include "harness/broker/managed_broker.h"
 #include "harness/broker/pki_cache.h"
+#include "harness/probes/closed_pcb_heap.h"
 #include "harness/probes/pcb_probe.h"
 #include "harness/runner/broker_side.h"
 #include "harness/runner/fault_triggers.h"
@@ -492,6 +493,7 @@ HeapSample take_sample(const probes::PcbProbe& probe) {
     auto window = h.take_use_window();
     sample.used_min = window.min_used;
     sample.used_max = window.max_used;
+    sample.closed_pcb_heap = probes::closed_pcb_heap_by_state(probe);
     return sample;
 }
 

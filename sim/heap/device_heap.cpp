@@ -151,6 +151,10 @@ void DeviceHeap::release(void* ptr) {
     std::free(h);
 }
 
+size_t DeviceHeap::charge_of(const void* ptr) const {
+    return (static_cast<const BlockHeader*>(ptr) - 1)->size + overhead_;
+}
+
 size_t DeviceHeap::sum_live_blocks() const {
     size_t sum = 0;
     for (const BlockHeader* h = g_live; h != nullptr; h = h->next)

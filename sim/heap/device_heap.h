@@ -72,6 +72,10 @@ class DeviceHeap {
         return stats_[static_cast<size_t>(s)];
     }
     [[nodiscard]] size_t block_overhead() const { return overhead_; }
+    /// Bytes the accounting charges for one live block (its size plus the block overhead).
+    /// `ptr` must be what allocate() returned and not yet released (probes attributing heap to
+    /// an owner, e.g. a PCB and its queued segments).
+    [[nodiscard]] size_t charge_of(const void* ptr) const;
     /// Lowest and highest bytes in use since the previous call (or configure()).
     struct UseWindow {
         size_t min_used = 0, max_used = 0;

@@ -75,8 +75,8 @@ TEST(ReportPlots, WritesImagesScriptsAndData) {
     TempDir tmp;
     write_run_folder(tmp.path(), {});
     const PlotResult r = plot_run(tmp.path());
-    EXPECT_EQ(r.images.size(), 6u); // 3 plots x {svg, png}
-    for (const char* name : {"heap", "pcb_timeline", "pcb_states"}) {
+    EXPECT_EQ(r.images.size(), 8u); // 4 plots x {svg, png}
+    for (const char* name : {"heap", "closed_pcb_heap", "pcb_timeline", "pcb_states"}) {
         const fs::path dir = tmp.path() / "plots";
         EXPECT_TRUE(fs::exists(dir / (std::string(name) + ".gp"))) << name;
         const std::string png = read_file(dir / (std::string(name) + ".png"));
