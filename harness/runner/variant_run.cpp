@@ -1034,6 +1034,7 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
         {"time", time_json(sched, broker_clock)},
         {"faults", faults},
         {"expectations", expectations},
+        {"metrics", metrics_json(measured_run(st))},
         {"warnings", st.warnings},
         {"scenario_resolved", scenario::to_json(sc)},
     };
