@@ -66,10 +66,10 @@ std::vector<fs::path> plot_heap_overlay(const DiffResult& diff, const fs::path& 
         curves << (i ? ", \\\n     " : "plot ")
                << quoted(write_series(out_dir, "baseline", i, old_samples))
                << " using ($1/ts):($2/1024.0) with steps dt 2 lw 1.5 lc rgb '" << colour
-               << "' title " << quoted(label + " baseline") << ", \\\n     "
+               << "' noenhanced title " << quoted(label + " baseline") << ", \\\n     "
                << quoted(write_series(out_dir, "new", i, new_samples))
                << " using ($1/ts):($2/1024.0) with steps dt 1 lw 1.5 lc rgb '" << colour
-               << "' title " << quoted(label + " new");
+               << "' noenhanced title " << quoted(label + " new");
     }
     const TimeUnit unit = choose_time_unit(length);
     std::ostringstream body;
