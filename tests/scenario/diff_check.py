@@ -86,4 +86,5 @@ mismatch = diff(base, other, "--no-plot")
 assert mismatch.returncode == 2 and "different runs" in mismatch.stderr, mismatch.stderr
 badtol = diff(base, again, "--no-plot", "--tolerance", "heap.nonsense=1%")
 assert badtol.returncode == 2 and "unknown metric" in badtol.stderr, badtol.stderr
+shutil.rmtree(work)  # kept when an assertion failed, for a look
 print("ok")
