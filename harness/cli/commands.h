@@ -15,6 +15,7 @@ void setup_validate(CLI::App& app);
 void setup_list(CLI::App& app);
 void setup_compare(CLI::App& app);
 void setup_plot(CLI::App& app);
+void setup_diff(CLI::App& app);
 
 /// --seed: a whole number 0 or more. CLI11 alone reads "-1" into a uint64_t as
 /// 18446744073709551615; this refuses it as the scenario's own `seed:` does.

@@ -119,4 +119,46 @@ void write_junit(const fs::path& file, const std::string& suite_name,
         throw std::runtime_error("cannot write " + file.string());
 }
 
+void write_diff_junit(const fs::path& file, const report::DiffResult& diff) {
+    auto value = [](bool present, const std::optional<double>& v) {
+        return !present ? std::string("absent") : v ? number(*v) : std::string("null");
+    };
+    std::ostringstream body;
+    std::size_t tests = 0, failures = 0;
+    for (std::size_t i = 0; i < diff.rows.size();) {
+        const std::string run = diff.rows[i].run;
+        std::ostringstream cases;
+        std::size_t t = 0, f = 0;
+        for (; i < diff.rows.size() && diff.rows[i].run == run; ++i) {
+            const report::MetricDiff& d = diff.rows[i];
+            ++t;
+            cases << "    <testcase classname=\"" << xml("diff." + run) << "\" name=\""
+                  << xml(d.metric) << "\" time=\"0\"";
+            if (!d.moved) {
+                cases << "/>\n";
+                continue;
+            }
+            ++f;
+            const std::string what = d.metric + " moved: " + value(d.in_old, d.old_value) + " -> " +
+                                     value(d.in_new, d.new_value) + " (" + report::change_text(d) +
+                                     "), tolerance " + d.tolerance.text();
+            cases << ">\n      <failure type=\"metric moved\" message=\"" << xml(what) << "\">"
+                  << xml(what) << "</failure>\n    </testcase>\n";
+        }
+        body << "  <testsuite name=\"" << xml("diff " + run) << "\" tests=\"" << t
+             << "\" failures=\"" << f << "\" errors=\"0\" time=\"0\">\n"
+             << cases.str() << "  </testsuite>\n";
+        tests += t;
+        failures += f;
+    }
+    if (file.has_parent_path())
+        fs::create_directories(file.parent_path());
+    std::ofstream out(file);
+    out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"lwipsim diff\" "
+        << "tests=\"" << tests << "\" failures=\"" << failures << "\" errors=\"0\">\n"
+        << body.str() << "</testsuites>\n";
+    if (!out.flush())
+        throw std::runtime_error("cannot write " + file.string());
+}
+
 } // namespace lwipsim::cli

@@ -69,6 +69,7 @@ int main(int argc, char** argv) {
     setup_list(app);
     setup_compare(app);
     setup_plot(app);
+    setup_diff(app);
 
     try {
         app.parse(argc, argv);

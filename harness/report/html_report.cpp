@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "harness/report/errors.h"
+#include "harness/report/interactive_chart.h"
 
 namespace lwipsim::report {
 namespace fs = std::filesystem;
@@ -228,9 +229,11 @@ void files_section(std::ostringstream& h, const fs::path& dir) {
     h << "</ul>\n";
 }
 
-std::string head(const std::string& title) {
+// `charts`: the page has interactive charts, so the chart library goes into its head.
+std::string head(const std::string& title, bool charts = false) {
     return "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" +
-           esc(title) + "</title>\n" + kStyle + "</head>\n<body>\n";
+           esc(title) + "</title>\n" + kStyle + (charts ? chart_library_html() : "") +
+           "</head>\n<body>\n";
 }
 
 // "not measurable" is its own outcome: the run could not measure the metric (null), which
@@ -280,8 +283,8 @@ void variant_row(std::ostringstream& h, const std::string& first_cells, const Su
       << "</a></td><td>" << status_span(s.status) << "</td><td class=\"num\">"
       << free_cell(s.heap, s.heap.min_free) << "</td><td class=\"num\">"
       << free_cell(s.heap, s.heap.final_free) << "</td><td class=\"num\">" << s.heap.peak_used()
-      << "</td><td class=\"num\">" << s.heap.alloc_failures << "</td><td class=\"num\">" << s.pcbs.size()
-      << "</td><td class=\"num\">" << alive << "</td><td class=\"num\">"
+      << "</td><td class=\"num\">" << s.heap.alloc_failures << "</td><td class=\"num\">"
+      << s.pcbs.size() << "</td><td class=\"num\">" << alive << "</td><td class=\"num\">"
       << (longest >= 0 ? seconds(longest) : "&mdash;") << "</td><td class=\"num\">" << passed
       << " / " << s.expectations.size() << "</td></tr>\n";
 }
@@ -342,7 +345,7 @@ void expectation_matrix(std::ostringstream& h, const std::vector<const Summary*>
 std::string comparison_html(const std::vector<RunResult>& runs, const fs::path& parent) {
     std::ostringstream h;
     const std::string scenario = runs.front().summary.scenario;
-    h << head("lwipsim: " + scenario + " (comparison)") << "<h1>" << esc(scenario) << ": "
+    h << head("lwipsim: " + scenario + " (comparison)", true) << "<h1>" << esc(scenario) << ": "
       << runs.size() << " variants</h1>\n<h2>Variants</h2>\n<table id=\"variants\">\n<tr>"
       << kVariantColumns;
     std::vector<const Summary*> summaries;
@@ -353,6 +356,7 @@ std::string comparison_html(const std::vector<RunResult>& runs, const fs::path& 
     h << "</table>\n";
     h << "<h2>Expectations</h2>\n";
     expectation_matrix(h, summaries);
+    h << comparison_charts_html(runs);
     plots_section(h, parent, "cmp");
     h << "</body>\n</html>\n";
     return h.str();
@@ -420,8 +424,8 @@ std::string run_report_html(const RunResult& run) {
     const Summary& s = run.summary;
     const double length = run.run_length_s();
     std::ostringstream h;
-    h << head("lwipsim: " + s.scenario + " / " + s.variant) << "<h1>" << esc(s.scenario) << " / "
-      << esc(s.variant) << ": " << status_span(s.status) << "</h1>\n";
+    h << head("lwipsim: " + s.scenario + " / " + s.variant, true) << "<h1>" << esc(s.scenario)
+      << " / " << esc(s.variant) << ": " << status_span(s.status) << "</h1>\n";
 
     std::size_t alive = 0;
     for (const PcbRecord& p : s.pcbs)
@@ -448,6 +452,7 @@ std::string run_report_html(const RunResult& run) {
     for (const auto& [k, v] : rows)
         h << "<tr><th>" << esc(k) << "</th><td>" << v << "</td></tr>\n";
     h << "</table>\n";
+    h << run_charts_html(run);
 
     h << "<h2>Expectations</h2>\n";
     if (s.expectations.empty()) {

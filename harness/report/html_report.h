@@ -8,8 +8,10 @@
 
 namespace lwipsim::report {
 
-// Self-contained HTML reports (no scripts, no external resources: plots are inlined SVG,
-// links to captures and logs are relative to the report).
+// Self-contained HTML reports (no external resources: plots are inlined SVG, the interactive
+// charts' library and data are inlined scripts (interactive_chart.h), links to captures and
+// logs are relative to the report). Writing a run or comparison report throws
+// EnvironmentError when the chart library (libjs-dygraphs) is not installed.
 //
 // write_report(dir):
 //   - dir is one variant's result folder: writes dir/report.html and returns its path;

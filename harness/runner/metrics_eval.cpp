@@ -1,4 +1,5 @@
 #include "harness/runner/metrics_eval.h"
+#include "harness/scenario/metrics.h"
 
 #include <algorithm>
 #include <functional>
@@ -190,6 +191,16 @@ nlohmann::json evaluate_expectations(const scenario::Scenario& sc, const Measure
         if (!v)
             row["error"] = "not measurable: " + why_not_measured(e.metric);
         out.push_back(row);
+    }
+    return out;
+}
+
+nlohmann::json metrics_json(const MeasuredRun& m) {
+    nlohmann::json out = nlohmann::json::object();
+    for (const scenario::MetricInfo& info : scenario::known_metrics()) {
+        const std::string name(info.name);
+        const auto v = metric_value(name, m);
+        out[name] = v ? nlohmann::json(*v) : nlohmann::json(nullptr);
     }
     return out;
 }

@@ -38,4 +38,8 @@ std::optional<double> metric_value(const std::string& name, const MeasuredRun& m
 /// [{metric, op, value, measured, passed}] for the expectations that apply to the variant.
 nlohmann::json evaluate_expectations(const scenario::Scenario& sc, const MeasuredRun& m);
 
+/// {name: value or null} for every known metric (summary.json
+/// `metrics`, what `lwipsim diff` compares).
+nlohmann::json metrics_json(const MeasuredRun& m);
+
 } // namespace lwipsim::runner

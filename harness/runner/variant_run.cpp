@@ -1078,6 +1078,7 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
         {"broker", broker_side ? broker_side->summary_json() : BrokerSide::unmeasured_json()},
         {"faults", faults},
         {"expectations", expectations},
+        {"metrics", metrics_json(measured_run(st))},
         {"warnings", st.warnings},
         {"scenario_resolved", scenario::to_json(sc)},
     };

@@ -11,7 +11,11 @@
 
 #include "harness/report/html_report.h"
 #include "sim/host/child_process.h"
+#include "tests/support/png_pixels.h"
 #include "tests/unit/report_test_support.h"
+
+#include <algorithm>
+#include <set>
 
 namespace lwipsim::report {
 namespace {
@@ -116,6 +120,82 @@ TEST(ReportBrowser, ChromiumRendersTablesAndScreenshot) {
     EXPECT_EQ(png.substr(12, 4), "IHDR");
     EXPECT_EQ(be32(png, 16), 1200u);
     EXPECT_EQ(be32(png, 20), 900u);
+}
+
+// The interactive charts are drawn by the inlined dygraphs script: the DOM the browser ends
+// with holds its canvases and the chart titles it wrote, and a screenshot of the report
+// differs from one of the same page without chart data over the chart areas.
+TEST(ReportBrowser, InteractiveChartsDrawInHeadlessChromium) {
+    const std::string chromium = find_chromium();
+    if (chromium.empty())
+        GTEST_SKIP() << "chromium not installed (apt-get install chromium)";
+    TempDir tmp;
+    const fs::path run = tmp.path() / "run";
+    write_run_folder(run, {});
+    const fs::path html = write_report(run); // no gnuplot plots: only the charts draw pictures
+    const std::string url = "file://" + fs::absolute(html).string();
+
+    auto argv = chromium_argv(chromium, tmp.path() / "profile-dom");
+    argv.push_back("--dump-dom");
+    argv.push_back(url);
+    const host::CommandResult dom_exit =
+        run_browser(argv, tmp.path(), tmp.path() / "dom.html", tmp.path() / "dom.err");
+    ASSERT_TRUE(dom_exit.success()) << describe(dom_exit) << "\n"
+                                    << read_file(tmp.path() / "dom.err");
+    const std::string dom = read_file(tmp.path() / "dom.html");
+    std::size_t canvases = 0;
+    for (std::size_t p = 0; (p = dom.find("<canvas", p)) != std::string::npos; ++p)
+        ++canvases;
+    // Heap, PCB states and link drops charts (no closed-PCB column in the synthetic folder);
+    // dygraphs gives each a drawing canvas and a highlight canvas.
+    EXPECT_GE(canvases, 6u) << dom.substr(0, 2000);
+    for (const char* title :
+         {"Heap in use by subsystem", "TCP PCBs by state", "Link: frames dropped (cumulative)"})
+        EXPECT_NE(dom.find("class=\"dygraph-label dygraph-title\">" + std::string(title)),
+                  std::string::npos)
+            << title;
+    // The legend, written by the library into our labelsDiv, names the series.
+    EXPECT_NE(dom.find("mbedtls"), std::string::npos);
+
+    // The control: the same page whose chart code cannot find its data (the block renamed),
+    // so the library loads but draws nothing and the chart boxes stay empty.
+    std::string control = read_file(html);
+    const std::string data_id = "id=\"lwipsim-chart-data\"";
+    ASSERT_NE(control.find(data_id), std::string::npos);
+    control.replace(control.find(data_id), data_id.size(), "id=\"no-chart-data\"");
+    test_support::write_file(run / "control.html", control);
+
+    auto screenshot = [&](const std::string& name, const fs::path& page) {
+        const fs::path shot = tmp.path() / (name + ".png");
+        auto a = chromium_argv(chromium, tmp.path() / ("profile-" + name));
+        a.push_back("--window-size=1200,1400");
+        a.push_back("--screenshot=" + shot.string());
+        a.push_back("file://" + fs::absolute(page).string());
+        const host::CommandResult r =
+            run_browser(a, tmp.path(), tmp.path() / (name + ".out"), tmp.path() / (name + ".err"));
+        EXPECT_TRUE(r.success()) << describe(r) << "\n" << read_file(tmp.path() / (name + ".err"));
+        return testing::decode_png(read_file(shot));
+    };
+    const testing::PngPixels on = screenshot("charts", html);
+    const testing::PngPixels off = screenshot("control", run / "control.html");
+    ASSERT_TRUE(on.error.empty()) << on.error;
+    ASSERT_TRUE(off.error.empty()) << off.error;
+    ASSERT_EQ(on.rgb.size(), std::size_t{1200} * 1400);
+    ASSERT_EQ(off.rgb.size(), on.rgb.size());
+
+    // Not blank: a real share of non-white pixels and many colours (text, tables and the
+    // charts' series, fills, shading and ticks).
+    const auto non_white =
+        std::count_if(on.rgb.begin(), on.rgb.end(), [](std::uint32_t c) { return c != 0xFFFFFF; });
+    EXPECT_GT(non_white, static_cast<std::ptrdiff_t>(on.rgb.size() / 20));
+    const std::set<std::uint32_t> colours(on.rgb.begin(), on.rgb.end());
+    EXPECT_GE(colours.size(), 64u);
+    // The charts drew: a 1200 px wide chart of 280 px with curves, fills and axes changes far
+    // more than a few thousand pixels against the empty boxes of the control page.
+    std::size_t changed = 0;
+    for (std::size_t i = 0; i < on.rgb.size(); ++i)
+        changed += on.rgb[i] != off.rgb[i] ? 1 : 0;
+    EXPECT_GT(changed, 20000u);
 }
 
 } // namespace

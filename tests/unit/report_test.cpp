@@ -1,5 +1,7 @@
 #include <algorithm>
+#include <cstdlib>
 #include <functional>
+#include <optional>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -172,17 +174,23 @@ TEST(ReportHtml, ListsEveryPcbAndExpectationWithoutExternalResources) {
     EXPECT_NE(html.find("<tr><th>LWIP_SO_LINGER</th><td>0</td></tr>"), std::string::npos);
     EXPECT_NE(html.find("<tr><th>linger</th><td>off</td></tr>"), std::string::npos);
 
-    // Plots are inline; the only absolute URL allowed is the SVG namespace name.
+    // Plots are inline; the only absolute URLs allowed are the SVG namespace name and the
+    // licence named in the inlined chart library's comment (nothing is fetched from either).
     std::size_t svgs = 0;
     for (std::size_t p = 0; (p = html.find("<svg", p)) != std::string::npos; ++p)
         ++svgs;
     EXPECT_EQ(svgs, 3u);
     static const std::regex url(R"(https?://[^"'\s)<>]*)");
-    for (std::sregex_iterator it(html.begin(), html.end(), url), e; it != e; ++it)
-        EXPECT_EQ(it->str(), "http://www.w3.org/2000/svg");
-    EXPECT_EQ(html.find("<script"), std::string::npos);
+    for (std::sregex_iterator it(html.begin(), html.end(), url), e; it != e; ++it) {
+        if (it->str() != "http://www.w3.org/2000/svg")
+            EXPECT_TRUE(it->str().ends_with("/LICENSE.txt")) << it->str();
+    }
+    // Scripts are inline only: no src, no stylesheet links, no source map references.
+    EXPECT_EQ(html.find("<script src"), std::string::npos);
+    EXPECT_EQ(html.find("<link"), std::string::npos);
+    EXPECT_EQ(html.find("sourceMappingURL"), std::string::npos);
     EXPECT_EQ(html.find("xlink:"), std::string::npos);
-    EXPECT_EQ(html.find("src="), std::string::npos);
+    EXPECT_EQ(html.find(" src="), std::string::npos); // as an attribute (the library has ".src=")
     // Captures and logs are linked relatively.
     for (const char* link : {"href=\"device.pcap\"", "href=\"wire.pcap\"", "href=\"tls-keys.log\"",
                              "href=\"broker.log\"", "href=\"run.log\"", "href=\"pcbs.csv\""})
@@ -433,6 +441,94 @@ TEST(ReportHtml, InlineSvgDropsPrologAndPrefixesIds) {
         out,
         "<svg xmlns=\"http://www.w3.org/2000/svg\">\n<path id='p3_gpPt1'/><use href='#p3_gpPt1' "
         "clip-path='url(#p3_c1)'/></svg>");
+}
+
+} // namespace
+} // namespace lwipsim::report
+
+namespace lwipsim::report {
+namespace {
+
+// Sets an environment variable for one test, restoring the old value after.
+class ScopedEnv {
+  public:
+    ScopedEnv(const char* name, const std::string& value) : name_(name) {
+        if (const char* old = std::getenv(name))
+            old_ = old;
+        setenv(name, value.c_str(), 1);
+    }
+    ~ScopedEnv() {
+        if (old_)
+            setenv(name_, old_->c_str(), 1);
+        else
+            unsetenv(name_);
+    }
+    ScopedEnv(const ScopedEnv&) = delete;
+    ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+  private:
+    const char* name_;
+    std::optional<std::string> old_;
+};
+
+TEST(ReportCharts, MissingChartLibraryIsAnEnvironmentErrorNamingThePackage) {
+    TempDir tmp;
+    write_run_folder(tmp.path() / "run", {});
+    ScopedEnv env("LWIPSIM_DYGRAPHS_DIR", (tmp.path() / "empty").string());
+    try {
+        write_report(tmp.path() / "run");
+        FAIL() << "no error without the chart library";
+    } catch (const EnvironmentError& e) {
+        const std::string msg = e.what();
+        EXPECT_NE(msg.find("dygraph.min."), std::string::npos) << msg;
+        EXPECT_NE(msg.find("libjs-dygraphs"), std::string::npos) << msg;
+    }
+    // No half-written report.
+    EXPECT_FALSE(fs::exists(tmp.path() / "run" / "report.html"));
+}
+
+TEST(ReportCharts, DataBlockHoldsEverySampleAndTheEventsToHover) {
+    TempDir tmp;
+    SyntheticRun r;
+    r.rows = 37;
+    write_run_folder(tmp.path(), r);
+    const std::string html = read_file(write_report(tmp.path()));
+    const auto start = html.find("<script type=\"application/json\" id=\"lwipsim-chart-data\">");
+    ASSERT_NE(start, std::string::npos);
+    const std::string data = html.substr(start, html.find("</script>", start) - start);
+    // The stacked heap chart has one row per sample: [t, lwip, mbedtls, app]; the writer puts
+    // 5000, 40000, 200 in every row.
+    std::size_t rows = 0;
+    for (std::size_t p = 0; (p = data.find(",5000.0,40000.0,200.0]", p)) != std::string::npos; ++p)
+        ++rows;
+    EXPECT_EQ(rows, 37u) << data.substr(0, 600);
+    for (const char* ev : {"\"text\":\"fault_start cellular_drop\"", "\"text\":\"app_close\"",
+                           "\"text\":\"tls_handshake_failed\"", "\"text\":\"alloc_failure\""})
+        EXPECT_NE(data.find(ev), std::string::npos) << ev;
+    // The fault window of summary.json (6 s .. 18 s of a 60 s run; axis in seconds).
+    EXPECT_NE(data.find("\"faults\":[[6.0,18.0,\"cellular_drop\"]]"), std::string::npos);
+    // No closed-PCB column in this folder: the chart is left out and the page says why.
+    EXPECT_EQ(data.find("chart-closed-heap"), std::string::npos);
+    EXPECT_NE(html.find("Heap held by closed PCBs: not recorded"), std::string::npos);
+}
+
+TEST(ReportCharts, ClosedPcbHeapColumnsGetTheirOwnChart) {
+    TempDir tmp;
+    write_run_folder(tmp.path(), {});
+    // Add two columns named like closed-PCB heap by state to the synthetic timeseries.csv.
+    std::istringstream in(read_file(tmp.path() / "timeseries.csv"));
+    std::ostringstream out;
+    std::string line;
+    for (bool header = true; std::getline(in, line); header = false)
+        out << line << (header ? ",closed_FIN_WAIT_1,closed_TIME_WAIT\n" : ",1904,0\n");
+    write_file(tmp.path() / "timeseries.csv", out.str());
+    const std::string html = read_file(write_report(tmp.path()));
+    EXPECT_NE(html.find("\"id\":\"chart-closed-heap\""), std::string::npos);
+    EXPECT_NE(
+        html.find("\"labels\":[\"virtual time [s]\",\"closed_FIN_WAIT_1\",\"closed_TIME_WAIT\"]"),
+        std::string::npos);
+    EXPECT_NE(html.find(",1904.0,0.0]"), std::string::npos);
+    EXPECT_EQ(html.find("Heap held by closed PCBs: not recorded"), std::string::npos);
 }
 
 } // namespace
