@@ -184,6 +184,7 @@ void plots_section(std::ostringstream& h, const fs::path& dir, const std::string
     const std::pair<const char*, const char*> plots[] = {
         {kHeapPlot, "Free heap over virtual time (line: samples; band: lowest..highest between "
                     "samples; shaded: fault windows; dashed: budget)"},
+        {kClosedPcbHeapPlot, "Heap held by PCBs the application already closed, by TCP state"},
         {kPcbTimelinePlot, "TCP PCB lifetimes, coloured by state"},
         {kPcbStatesPlot, "PCB count by state"},
     };
