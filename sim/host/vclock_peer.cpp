@@ -66,6 +66,7 @@ VclockPeer::VclockPeer(VclockOptions options) : options_(std::move(options)) {
     page_->deadline_ns = LWIPSIM_VCLOCK_NO_DEADLINE;
     // Not yet idle: the program has to report once before the scheduler may move time.
     page_->idle_ack = seq_ - 1;
+    page_->grant_seq = seq_ - 1; // no grant for any wake yet
     page_->version = LWIPSIM_VCLOCK_VERSION;
     store(page_->magic, LWIPSIM_VCLOCK_MAGIC);
 }
@@ -95,6 +96,23 @@ void VclockPeer::wake(clock::SimTime now) {
     store(page_->now_ns, static_cast<int64_t>(now.since_start.count()));
     store(page_->wake_seq, ++seq_);
     futex_wake(page_->wake_seq);
+}
+
+void VclockPeer::wake_with_grant(clock::SimTime now, clock::SimTime quiet_until) {
+    if (quiet_until <= now) {
+        wake(now);
+        return;
+    }
+    // Only while the program is idle (the scheduler's peer-deadline wake): it reads the grant
+    // after the wake_seq bump below, and no other grant is written before its next idle report.
+    ++grants_;
+    store(page_->grant_ns, static_cast<int64_t>(quiet_until.since_start.count()));
+    store(page_->grant_seq, seq_ + 1);
+    wake(now);
+}
+
+pid_t VclockPeer::attached_pid() const {
+    return load(page_->attached_pid);
 }
 
 std::optional<clock::SimTime> VclockPeer::deadline() const {

@@ -49,8 +49,14 @@ class VclockPeer final : public clock::HostPeer {
     [[nodiscard]] bool idle() const override;
     [[nodiscard]] std::optional<clock::SimTime> deadline() const override;
     void wake(clock::SimTime now) override;
+    void wake_with_grant(clock::SimTime now, clock::SimTime quiet_until) override;
+    /// The pid the library wrote when it mapped the page inside the program, or 0 while it
+    /// has not (not started yet, or the dynamic loader ignored LD_PRELOAD).
+    [[nodiscard]] pid_t attached_pid() const;
 
     [[nodiscard]] uint64_t wakes() const { return wakes_; }
+    /// Wakes that carried a grant (wake_with_grant beyond `now`).
+    [[nodiscard]] uint64_t grants() const { return grants_; }
 
     /// liblwipsim_vclock.so next to the running executable, or $LWIPSIM_VCLOCK_LIBRARY; nullopt
     /// when neither exists.
@@ -64,6 +70,7 @@ class VclockPeer final : public clock::HostPeer {
     uint32_t seq_ = 0; ///< the latest wake_seq we published
     pid_t pid_ = -1;
     uint64_t wakes_ = 0;
+    uint64_t grants_ = 0;
 };
 
 } // namespace lwipsim::host
