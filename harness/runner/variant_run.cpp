@@ -985,6 +985,7 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
 
     RunState st(sc, partial, tap ? kTapAddresses : kSlirpAddresses);
     if (vclock) {
+        vclock->require_attached(managed->pid()); // exit 3 when LD_PRELOAD was ignored
         vclock->watch(managed->pid());
         st.broker_peer = &*vclock;
         sched.set_host_peer(&*vclock);

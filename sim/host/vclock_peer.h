@@ -31,7 +31,8 @@ struct VclockOptions {
 
 class VclockPeer final : public clock::HostPeer {
   public:
-    /// Creates the page. Throws ProcessError when it cannot be created or mapped.
+    /// Creates the page. Throws ProcessError when it cannot be created or mapped, and
+    /// EnvironmentError when the library path holds an LD_PRELOAD separator (' ' or ':').
     explicit VclockPeer(VclockOptions options);
     ~VclockPeer() override;
     VclockPeer(const VclockPeer&) = delete;
@@ -53,6 +54,9 @@ class VclockPeer final : public clock::HostPeer {
     /// The pid the library wrote when it mapped the page inside the program, or 0 while it
     /// has not (not started yet, or the dynamic loader ignored LD_PRELOAD).
     [[nodiscard]] pid_t attached_pid() const;
+    /// Throws EnvironmentError unless the library attached inside `pid`. Call once the
+    /// program has reached its main loop (its constructors, ours included, have run by then).
+    void require_attached(pid_t pid) const;
 
     [[nodiscard]] uint64_t wakes() const { return wakes_; }
     /// Wakes that carried a grant (wake_with_grant beyond `now`).

@@ -71,6 +71,7 @@ DECLARE_REAL(int, nanosleep, const struct timespec*, struct timespec*)
 DECLARE_REAL(int, clock_nanosleep, clockid_t, int, const struct timespec*, struct timespec*)
 DECLARE_REAL(int, epoll_pwait2, int, struct epoll_event*, int, const struct timespec*,
              const sigset_t*)
+DECLARE_REAL(int, epoll_ctl, int, int, int, struct epoll_event*)
 DECLARE_REAL(ssize_t, write, int, const void*, size_t)
 DECLARE_REAL(ssize_t, writev, int, const struct iovec*, int)
 DECLARE_REAL(ssize_t, send, int, const void*, size_t, int)
@@ -221,7 +222,20 @@ EXPORT time_t time(time_t* out) {
 static uint32_t g_spent_seq;
 static int g_spent; /* g_spent_seq is meaningful */
 
+/* Under an unspent grant nothing new can become ready on a socket: a readiness check that found
+ * nothing stays true until the grant is spent, so later timeouts of the same epoll set need not
+ * ask the kernel again (one syscall less per loop of the program). Only epoll sets: a poll or
+ * select check also fills the caller's result arrays. */
+static uint32_t g_quiet_seq;
+static int g_quiet_epfd = -1;
+
+static int quiet_under_grant(uint32_t seq, int epfd) {
+    return epfd >= 0 && __atomic_load_n(&g_quiet_epfd, __ATOMIC_SEQ_CST) == epfd &&
+           __atomic_load_n(&g_quiet_seq, __ATOMIC_SEQ_CST) == seq;
+}
+
 static void spend_grant(void) {
+    __atomic_store_n(&g_quiet_epfd, -1, __ATOMIC_SEQ_CST);
     __atomic_store_n(&g_spent_seq, __atomic_load_n(&g_page->wake_seq, __ATOMIC_SEQ_CST),
                      __ATOMIC_SEQ_CST);
     __atomic_store_n(&g_spent, 1, __ATOMIC_SEQ_CST);
@@ -268,16 +282,17 @@ static void catch_up(void) {
     errno = saved_errno;
 }
 
-static int is_socket(int fd) {
-    struct stat st;
-    return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
-}
-
-/* Every call that can change what the worker sees on a socket passes here first. */
+/* Every call that can change what the worker sees on a socket passes here first. Outputs on
+ * pipes and other non-files spend the grant too: they may make one of the program's own fds
+ * ready (a self-pipe), which a skipped readiness check would miss. */
 static void before_socket_effect(int fd) {
-    if (!attached() || !is_socket(fd))
+    if (!attached())
         return;
-    catch_up();
+    struct stat st;
+    if (fstat(fd, &st) != 0 || S_ISREG(st.st_mode))
+        return;
+    if (S_ISSOCK(st.st_mode))
+        catch_up();
     spend_grant();
 }
 
@@ -290,14 +305,17 @@ enum wait_end { kReady, kTimedOut, kInterrupted, kDetached };
 
 /* The handshake with the worker (vclock_page.h). `deadline` is virtual ns or NO_DEADLINE.
  * Leaves the check's result in *result when it returns kReady. */
-static enum wait_end covered_wait(int64_t deadline, check_fn check, void* ctx, int* result) {
+static enum wait_end covered_wait(int64_t deadline, check_fn check, void* ctx, int* result,
+                                  int epfd) {
     if (__atomic_fetch_add(&g_page->waiters, 1, __ATOMIC_SEQ_CST) != 0)
         give_up("two threads of this program wait at once; the library serves one waiting thread");
     enum wait_end end;
     for (;;) {
         uint32_t seq = __atomic_load_n(&g_page->wake_seq,
                                        __ATOMIC_SEQ_CST); /* before the check: no lost wake-up */
-        *result = check(ctx);
+        int64_t grant = grant_for(seq);
+        int skip = deadline < grant && quiet_under_grant(seq, epfd);
+        *result = skip ? 0 : check(ctx);
         if (*result != 0) {
             if (*result > 0) { /* input the program will read: the worker's time first */
                 catch_up();
@@ -310,7 +328,9 @@ static enum wait_end covered_wait(int64_t deadline, check_fn check, void* ctx, i
             end = kTimedOut;
             break;
         }
-        if (deadline < grant_for(seq)) { /* nothing can arrive before it: a timeout, locally */
+        if (deadline < grant) { /* nothing can arrive before it: a timeout, locally */
+            __atomic_store_n(&g_quiet_seq, seq, __ATOMIC_SEQ_CST);
+            __atomic_store_n(&g_quiet_epfd, epfd, __ATOMIC_SEQ_CST);
             __atomic_store_n(&g_local_ns, deadline, __ATOMIC_SEQ_CST);
             end = kTimedOut;
             break;
@@ -377,7 +397,7 @@ EXPORT int epoll_wait(int epfd, struct epoll_event* events, int max, int timeout
         return get_epoll_wait()(epfd, events, max, timeout);
     struct epoll_ctx c = {epfd, events, max, NULL};
     int ready = 0;
-    enum wait_end end = covered_wait(deadline_after_ms(timeout), epoll_check, &c, &ready);
+    enum wait_end end = covered_wait(deadline_after_ms(timeout), epoll_check, &c, &ready, epfd);
     int r = readiness_result(end, ready);
     return r != -2 ? r : get_epoll_wait()(epfd, events, max, timeout);
 }
@@ -388,7 +408,7 @@ EXPORT int epoll_pwait(int epfd, struct epoll_event* events, int max, int timeou
         return get_epoll_pwait()(epfd, events, max, timeout, mask);
     struct epoll_ctx c = {epfd, events, max, mask};
     int ready = 0;
-    enum wait_end end = covered_wait(deadline_after_ms(timeout), epoll_check, &c, &ready);
+    enum wait_end end = covered_wait(deadline_after_ms(timeout), epoll_check, &c, &ready, epfd);
     int r = readiness_result(end, ready);
     return r != -2 ? r : get_epoll_pwait()(epfd, events, max, timeout, mask);
 }
@@ -402,6 +422,13 @@ EXPORT int epoll_pwait2(int epfd, struct epoll_event* events, int max,
         return -1;
     }
     return get_epoll_pwait2()(epfd, events, max, timeout, mask);
+}
+
+/* A changed interest set may hold an fd that is ready already: ask the kernel again. */
+EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event* event) {
+    if (g_page != NULL)
+        __atomic_store_n(&g_quiet_epfd, -1, __ATOMIC_SEQ_CST);
+    return get_epoll_ctl()(epfd, op, fd, event);
 }
 
 /* poll */
@@ -422,7 +449,7 @@ EXPORT int poll(struct pollfd* fds, nfds_t n, int timeout) {
         return get_poll()(fds, n, timeout);
     struct poll_ctx c = {fds, n, NULL};
     int ready = 0;
-    enum wait_end end = covered_wait(deadline_after_ms(timeout), poll_check, &c, &ready);
+    enum wait_end end = covered_wait(deadline_after_ms(timeout), poll_check, &c, &ready, -1);
     int r = readiness_result(end, ready);
     return r != -2 ? r : get_poll()(fds, n, timeout);
 }
@@ -434,7 +461,7 @@ EXPORT int ppoll(struct pollfd* fds, nfds_t n, const struct timespec* timeout,
         return get_ppoll()(fds, n, timeout, mask);
     struct poll_ctx c = {fds, n, mask};
     int ready = 0;
-    enum wait_end end = covered_wait(deadline, poll_check, &c, &ready);
+    enum wait_end end = covered_wait(deadline, poll_check, &c, &ready, -1);
     int r = readiness_result(end, ready);
     return r != -2 ? r : get_ppoll()(fds, n, timeout, mask);
 }
@@ -470,7 +497,7 @@ static int covered_select(int nfds, fd_set* r, fd_set* w, fd_set* e, int64_t dea
     if (e != NULL)
         c.e0 = *e;
     int ready = 0;
-    enum wait_end end = covered_wait(deadline, select_check, &c, &ready);
+    enum wait_end end = covered_wait(deadline, select_check, &c, &ready, -1);
     if (end == kTimedOut || end == kDetached) {
         /* A timed-out select returns empty sets; a detached one is redone on the originals. */
         fd_set none;
@@ -516,7 +543,7 @@ static int nothing_ready(void* p) {
 /* Sleeps until virtual `deadline`; 0, or EINTR with the virtual time left in *rem. */
 static int covered_sleep(int64_t deadline, struct timespec* rem) {
     int ignored = 0;
-    switch (covered_wait(deadline, nothing_ready, NULL, &ignored)) {
+    switch (covered_wait(deadline, nothing_ready, NULL, &ignored, -1)) {
     case kInterrupted:
         if (rem != NULL) { /* never negative: the deadline may have passed with the signal */
             int64_t left = deadline - virtual_now();

@@ -31,3 +31,5 @@ endforeach()
 
 # The managed broker on virtual time (issue 13): keepalive expiry read from broker.log.
 lwipsim_scenario_check(broker_keepalive_expiry broker_keepalive_check.py broker_keepalive_expiry)
+# The clock library is really loaded into mosquitto, and its path survives LD_PRELOAD.
+lwipsim_scenario_check(broker_clock_environment broker_clock_env_check.py e2e_basic)
