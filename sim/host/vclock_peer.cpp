@@ -130,8 +130,9 @@ void VclockPeer::require_attached(pid_t pid) const {
         return;
     throw EnvironmentError(
         "virtual clock: " + options_.library.string() + " was not loaded into the program (pid " +
-        std::to_string(pid) + (attached > 0 ? "; the page names pid " + std::to_string(attached)
-                                           : "; it never mapped its clock page") +
+        std::to_string(pid) +
+        (attached > 0 ? "; the page names pid " + std::to_string(attached)
+                      : "; it never mapped its clock page") +
         "): the dynamic loader ignored LD_PRELOAD (not a shared library of this architecture, "
         "or a set-user-ID program); see the program's log. time.broker_clock: wall runs the "
         "broker on the wall clock instead");

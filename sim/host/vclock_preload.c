@@ -576,8 +576,8 @@ EXPORT int clock_nanosleep(clockid_t id, int flags, const struct timespec* req,
     int64_t epoch = attached() ? clock_epoch(id) : -1;
     if (epoch < 0 || !valid_timespec(req))
         return get_clock_nanosleep()(id, flags, req, rem);
-    int64_t deadline = (flags & TIMER_ABSTIME) ? add_ns(from_timespec(req), -epoch)
-                                               : deadline_after(req);
+    int64_t deadline =
+        (flags & TIMER_ABSTIME) ? add_ns(from_timespec(req), -epoch) : deadline_after(req);
     return covered_sleep(deadline, (flags & TIMER_ABSTIME) ? NULL : rem);
 }
 

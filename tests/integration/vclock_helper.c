@@ -19,8 +19,11 @@
  *       without a page: exits 0 when it timed out like the real call. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,9 +33,6 @@
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <errno.h>
-#include <limits.h>
-#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 

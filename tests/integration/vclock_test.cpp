@@ -9,8 +9,8 @@
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
-#include <netinet/in.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -52,8 +52,7 @@ class HelperRun {
         ::listen(listener_, 1);
         ::getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len);
         std::vector<std::string> argv{LWIPSIM_VCLOCK_HELPER, mode};
-        if (mode == "slow-reader" || mode == "sleeper" || mode == "ticker" ||
-            mode == "timespecs")
+        if (mode == "slow-reader" || mode == "sleeper" || mode == "ticker" || mode == "timespecs")
             argv.push_back(std::to_string(ntohs(a.sin_port)));
         pid_ = spawn_child(argv, -1, peer_->environment());
         peer_->watch(pid_);
@@ -205,7 +204,8 @@ TEST(Vclock, TimeoutsAreCheckedAndSaturated) {
     // worker publishes now_ns before it bumps wake_seq, so this happens between the two.
     const int fd = ::open(run.page_file().c_str(), O_RDWR);
     ASSERT_GE(fd, 0);
-    void* map = ::mmap(nullptr, LWIPSIM_VCLOCK_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    void* map =
+        ::mmap(nullptr, LWIPSIM_VCLOCK_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     ::close(fd);
     ASSERT_NE(map, MAP_FAILED);
     __atomic_store_n(&static_cast<lwipsim_vclock_page*>(map)->now_ns, int64_t{2000000000},
@@ -246,8 +246,8 @@ TEST(Vclock, TheLibraryNamesItsProcessInThePage) {
 TEST(Vclock, LibraryPathsWithPreloadSeparatorsAreRefused) {
     for (const char* lib : {"/tmp/a b/liblwipsim_vclock.so", "/tmp/a:b/liblwipsim_vclock.so"}) {
         VclockOptions vo;
-        vo.page_file = fs::temp_directory_path() /
-                       ("lwipsim-vclock-sep-" + std::to_string(::getpid()));
+        vo.page_file =
+            fs::temp_directory_path() / ("lwipsim-vclock-sep-" + std::to_string(::getpid()));
         vo.library = lib;
         EXPECT_THROW(VclockPeer{vo}, EnvironmentError) << lib;
         fs::remove(vo.page_file);
