@@ -11,7 +11,12 @@
  * D, or it detached us). Then it checks again. Signals that interrupt the futex (handlers
  * installed without SA_RESTART) end the wait with EINTR, as the kernel's waits would.
  *
- * Limits, each refused loudly (message on stderr and in the page, then abort) rather than a
+ * Lookahead: a wake may come with a grant ("nothing reaches you before G"); timeouts before G
+ * that find nothing ready then pass on the program's own clock without a round trip, until
+ * the program writes to or closes a socket or finds input: the worker's time catches up first
+ * (write, writev, send, sendto, sendmsg, shutdown and close are wrapped for that).
+ *
+ * Limits, each refused loudly (message on stderr and in the page, then exit 70) rather than a
  * silent hang: a second thread entering a covered wait while one is inside; epoll_pwait2. A
  * wait the library does not know at all (a raw syscall, io_uring, a futex of the program's own)
  * blocks in real time: the worker then sees no idle report and stops the run with an error
