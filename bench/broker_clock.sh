@@ -5,8 +5,10 @@
 #   bash bench/broker_clock.sh BUILD_DIR [OUT_DIR]
 # Rows: telemetry every 1 s for 10 min at QoS 0 and QoS 1 (bench/scenarios/telemetry.yaml),
 # one session then a 1 h blackhole (bench/scenarios/idle_hour.yaml). The grace mode uses the
-# default host_grace (20 ms). Figures: simulated / wall of the whole command, and
-# summary.json's time.host_wait_s, time.broker_deadlines, jumps_with_host_pending.
+# default host_grace (20 ms). Figures: simulated / wall of the whole command, its CPU time
+# (user + system of lwipsim and mosquitto: less sensitive to the machine's load than the wall
+# time), and summary.json's time.host_wait_s, time.broker_deadlines (round trips to the broker
+# at its own deadline), jumps_with_host_pending.
 # Goals (issue 13): >= 1,000x for both telemetry rows, >= 20,000x for the idle hour.
 set -euo pipefail
 build=${1:?usage: broker_clock.sh BUILD_DIR [OUT_DIR]}
@@ -15,23 +17,27 @@ here=$(cd "$(dirname "$0")" && pwd)
 lwipsim=$build/bin/lwipsim
 mkdir -p "$out"
 echo "nproc $(nproc), load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-22s %-8s %10s %9s %10s %12s %10s %8s\n' row clock simulated wall ratio host_wait_s deadlines pending
+printf '%-22s %-8s %10s %9s %10s %7s %12s %10s %8s\n' row clock simulated wall ratio cpu \
+    host_wait_s deadlines pending
 
 row() { # name scenario clock [--set ...]
     local name=$1 scenario=$2 clock=$3
     shift 3
     local dir="$out/$name-$clock"
-    local start end
-    start=$(date +%s.%N)
-    "$lwipsim" run "$here/scenarios/$scenario" --no-plots --quiet --jobs 1 --out "$dir" \
-        --set time.broker_clock=$clock "$@" >/dev/null 2>&1 ||
-        echo "  ($name $clock: exit $? — see $dir)"
-    end=$(date +%s.%N)
-    jq -r --arg name "$name" --arg clock "$clock" --arg wall "$(echo "$end - $start" | bc)" \
+    local times="$out/$name-$clock.time"
+    # bash's time: wall, and user + system CPU of the command and every child it waited for.
+    local TIMEFORMAT='%R %U %S'
+    { time "$lwipsim" run "$here/scenarios/$scenario" --no-plots --quiet --jobs 1 \
+        --out "$dir" --set time.broker_clock=$clock "$@" >/dev/null 2>&1 ||
+        echo "  ($name $clock: exit $? — see $dir)" >&2; } 2>"$times"
+    read -r wall user sys < <(tail -n1 "$times")
+    jq -r --arg name "$name" --arg clock "$clock" --arg wall "$wall" \
+        --arg cpu "$(echo "$user + $sys" | bc)" \
         '[$name, $clock, .sim_time_s, ($wall|tonumber), (.sim_time_s / ($wall|tonumber) | round),
-          (.time.host_wait_s*1000|round/1000), .time.broker_deadlines,
+          ($cpu|tonumber), (.time.host_wait_s*1000|round/1000), .time.broker_deadlines,
           .time.jumps_with_host_pending] | @tsv' "$dir/base/summary.json" |
-        awk -F'\t' '{printf "%-22s %-8s %9.0fs %8.2fs %9dx %12s %10s %8s\n", $1,$2,$3,$4,$5,$6,$7,$8}'
+        awk -F'\t' '{printf "%-22s %-8s %9.0fs %8.2fs %9dx %6.2fs %12s %10s %8s\n",
+                      $1,$2,$3,$4,$5,$6,$7,$8,$9}'
 }
 
 for clock in virtual wall; do

@@ -767,6 +767,13 @@ void run_device(RunState& st, const BrokerTarget& target, SchedulerTimer& timer,
     if (slirp && st.broker_peer != nullptr) {
         clock::HostPeer* peer = st.broker_peer;
         slirp->set_host_written_hook([peer, &sched] { peer->wake(sched.now()); });
+        // The broker's lookahead: only slirp writes to its sockets, after a frame from the
+        // link or in one of its own timers (docs/design.md, "Lookahead").
+        sched.set_peer_lookahead([link = lnk.get(), gw = &*slirp](std::optional<SimTime> next) {
+            const SimTime frames = link->earliest_network_arrival(next);
+            const std::optional<SimTime> own = gw->next_own_event();
+            return own ? std::min(frames, *own) : frames;
+        });
     }
 
     port::NetifConfig nc;
@@ -786,6 +793,7 @@ void run_device(RunState& st, const BrokerTarget& target, SchedulerTimer& timer,
     st.frames_delivered = lnk->model(link::Direction::kUp).stats().delivered +
                           lnk->model(link::Direction::kDown).stats().delivered;
     st.frames_dropped = audit.dropped;
+    sched.set_peer_lookahead({});
     lnk->close();
     sched.remove_host_io(&host_io);
     far_down.to = nullptr;
@@ -1009,6 +1017,7 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
 
     RunState st(sc, partial, tap ? kTapAddresses : kSlirpAddresses);
     if (vclock) {
+        vclock->require_attached(managed->pid()); // exit 3 when LD_PRELOAD was ignored
         vclock->watch(managed->pid());
         st.broker_peer = &*vclock;
         sched.set_host_peer(&*vclock);

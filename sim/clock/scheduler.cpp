@@ -336,7 +336,14 @@ bool Scheduler::reach_peer_deadline() {
     ++stats_.peer_deadlines;
     if (trace_enabled_)
         record("host peer deadline");
-    peer_->wake(now_);
+    if (peer_lookahead_) {
+        std::optional<SimTime> next;
+        if (!events_.empty())
+            next = events_.begin()->first.when;
+        peer_->wake_with_grant(now_, std::max(now_, peer_lookahead_(next)));
+    } else {
+        peer_->wake(now_);
+    }
     return true;
 }
 

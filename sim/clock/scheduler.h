@@ -77,6 +77,14 @@ class HostPeer {
     [[nodiscard]] virtual std::optional<SimTime> deadline() const = 0;
     /// Publishes `now` and makes the program look again (its deadline came, or data arrived).
     virtual void wake(SimTime now) = 0;
+    /// wake(now) with a promise (the lookahead): nothing will reach the program before
+    /// `quiet_until`, so it may let its own timeouts before then pass without a round trip, as
+    /// long as it does nothing the worker can see (docs/design.md, "Lookahead"). A peer that
+    /// cannot use the promise keeps this default.
+    virtual void wake_with_grant(SimTime now, SimTime quiet_until) {
+        (void)quiet_until;
+        wake(now);
+    }
 };
 
 enum class TimeMode {
@@ -151,6 +159,12 @@ class Scheduler {
     void remove_host_io(HostIo* io);
     /// At most one; nullptr removes it. While set, host_grace is not used (see HostPeer).
     void set_host_peer(HostPeer* peer) { peer_ = peer; }
+    /// The lookahead for the peer: given the time of the next scheduled event (or nullopt when
+    /// none), the earliest virtual time anything could reach the peer (nothing writes to its
+    /// sockets before). Must be a true lower bound; when unset, the peer gets no grant. Empty
+    /// function removes it.
+    using PeerLookahead = std::function<SimTime(std::optional<SimTime> next_event)>;
+    void set_peer_lookahead(PeerLookahead lookahead) { peer_lookahead_ = std::move(lookahead); }
 
     /// Called by the scheduler each time virtual time is about to move forward (after all
     /// runnable work at the current instant is done). Used by probes to sample at quiet points.
@@ -207,6 +221,7 @@ class Scheduler {
     bool in_dispatch_ = false;
     std::vector<HostIo*> host_ios_;
     HostPeer* peer_ = nullptr;
+    PeerLookahead peer_lookahead_;
     std::function<void(SimTime)> before_jump_;
     TimeStats stats_;
     bool trace_enabled_ = false;

@@ -5,9 +5,13 @@
  *
  * Who writes what:
  *   worker:  now_ns, wake_seq (bumped after every write to the program's sockets and every time
- *            virtual time reaches the program's deadline), detached.
+ *            virtual time reaches the program's deadline), detached, grant_ns and grant_seq
+ *            (written before the wake_seq bump they belong to, only while the program is idle).
  *   library: idle_ack (the wake_seq it read *before* its zero-timeout readiness check, stored
- *            once that check found nothing), deadline_ns, error.
+ *            once that check found nothing), deadline_ns, attached_pid, error.
+ * The grant (lookahead): "nothing will reach you before virtual time grant_ns" for the wake
+ * grant_seq. The program may then let its timeouts before grant_ns pass on its own clock without
+ * asking, until it does something the worker can see (docs/design.md, "Lookahead").
  * The program counts as idle exactly when idle_ack == wake_seq: a wake bumped after the check
  * makes it busy again, so data written while it was deciding is never missed.
  * Both futex words (wake_seq, idle_ack) are 32-bit and compared for equality only (wrap-safe). */
@@ -15,7 +19,7 @@
 #include <stdint.h>
 
 #define LWIPSIM_VCLOCK_MAGIC 0x6c77766bU /* "lwvk" */
-#define LWIPSIM_VCLOCK_VERSION 1U
+#define LWIPSIM_VCLOCK_VERSION 2U
 #define LWIPSIM_VCLOCK_PAGE_SIZE 4096
 /* The environment variable naming the page file for the library. */
 #define LWIPSIM_VCLOCK_ENV "LWIPSIM_VCLOCK_PAGE"
@@ -33,5 +37,8 @@ struct lwipsim_vclock_page {
     int64_t deadline_ns;        /* the idle program's next timeout (virtual), or NO_DEADLINE */
     uint32_t detached;          /* 1: back to real time and real waits (before a stop) */
     uint32_t waiters;           /* threads inside a covered wait (more than one is refused) */
+    int64_t grant_ns;           /* lookahead: no wake before this virtual time (see above) */
+    uint32_t grant_seq;         /* the wake_seq grant_ns belongs to */
+    int32_t attached_pid;       /* getpid() of the program once the library mapped the page */
     char error[512];            /* why the library gave up (an uncovered wait), NUL-terminated */
 };

@@ -43,6 +43,15 @@ void futex_wait(uint32_t& word, uint32_t seen, std::chrono::milliseconds limit) 
 } // namespace
 
 VclockPeer::VclockPeer(VclockOptions options) : options_(std::move(options)) {
+    // LD_PRELOAD splits its list at spaces and colons: such a path would load nothing (or
+    // something else) and the program would run on real time.
+    if (const std::string lib = options_.library.string();
+        lib.find_first_of(" :") != std::string::npos) {
+        throw EnvironmentError("virtual clock: the library path '" + lib +
+                               "' contains a space or a colon, which LD_PRELOAD takes as "
+                               "separators; build or install lwipsim under a path without them, or "
+                               "point $LWIPSIM_VCLOCK_LIBRARY to a copy that has none");
+    }
     const int fd = ::open(options_.page_file.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0 || ::ftruncate(fd, LWIPSIM_VCLOCK_PAGE_SIZE) != 0) {
         const int err = errno;
@@ -66,6 +75,7 @@ VclockPeer::VclockPeer(VclockOptions options) : options_(std::move(options)) {
     page_->deadline_ns = LWIPSIM_VCLOCK_NO_DEADLINE;
     // Not yet idle: the program has to report once before the scheduler may move time.
     page_->idle_ack = seq_ - 1;
+    page_->grant_seq = seq_ - 1; // no grant for any wake yet
     page_->version = LWIPSIM_VCLOCK_VERSION;
     store(page_->magic, LWIPSIM_VCLOCK_MAGIC);
 }
@@ -95,6 +105,37 @@ void VclockPeer::wake(clock::SimTime now) {
     store(page_->now_ns, static_cast<int64_t>(now.since_start.count()));
     store(page_->wake_seq, ++seq_);
     futex_wake(page_->wake_seq);
+}
+
+void VclockPeer::wake_with_grant(clock::SimTime now, clock::SimTime quiet_until) {
+    if (quiet_until <= now) {
+        wake(now);
+        return;
+    }
+    // Only while the program is idle (the scheduler's peer-deadline wake): it reads the grant
+    // after the wake_seq bump below, and no other grant is written before its next idle report.
+    ++grants_;
+    store(page_->grant_ns, static_cast<int64_t>(quiet_until.since_start.count()));
+    store(page_->grant_seq, seq_ + 1);
+    wake(now);
+}
+
+pid_t VclockPeer::attached_pid() const {
+    return load(page_->attached_pid);
+}
+
+void VclockPeer::require_attached(pid_t pid) const {
+    const pid_t attached = attached_pid();
+    if (attached == pid)
+        return;
+    throw EnvironmentError(
+        "virtual clock: " + options_.library.string() + " was not loaded into the program (pid " +
+        std::to_string(pid) +
+        (attached > 0 ? "; the page names pid " + std::to_string(attached)
+                      : "; it never mapped its clock page") +
+        "): the dynamic loader ignored LD_PRELOAD (not a shared library of this architecture, "
+        "or a set-user-ID program); see the program's log. time.broker_clock: wall runs the "
+        "broker on the wall clock instead");
 }
 
 std::optional<clock::SimTime> VclockPeer::deadline() const {

@@ -31,7 +31,8 @@ struct VclockOptions {
 
 class VclockPeer final : public clock::HostPeer {
   public:
-    /// Creates the page. Throws ProcessError when it cannot be created or mapped.
+    /// Creates the page. Throws ProcessError when it cannot be created or mapped, and
+    /// EnvironmentError when the library path holds an LD_PRELOAD separator (' ' or ':').
     explicit VclockPeer(VclockOptions options);
     ~VclockPeer() override;
     VclockPeer(const VclockPeer&) = delete;
@@ -49,8 +50,17 @@ class VclockPeer final : public clock::HostPeer {
     [[nodiscard]] bool idle() const override;
     [[nodiscard]] std::optional<clock::SimTime> deadline() const override;
     void wake(clock::SimTime now) override;
+    void wake_with_grant(clock::SimTime now, clock::SimTime quiet_until) override;
+    /// The pid the library wrote when it mapped the page inside the program, or 0 while it
+    /// has not (not started yet, or the dynamic loader ignored LD_PRELOAD).
+    [[nodiscard]] pid_t attached_pid() const;
+    /// Throws EnvironmentError unless the library attached inside `pid`. Call once the
+    /// program has reached its main loop (its constructors, ours included, have run by then).
+    void require_attached(pid_t pid) const;
 
     [[nodiscard]] uint64_t wakes() const { return wakes_; }
+    /// Wakes that carried a grant (wake_with_grant beyond `now`).
+    [[nodiscard]] uint64_t grants() const { return grants_; }
 
     /// liblwipsim_vclock.so next to the running executable, or $LWIPSIM_VCLOCK_LIBRARY; nullopt
     /// when neither exists.
@@ -64,6 +74,7 @@ class VclockPeer final : public clock::HostPeer {
     uint32_t seq_ = 0; ///< the latest wake_seq we published
     pid_t pid_ = -1;
     uint64_t wakes_ = 0;
+    uint64_t grants_ = 0;
 };
 
 } // namespace lwipsim::host

@@ -11,7 +11,12 @@
  * D, or it detached us). Then it checks again. Signals that interrupt the futex (handlers
  * installed without SA_RESTART) end the wait with EINTR, as the kernel's waits would.
  *
- * Limits, each refused loudly (message on stderr and in the page, then abort) rather than a
+ * Lookahead: a wake may come with a grant ("nothing reaches you before G"); timeouts before G
+ * that find nothing ready then pass on the program's own clock without a round trip, until
+ * the program writes to or closes a socket or finds input: the worker's time catches up first
+ * (write, writev, send, sendto, sendmsg, shutdown and close are wrapped for that).
+ *
+ * Limits, each refused loudly (message on stderr and in the page, then exit 70) rather than a
  * silent hang: a second thread entering a covered wait while one is inside; epoll_pwait2. A
  * wait the library does not know at all (a raw syscall, io_uring, a futex of the program's own)
  * blocks in real time: the worker then sees no idle report and stops the run with an error
@@ -33,8 +38,11 @@
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -66,6 +74,16 @@ DECLARE_REAL(int, select, int, fd_set*, fd_set*, fd_set*, struct timeval*)
 DECLARE_REAL(int, pselect, int, fd_set*, fd_set*, fd_set*, const struct timespec*, const sigset_t*)
 DECLARE_REAL(int, nanosleep, const struct timespec*, struct timespec*)
 DECLARE_REAL(int, clock_nanosleep, clockid_t, int, const struct timespec*, struct timespec*)
+DECLARE_REAL(int, epoll_pwait2, int, struct epoll_event*, int, const struct timespec*,
+             const sigset_t*)
+DECLARE_REAL(int, epoll_ctl, int, int, int, struct epoll_event*)
+DECLARE_REAL(ssize_t, write, int, const void*, size_t)
+DECLARE_REAL(ssize_t, writev, int, const struct iovec*, int)
+DECLARE_REAL(ssize_t, send, int, const void*, size_t, int)
+DECLARE_REAL(ssize_t, sendto, int, const void*, size_t, int, const struct sockaddr*, socklen_t)
+DECLARE_REAL(ssize_t, sendmsg, int, const struct msghdr*, int)
+DECLARE_REAL(int, shutdown, int, int)
+DECLARE_REAL(int, close, int)
 
 /* --- the page ------------------------------------------------------------------------------ */
 
@@ -101,14 +119,22 @@ __attribute__((constructor)) static void attach_page(void) {
         abort();
     }
     g_page = page;
+    /* Proof for the worker that the library really runs inside the program (an LD_PRELOAD the
+     * dynamic loader ignored would leave it 0). */
+    __atomic_store_n(&g_page->attached_pid, (int32_t)getpid(), __ATOMIC_SEQ_CST);
 }
 
 static int attached(void) {
     return g_page != NULL && __atomic_load_n(&g_page->detached, __ATOMIC_SEQ_CST) == 0;
 }
 
+/* The program's own virtual time when it ran ahead of the worker's under a grant (below). */
+static int64_t g_local_ns;
+
 static int64_t virtual_now(void) {
-    return __atomic_load_n(&g_page->now_ns, __ATOMIC_SEQ_CST);
+    int64_t worker = __atomic_load_n(&g_page->now_ns, __ATOMIC_SEQ_CST);
+    int64_t local = __atomic_load_n(&g_local_ns, __ATOMIC_SEQ_CST);
+    return local > worker ? local : worker;
 }
 
 static int futex(uint32_t* word, int op, uint32_t val, const struct timespec* timeout) {
@@ -139,8 +165,25 @@ static struct timespec to_timespec(int64_t ns) {
     return ts;
 }
 
+/* Saturating: a timeout of years must not wrap into the past. */
+static int64_t add_ns(int64_t a, int64_t b) {
+    int64_t sum;
+    if (__builtin_add_overflow(a, b, &sum))
+        return b > 0 ? INT64_MAX : INT64_MIN;
+    return sum;
+}
+
 static int64_t from_timespec(const struct timespec* ts) {
-    return (int64_t)ts->tv_sec * NS_PER_S + ts->tv_nsec;
+    int64_t ns;
+    if (__builtin_mul_overflow((int64_t)ts->tv_sec, NS_PER_S, &ns))
+        return ts->tv_sec > 0 ? INT64_MAX : INT64_MIN;
+    return add_ns(ns, ts->tv_nsec);
+}
+
+/* What the kernel accepts as a relative or absolute timeout; anything else goes to the real
+ * call, which fails with EFAULT or EINVAL at once, as it would without the library. */
+static int valid_timespec(const struct timespec* ts) {
+    return ts != NULL && ts->tv_sec >= 0 && ts->tv_nsec >= 0 && ts->tv_nsec < NS_PER_S;
 }
 
 EXPORT int clock_gettime(clockid_t id, struct timespec* ts) {
@@ -173,6 +216,91 @@ EXPORT time_t time(time_t* out) {
     return t;
 }
 
+/* --- the lookahead grant ------------------------------------------------------------------ */
+
+/* With a wake, the worker may grant "nothing reaches you before virtual time G" (grant_ns for the
+ * wake grant_seq). A covered wait whose deadline is before G and finds nothing ready then ends as
+ * a timeout on the program's own clock (g_local_ns), without a round trip. The grant is used up
+ * (spent) by anything the worker could see: an output on a socket or a wait that finds input;
+ * the worker's time must first catch up with the program's (catch_up), so the worker handles
+ * the effect at the virtual instant it happened (docs/design.md, "Lookahead"). */
+static uint32_t g_spent_seq;
+static int g_spent; /* g_spent_seq is meaningful */
+
+/* Under an unspent grant nothing new can become ready on a socket: a readiness check that found
+ * nothing stays true until the grant is spent, so later timeouts of the same epoll set need not
+ * ask the kernel again (one syscall less per loop of the program). Only epoll sets: a poll or
+ * select check also fills the caller's result arrays. */
+static uint32_t g_quiet_seq;
+static int g_quiet_epfd = -1;
+
+static int quiet_under_grant(uint32_t seq, int epfd) {
+    return epfd >= 0 && __atomic_load_n(&g_quiet_epfd, __ATOMIC_SEQ_CST) == epfd &&
+           __atomic_load_n(&g_quiet_seq, __ATOMIC_SEQ_CST) == seq;
+}
+
+static void spend_grant(void) {
+    __atomic_store_n(&g_quiet_epfd, -1, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&g_spent_seq, __atomic_load_n(&g_page->wake_seq, __ATOMIC_SEQ_CST),
+                     __ATOMIC_SEQ_CST);
+    __atomic_store_n(&g_spent, 1, __ATOMIC_SEQ_CST);
+}
+
+/* The grant for the wake `seq`, or INT64_MIN when there is none (a data wake) or it is spent. */
+static int64_t grant_for(uint32_t seq) {
+    if (__atomic_load_n(&g_page->grant_seq, __ATOMIC_SEQ_CST) != seq)
+        return INT64_MIN;
+    if (__atomic_load_n(&g_spent, __ATOMIC_SEQ_CST) &&
+        __atomic_load_n(&g_spent_seq, __ATOMIC_SEQ_CST) == seq)
+        return INT64_MIN;
+    return __atomic_load_n(&g_page->grant_ns, __ATOMIC_SEQ_CST);
+}
+
+/* Reports "idle until `deadline`" for the wake `seq` and sleeps until the next wake or a detach.
+ * 0, or EINTR when a signal handler without SA_RESTART interrupted the sleep. */
+static int report_idle_and_sleep(uint32_t seq, int64_t deadline) {
+    __atomic_store_n(&g_page->deadline_ns, deadline, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&g_page->idle_ack, seq, __ATOMIC_SEQ_CST);
+    futex(&g_page->idle_ack, FUTEX_WAKE, 1, NULL);
+    /* A bounded futex wait so that a detach is seen even if its wake were lost. */
+    const struct timespec second = {1, 0};
+    while (__atomic_load_n(&g_page->wake_seq, __ATOMIC_SEQ_CST) == seq &&
+           !__atomic_load_n(&g_page->detached, __ATOMIC_SEQ_CST)) {
+        if (futex(&g_page->wake_seq, FUTEX_WAIT, seq, &second) != 0 && errno == EINTR)
+            return EINTR;
+    }
+    return 0;
+}
+
+/* Before an effect the worker can see, while the program runs ahead of the worker's time: ask
+ * to be woken at the program's time (an ordinary idle report with that deadline; the grant
+ * promised that nothing reaches the program before it), so the effect happens at that instant
+ * of the worker's time too. */
+static void catch_up(void) {
+    int64_t local = __atomic_load_n(&g_local_ns, __ATOMIC_SEQ_CST);
+    int saved_errno = errno;
+    while (attached() && __atomic_load_n(&g_page->now_ns, __ATOMIC_SEQ_CST) < local) {
+        uint32_t seq = __atomic_load_n(&g_page->wake_seq, __ATOMIC_SEQ_CST);
+        if (report_idle_and_sleep(seq, local) == EINTR) /* the handler ran: report again */
+            __atomic_store_n(&g_page->idle_ack, seq - 1, __ATOMIC_SEQ_CST);
+    }
+    errno = saved_errno;
+}
+
+/* Every call that can change what the worker sees on a socket passes here first. Outputs on
+ * pipes and other non-files spend the grant too: they may make one of the program's own fds
+ * ready (a self-pipe), which a skipped readiness check would miss. */
+static void before_socket_effect(int fd) {
+    if (!attached())
+        return;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || S_ISREG(st.st_mode))
+        return;
+    if (S_ISSOCK(st.st_mode))
+        catch_up();
+    spend_grant();
+}
+
 /* --- the covered wait ---------------------------------------------------------------------- */
 
 /* A zero-timeout readiness check: the real call with timeout 0 (> 0 ready, < 0 error). */
@@ -182,15 +310,22 @@ enum wait_end { kReady, kTimedOut, kInterrupted, kDetached };
 
 /* The handshake with the worker (vclock_page.h). `deadline` is virtual ns or NO_DEADLINE.
  * Leaves the check's result in *result when it returns kReady. */
-static enum wait_end covered_wait(int64_t deadline, check_fn check, void* ctx, int* result) {
+static enum wait_end covered_wait(int64_t deadline, check_fn check, void* ctx, int* result,
+                                  int epfd) {
     if (__atomic_fetch_add(&g_page->waiters, 1, __ATOMIC_SEQ_CST) != 0)
         give_up("two threads of this program wait at once; the library serves one waiting thread");
     enum wait_end end;
     for (;;) {
         uint32_t seq = __atomic_load_n(&g_page->wake_seq,
                                        __ATOMIC_SEQ_CST); /* before the check: no lost wake-up */
-        *result = check(ctx);
+        int64_t grant = grant_for(seq);
+        int skip = deadline < grant && quiet_under_grant(seq, epfd);
+        *result = skip ? 0 : check(ctx);
         if (*result != 0) {
+            if (*result > 0) { /* input the program will read: the worker's time first */
+                catch_up();
+                spend_grant();
+            }
             end = kReady;
             break;
         }
@@ -198,19 +333,14 @@ static enum wait_end covered_wait(int64_t deadline, check_fn check, void* ctx, i
             end = kTimedOut;
             break;
         }
-        __atomic_store_n(&g_page->deadline_ns, deadline, __ATOMIC_SEQ_CST);
-        __atomic_store_n(&g_page->idle_ack, seq, __ATOMIC_SEQ_CST);
-        futex(&g_page->idle_ack, FUTEX_WAKE, 1, NULL);
-        /* A bounded futex wait so that a detach is seen even if its wake were lost. */
-        const struct timespec second = {1, 0};
-        int interrupted = 0;
-        while (__atomic_load_n(&g_page->wake_seq, __ATOMIC_SEQ_CST) == seq &&
-               !__atomic_load_n(&g_page->detached, __ATOMIC_SEQ_CST)) {
-            if (futex(&g_page->wake_seq, FUTEX_WAIT, seq, &second) != 0 && errno == EINTR) {
-                interrupted = 1;
-                break;
-            }
+        if (deadline < grant) { /* nothing can arrive before it: a timeout, locally */
+            __atomic_store_n(&g_quiet_seq, seq, __ATOMIC_SEQ_CST);
+            __atomic_store_n(&g_quiet_epfd, epfd, __ATOMIC_SEQ_CST);
+            __atomic_store_n(&g_local_ns, deadline, __ATOMIC_SEQ_CST);
+            end = kTimedOut;
+            break;
         }
+        int interrupted = report_idle_and_sleep(seq, deadline) == EINTR;
         if (__atomic_load_n(&g_page->detached, __ATOMIC_SEQ_CST)) {
             end = kDetached;
             break;
@@ -231,7 +361,7 @@ static int64_t deadline_after_ms(int timeout_ms) {
 }
 
 static int64_t deadline_after(const struct timespec* ts) {
-    return ts == NULL ? LWIPSIM_VCLOCK_NO_DEADLINE : virtual_now() + from_timespec(ts);
+    return ts == NULL ? LWIPSIM_VCLOCK_NO_DEADLINE : add_ns(virtual_now(), from_timespec(ts));
 }
 
 static int is_zero_timeout(int64_t deadline) {
@@ -272,7 +402,7 @@ EXPORT int epoll_wait(int epfd, struct epoll_event* events, int max, int timeout
         return get_epoll_wait()(epfd, events, max, timeout);
     struct epoll_ctx c = {epfd, events, max, NULL};
     int ready = 0;
-    enum wait_end end = covered_wait(deadline_after_ms(timeout), epoll_check, &c, &ready);
+    enum wait_end end = covered_wait(deadline_after_ms(timeout), epoll_check, &c, &ready, epfd);
     int r = readiness_result(end, ready);
     return r != -2 ? r : get_epoll_wait()(epfd, events, max, timeout);
 }
@@ -283,18 +413,27 @@ EXPORT int epoll_pwait(int epfd, struct epoll_event* events, int max, int timeou
         return get_epoll_pwait()(epfd, events, max, timeout, mask);
     struct epoll_ctx c = {epfd, events, max, mask};
     int ready = 0;
-    enum wait_end end = covered_wait(deadline_after_ms(timeout), epoll_check, &c, &ready);
+    enum wait_end end = covered_wait(deadline_after_ms(timeout), epoll_check, &c, &ready, epfd);
     int r = readiness_result(end, ready);
     return r != -2 ? r : get_epoll_pwait()(epfd, events, max, timeout, mask);
 }
 
 EXPORT int epoll_pwait2(int epfd, struct epoll_event* events, int max,
                         const struct timespec* timeout, const sigset_t* mask) {
-    (void)epfd, (void)events, (void)max, (void)timeout, (void)mask;
     if (attached())
         give_up("epoll_pwait2 is not covered by the virtual clock");
-    errno = ENOSYS; /* glibc falls back the same way on kernels without it */
-    return -1;
+    if (get_epoll_pwait2() == NULL) { /* a C library without it */
+        errno = ENOSYS;
+        return -1;
+    }
+    return get_epoll_pwait2()(epfd, events, max, timeout, mask);
+}
+
+/* A changed interest set may hold an fd that is ready already: ask the kernel again. */
+EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event* event) {
+    if (g_page != NULL)
+        __atomic_store_n(&g_quiet_epfd, -1, __ATOMIC_SEQ_CST);
+    return get_epoll_ctl()(epfd, op, fd, event);
 }
 
 /* poll */
@@ -315,7 +454,7 @@ EXPORT int poll(struct pollfd* fds, nfds_t n, int timeout) {
         return get_poll()(fds, n, timeout);
     struct poll_ctx c = {fds, n, NULL};
     int ready = 0;
-    enum wait_end end = covered_wait(deadline_after_ms(timeout), poll_check, &c, &ready);
+    enum wait_end end = covered_wait(deadline_after_ms(timeout), poll_check, &c, &ready, -1);
     int r = readiness_result(end, ready);
     return r != -2 ? r : get_poll()(fds, n, timeout);
 }
@@ -323,11 +462,11 @@ EXPORT int poll(struct pollfd* fds, nfds_t n, int timeout) {
 EXPORT int ppoll(struct pollfd* fds, nfds_t n, const struct timespec* timeout,
                  const sigset_t* mask) {
     int64_t deadline = attached() ? deadline_after(timeout) : 0;
-    if (!attached() || is_zero_timeout(deadline))
+    if (!attached() || is_zero_timeout(deadline) || (timeout != NULL && !valid_timespec(timeout)))
         return get_ppoll()(fds, n, timeout, mask);
     struct poll_ctx c = {fds, n, mask};
     int ready = 0;
-    enum wait_end end = covered_wait(deadline, poll_check, &c, &ready);
+    enum wait_end end = covered_wait(deadline, poll_check, &c, &ready, -1);
     int r = readiness_result(end, ready);
     return r != -2 ? r : get_ppoll()(fds, n, timeout, mask);
 }
@@ -363,7 +502,7 @@ static int covered_select(int nfds, fd_set* r, fd_set* w, fd_set* e, int64_t dea
     if (e != NULL)
         c.e0 = *e;
     int ready = 0;
-    enum wait_end end = covered_wait(deadline, select_check, &c, &ready);
+    enum wait_end end = covered_wait(deadline, select_check, &c, &ready, -1);
     if (end == kTimedOut || end == kDetached) {
         /* A timed-out select returns empty sets; a detached one is redone on the originals. */
         fd_set none;
@@ -380,9 +519,12 @@ static int covered_select(int nfds, fd_set* r, fd_set* w, fd_set* e, int64_t dea
 
 EXPORT int select(int nfds, fd_set* r, fd_set* w, fd_set* e, struct timeval* tv) {
     int64_t deadline = LWIPSIM_VCLOCK_NO_DEADLINE;
-    if (attached() && tv != NULL)
-        deadline = virtual_now() + (int64_t)tv->tv_sec * NS_PER_S + (int64_t)tv->tv_usec * 1000;
-    if (!attached() || is_zero_timeout(deadline))
+    int valid = tv == NULL || (tv->tv_sec >= 0 && tv->tv_usec >= 0 && tv->tv_usec < 1000000);
+    if (attached() && tv != NULL && valid) {
+        struct timespec ts = {tv->tv_sec, tv->tv_usec * 1000};
+        deadline = deadline_after(&ts);
+    }
+    if (!attached() || !valid || is_zero_timeout(deadline))
         return get_select()(nfds, r, w, e, tv);
     int res = covered_select(nfds, r, w, e, deadline, NULL);
     return res != -2 ? res : get_select()(nfds, r, w, e, tv);
@@ -391,7 +533,7 @@ EXPORT int select(int nfds, fd_set* r, fd_set* w, fd_set* e, struct timeval* tv)
 EXPORT int pselect(int nfds, fd_set* r, fd_set* w, fd_set* e, const struct timespec* ts,
                    const sigset_t* mask) {
     int64_t deadline = attached() ? deadline_after(ts) : 0;
-    if (!attached() || is_zero_timeout(deadline))
+    if (!attached() || is_zero_timeout(deadline) || (ts != NULL && !valid_timespec(ts)))
         return get_pselect()(nfds, r, w, e, ts, mask);
     int res = covered_select(nfds, r, w, e, deadline, mask);
     return res != -2 ? res : get_pselect()(nfds, r, w, e, ts, mask);
@@ -406,10 +548,12 @@ static int nothing_ready(void* p) {
 /* Sleeps until virtual `deadline`; 0, or EINTR with the virtual time left in *rem. */
 static int covered_sleep(int64_t deadline, struct timespec* rem) {
     int ignored = 0;
-    switch (covered_wait(deadline, nothing_ready, NULL, &ignored)) {
+    switch (covered_wait(deadline, nothing_ready, NULL, &ignored, -1)) {
     case kInterrupted:
-        if (rem != NULL)
-            *rem = to_timespec(deadline - virtual_now());
+        if (rem != NULL) { /* never negative: the deadline may have passed with the signal */
+            int64_t left = deadline - virtual_now();
+            *rem = to_timespec(left > 0 ? left : 0);
+        }
         return EINTR;
     case kDetached: {
         int64_t left = deadline - virtual_now();
@@ -422,7 +566,7 @@ static int covered_sleep(int64_t deadline, struct timespec* rem) {
 }
 
 EXPORT int nanosleep(const struct timespec* req, struct timespec* rem) {
-    if (!attached())
+    if (!attached() || !valid_timespec(req))
         return get_nanosleep()(req, rem);
     int err = covered_sleep(deadline_after(req), rem);
     if (err != 0) {
@@ -435,9 +579,10 @@ EXPORT int nanosleep(const struct timespec* req, struct timespec* rem) {
 EXPORT int clock_nanosleep(clockid_t id, int flags, const struct timespec* req,
                            struct timespec* rem) {
     int64_t epoch = attached() ? clock_epoch(id) : -1;
-    if (epoch < 0)
+    if (epoch < 0 || !valid_timespec(req))
         return get_clock_nanosleep()(id, flags, req, rem);
-    int64_t deadline = (flags & TIMER_ABSTIME) ? from_timespec(req) - epoch : deadline_after(req);
+    int64_t deadline =
+        (flags & TIMER_ABSTIME) ? add_ns(from_timespec(req), -epoch) : deadline_after(req);
     return covered_sleep(deadline, (flags & TIMER_ABSTIME) ? NULL : rem);
 }
 
@@ -451,4 +596,44 @@ EXPORT unsigned int sleep(unsigned int s) {
     if (nanosleep(&ts, &rem) != 0)
         return (unsigned int)rem.tv_sec;
     return 0;
+}
+
+/* --- effects the worker can see ------------------------------------------------------------ */
+
+/* Outputs on a socket, and closing one, happen at the worker's time (before_socket_effect). Other
+ * file descriptors (the log file) pass straight through. */
+EXPORT ssize_t write(int fd, const void* buf, size_t n) {
+    before_socket_effect(fd);
+    return get_write()(fd, buf, n);
+}
+
+EXPORT ssize_t writev(int fd, const struct iovec* iov, int count) {
+    before_socket_effect(fd);
+    return get_writev()(fd, iov, count);
+}
+
+EXPORT ssize_t send(int fd, const void* buf, size_t n, int flags) {
+    before_socket_effect(fd);
+    return get_send()(fd, buf, n, flags);
+}
+
+EXPORT ssize_t sendto(int fd, const void* buf, size_t n, int flags, const struct sockaddr* to,
+                      socklen_t len) {
+    before_socket_effect(fd);
+    return get_sendto()(fd, buf, n, flags, to, len);
+}
+
+EXPORT ssize_t sendmsg(int fd, const struct msghdr* msg, int flags) {
+    before_socket_effect(fd);
+    return get_sendmsg()(fd, msg, flags);
+}
+
+EXPORT int shutdown(int fd, int how) {
+    before_socket_effect(fd);
+    return get_shutdown()(fd, how);
+}
+
+EXPORT int close(int fd) {
+    before_socket_effect(fd);
+    return get_close()(fd);
 }

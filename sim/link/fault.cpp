@@ -55,6 +55,15 @@ void Blackhole::apply(Frame frame, SimTime /*now*/) {
     drop(frame, "blackhole");
 }
 
+SimTime Blackhole::earliest_pass(Direction d, SimTime t) const {
+    const Schedule& sched = common_.schedule;
+    if (!direction_selected(d) || !common_.filter.empty() || !sched.active(t))
+        return t;
+    if (!sched.duration)
+        return SimTime{clock::SimDuration::max()}; // active until the run ends
+    return *sched.last_start(t) + *sched.duration;
+}
+
 // --- nat_reset ---------------------------------------------------------------------------
 
 void NatReset::deliver(Frame frame) {

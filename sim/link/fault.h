@@ -60,6 +60,16 @@ class Fault : public Stage {
     [[nodiscard]] const std::string& name() const { return common_.name; }
     [[nodiscard]] const FaultCommon& common() const { return common_; }
 
+    /// The lookahead (Link::earliest_arrival): the earliest time a frame handed to this fault
+    /// at `t` or later in direction `d` can leave it. Never earlier than `t`.
+    [[nodiscard]] virtual clock::SimTime earliest_pass(Direction d, clock::SimTime t) const {
+        (void)d;
+        return t;
+    }
+    /// False when the fault only ever passes a frame on inside deliver() (drop, alter, pass),
+    /// true when it may send one later from an event of its own (a delay, an injected RST).
+    [[nodiscard]] virtual bool may_emit_later() const { return true; }
+
   protected:
     /// A frame this fault selected (direction and filter match) while its schedule is active.
     virtual void apply(Frame frame, clock::SimTime now) = 0;
@@ -83,6 +93,9 @@ class Fault : public Stage {
 class Blackhole final : public Fault {
   public:
     using Fault::Fault;
+    /// While a window is active and the fault takes every frame of `d`: the window's end.
+    [[nodiscard]] clock::SimTime earliest_pass(Direction d, clock::SimTime t) const override;
+    [[nodiscard]] bool may_emit_later() const override { return false; }
 
   protected:
     void apply(Frame frame, clock::SimTime now) override;

@@ -221,6 +221,24 @@ void Link::Entry::deliver(Frame frame) {
     next->deliver(std::move(frame));
 }
 
+clock::SimTime Link::earliest_network_arrival(std::optional<clock::SimTime> next_event) const {
+    const clock::SimTime never{clock::SimDuration::max()};
+    clock::SimTime best = up_->next_arrival().value_or(never);
+    if (!next_event)
+        return best;
+    // Entry points: the device (0) and the piece after each fault that may emit later.
+    for (size_t entry = 0; entry <= faults_.size(); ++entry) {
+        if (entry > 0 && !faults_[entry - 1]->may_emit_later())
+            continue;
+        clock::SimTime t = *next_event;
+        for (size_t k = entry; k < faults_.size() && t < never; ++k)
+            t = faults_[k]->earliest_pass(Direction::kUp, t);
+        if (t.since_start < never.since_start - up_->latency())
+            best = std::min(best, t + up_->latency());
+    }
+    return best;
+}
+
 void Link::close() {
     if (device_tap_) {
         device_tap_->close();

@@ -92,6 +92,13 @@ class Link {
     [[nodiscard]] const LinkModel& model(Direction d) const {
         return d == Direction::kUp ? *up_ : *down_;
     }
+    /// The lookahead for the far side (Scheduler::set_peer_lookahead): the earliest time an up
+    /// frame can reach it, given that nothing on the device's side runs before `next_event`
+    /// (nullopt: nothing is scheduled). Frames on the wire count at their arrival; a frame sent
+    /// later passes every fault after its entry point (the device, or a fault that may emit
+    /// later) and the wire's latency. SimDuration::max() when no frame can come.
+    [[nodiscard]] clock::SimTime
+    earliest_network_arrival(std::optional<clock::SimTime> next_event) const;
     [[nodiscard]] PcapTap* device_tap() const { return device_tap_.get(); }
     [[nodiscard]] PcapTap* wire_tap() const { return wire_tap_.get(); }
     [[nodiscard]] FrameIds& ids() { return ids_; }

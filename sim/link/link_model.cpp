@@ -60,8 +60,11 @@ void LinkModel::deliver(Frame frame) {
         return;
     }
     ++stats_.delivered;
-    timer_.at(*sent + params_.latency,
-              [this, f = std::move(frame)]() mutable { next_->deliver(std::move(f)); });
+    arrivals_.push_back(*sent + params_.latency);
+    timer_.at(*sent + params_.latency, [this, f = std::move(frame)]() mutable {
+        arrivals_.pop_front();
+        next_->deliver(std::move(f));
+    });
 }
 
 } // namespace lwipsim::link

@@ -57,6 +57,11 @@ class LinkModel final : public FrameSink {
     void set_next(FrameSink* next) { next_ = next; }
     void deliver(Frame frame) override;
     [[nodiscard]] const LinkModelStats& stats() const { return stats_; }
+    /// When the next frame already on this wire reaches `next`; nullopt when none is.
+    [[nodiscard]] std::optional<clock::SimTime> next_arrival() const {
+        return arrivals_.empty() ? std::nullopt : std::optional(arrivals_.front());
+    }
+    [[nodiscard]] clock::SimDuration latency() const { return params_.latency; }
 
   private:
     std::string name_;
@@ -66,6 +71,7 @@ class LinkModel final : public FrameSink {
     FrameSink* next_;
     Serializer serializer_;
     LinkModelStats stats_;
+    std::deque<clock::SimTime> arrivals_; ///< of the frames on the wire; never reorder
 };
 
 } // namespace lwipsim::link

@@ -137,6 +137,7 @@ struct SlirpGateway::SlirpTimer {
     void* cb_opaque = nullptr;
     void (*legacy_cb)(void*) = nullptr; ///< set when slirp used timer_new instead
     uint64_t generation = 0;            ///< bumped by every mod; stale events check it
+    std::optional<clock::SimTime> due;  ///< when the armed event runs; nullopt when not armed
 };
 
 // The C callbacks libslirp calls; `opaque` is always the SlirpGateway.
@@ -325,6 +326,17 @@ int64_t SlirpGateway::slirp_clock_ms() const {
            std::chrono::duration_cast<std::chrono::milliseconds>(timer_.now().since_start).count();
 }
 
+std::optional<clock::SimTime> SlirpGateway::next_own_event() const {
+    std::optional<clock::SimTime> next;
+    if (!armed_ticks_.empty())
+        next = *armed_ticks_.begin();
+    for (const auto& [raw, t] : timers_) {
+        if (t->due && (!next || *t->due < *next))
+            next = t->due;
+    }
+    return next;
+}
+
 void* SlirpGateway::new_timer(int id, void* cb_opaque, void (*legacy_cb)(void*)) {
     auto t = std::make_shared<SlirpTimer>();
     t->id = id;
@@ -349,6 +361,7 @@ void SlirpGateway::mod_timer(void* timer, int64_t expire_ms) {
     clock::SimTime when{clock::from_ms(expire_ms - kClockEpochMs)};
     if (when < now)
         when = now;
+    t->due = when;
     std::weak_ptr<SlirpTimer> weak = t;
     std::weak_ptr<int> alive = alive_;
     timer_.at(when, [this, weak, alive, gen] {
@@ -356,6 +369,7 @@ void SlirpGateway::mod_timer(void* timer, int64_t expire_ms) {
         auto st = weak.lock();
         if (!live || !st || st->generation != gen)
             return; // freed, re-armed, or gone
+        st->due.reset();
         if (st->legacy_cb != nullptr) {
             st->legacy_cb(st->cb_opaque);
         } else {

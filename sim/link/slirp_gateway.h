@@ -117,6 +117,9 @@ class SlirpGateway final : public FrameSink, public clock::HostIo {
     /// data went out on poll, or a timer closed a socket. Used to wake a host program on virtual
     /// time (clock::HostPeer) whose input only ever comes from here.
     void set_host_written_hook(std::function<void()> hook) { host_written_ = std::move(hook); }
+    /// When slirp's own next timer or tick runs (it may close a host socket then), for the
+    /// host peer's lookahead; nullopt when none is armed.
+    [[nodiscard]] std::optional<clock::SimTime> next_own_event() const;
 
     [[nodiscard]] const SlirpGatewayStats& stats() const { return stats_; }
     /// slirp's own description of its sockets (slirp_connection_info), for diagnostics/tests.

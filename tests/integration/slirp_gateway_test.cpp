@@ -352,6 +352,31 @@ TEST(SlirpClassify, ExactlyTheDocumentedTrafficPasses) {
     EXPECT_FALSE(classify_uplink(ethernet(gw, kGuestMac, 0x8100, std::vector<uint8_t>(50))).pass);
 }
 
+// The broker's lookahead counts on slirp acting on its own (a tick that may close a host
+// socket, a retransmission) only at next_own_event(): while it retransmits unacknowledged
+// data, nothing of its own runs before that instant, and it is always known.
+TEST_F(SlirpGatewayTest, NextOwnEventIsWhenSlirpNextActsOnItsOwn) {
+    Listener l;
+    connect(l);
+    ASSERT_TRUE(pump_until([&] { return l.try_accept().has_value(); }));
+    const std::string data = "unacknowledged";
+    ASSERT_EQ(::send(l.conn(), data.data(), data.size(), 0), static_cast<ssize_t>(data.size()));
+    const size_t mark = down_.frames.size();
+    ASSERT_TRUE(pump_until([&] { return down_.frames.size() > mark; }));
+    for (int i = 0; i < 40; ++i) {
+        const auto next = gw_.next_own_event();
+        ASSERT_TRUE(next.has_value()) << "slirp holds a TCP socket: a tick must be armed";
+        ASSERT_GE(*next, timer_.now());
+        const uint64_t ticks = gw_.stats().timer_ticks;
+        const size_t frames = down_.frames.size();
+        timer_.advance_to(clock::SimTime{next->since_start - clock::SimDuration{1}});
+        EXPECT_EQ(gw_.stats().timer_ticks, ticks) << "slirp ran before its next own event";
+        EXPECT_EQ(down_.frames.size(), frames) << "slirp sent before its next own event";
+        timer_.advance_to(*next);
+    }
+    EXPECT_GT(down_.frames.size(), mark + 1) << "slirp retransmitted in those 40 events";
+}
+
 TEST_F(SlirpGatewayTest, SlirpRetransmitsOnVirtualTimeOnly) {
     Listener l;
     const Conn c = connect(l);

@@ -7,11 +7,23 @@
  *       no fds, select with no fds), then writes the CLOCK_MONOTONIC and CLOCK_REALTIME time
  *       that passed, in ns ("<mono> <real>\n").
  *   vclock_helper pwait2: calls epoll_pwait2, which the library refuses.
- *   vclock_helper raw-wait: blocks in a raw ppoll syscall, which the library cannot see. */
+ *   vclock_helper raw-wait: blocks in a raw ppoll syscall, which the library cannot see.
+ *   vclock_helper ticker <port>: connects and loops in epoll_wait with mosquitto's 100 ms; once
+ *       1 s of its monotonic clock has passed it writes that time in ns ("<ns>\n"), once.
+ *   vclock_helper timespecs <port>: connects; reports (one line) the errno of nanosleep(NULL),
+ *       of nanosleep and clock_nanosleep with tv_nsec = 1e9 and of select with tv_usec = -1
+ *       ("EFAULT EINVAL EINVAL EINVAL" like the kernel); then an interrupted nanosleep(1 s)
+ *       ("rem <s> <ns>", SIGUSR1 has a handler without SA_RESTART); then sleeps for LONG_MAX
+ *       seconds and writes "woke" if that ever ends.
+ *   vclock_helper pwait2-real: epoll_pwait2 on an empty set with a 1 ms timeout, for a run
+ *       without a page: exits 0 when it timed out like the real call. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,7 +107,87 @@ static int sleeper(const char* port) {
     return 0;
 }
 
+static int ticker(const char* port) {
+    int fd = connect_to(port);
+    int ep = epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
+    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+    int64_t start = ns(CLOCK_MONOTONIC);
+    int written = 0;
+    for (;;) {
+        struct epoll_event got;
+        int n = epoll_wait(ep, &got, 1, 100);
+        if (n > 0) {
+            char buf[64];
+            if (read(fd, buf, sizeof buf) <= 0)
+                return 0; /* the test closed */
+        }
+        int64_t passed = ns(CLOCK_MONOTONIC) - start;
+        if (!written && passed >= 1000000000LL) {
+            char line[32];
+            int len = snprintf(line, sizeof line, "%lld\n", (long long)passed);
+            if (write(fd, line, (size_t)len) != len)
+                return 1;
+            written = 1;
+        }
+    }
+}
+
+static const char* errno_name(int rc, int err) {
+    if (rc == 0)
+        return "0";
+    return err == EFAULT ? "EFAULT" : err == EINVAL ? "EINVAL" : "other";
+}
+
+static void on_usr1(int sig) {
+    (void)sig;
+}
+
+static int timespecs(const char* port) {
+    int fd = connect_to(port);
+    char line[128];
+    int rc = nanosleep(NULL, NULL);
+    const char* a = errno_name(rc, errno);
+    struct timespec bad = {0, 1000000000L};
+    rc = nanosleep(&bad, NULL);
+    const char* b = errno_name(rc, errno);
+    rc = clock_nanosleep(CLOCK_MONOTONIC, 0, &bad, NULL);
+    const char* c = rc == 0 ? "0" : rc == EINVAL ? "EINVAL" : "other";
+    struct timeval tv = {0, -1};
+    rc = select(0, NULL, NULL, NULL, &tv);
+    const char* d = errno_name(rc, errno);
+    int len = snprintf(line, sizeof line, "%s %s %s %s\n", a, b, c, d);
+    if (write(fd, line, (size_t)len) != len)
+        return 1;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1; /* no SA_RESTART: the sleep ends with EINTR */
+    sigaction(SIGUSR1, &sa, NULL);
+    struct timespec second = {1, 0}, rem = {-7, -7};
+    rc = nanosleep(&second, &rem);
+    len = snprintf(line, sizeof line, "rem %lld %ld\n", (long long)rem.tv_sec, rem.tv_nsec);
+    if (rc != -1 || errno != EINTR || write(fd, line, (size_t)len) != len)
+        return 1;
+    signal(SIGUSR1, SIG_IGN); /* the test may send more */
+    struct timespec forever = {LONG_MAX, 0};
+    nanosleep(&forever, NULL);
+    if (write(fd, "woke\n", 5) != 5)
+        return 1;
+    poll(NULL, 0, -1);
+    return 0;
+}
+
 int main(int argc, char** argv) {
+    if (argc == 3 && strcmp(argv[1], "ticker") == 0)
+        return ticker(argv[2]);
+    if (argc == 3 && strcmp(argv[1], "timespecs") == 0)
+        return timespecs(argv[2]);
+    if (argc == 2 && strcmp(argv[1], "pwait2-real") == 0) {
+        int ep = epoll_create1(0);
+        struct epoll_event got;
+        struct timespec t = {0, 1000000};
+        return epoll_pwait2(ep, &got, 1, &t, NULL) == 0 ? 0 : 1;
+    }
     if (argc == 3 && strcmp(argv[1], "slow-reader") == 0)
         return slow_reader(argv[2]);
     if (argc == 3 && strcmp(argv[1], "sleeper") == 0)

@@ -2,15 +2,22 @@
 // (tests/integration/vclock_helper.c) on virtual time, driven the way the scheduler drives the
 // managed broker: wake, then wait for the idle report.
 #include "sim/host/child_process.h"
+#include "sim/host/errors.h"
+#include "sim/host/vclock_page.h"
 #include "sim/host/vclock_peer.h"
 
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <thread>
 
 #include <filesystem>
 #include <string>
@@ -45,7 +52,7 @@ class HelperRun {
         ::listen(listener_, 1);
         ::getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len);
         std::vector<std::string> argv{LWIPSIM_VCLOCK_HELPER, mode};
-        if (mode == "slow-reader" || mode == "sleeper")
+        if (mode == "slow-reader" || mode == "sleeper" || mode == "ticker" || mode == "timespecs")
             argv.push_back(std::to_string(ntohs(a.sin_port)));
         pid_ = spawn_child(argv, -1, peer_->environment());
         peer_->watch(pid_);
@@ -62,6 +69,8 @@ class HelperRun {
     }
     VclockPeer& peer() { return *peer_; }
     int conn() const { return conn_; }
+    pid_t pid() const { return pid_; }
+    fs::path page_file() const { return dir_ / "page"; }
 
     // Everything readable right now (no waiting: the idle report promises it has arrived).
     std::string read_now() const {
@@ -145,6 +154,103 @@ TEST(Vclock, UncoveredWaitsAreReported) {
         const auto idle = run.peer().wait_idle();
         EXPECT_NE(idle.error.find("did not report idle within 1000 ms"), std::string::npos)
             << idle.error;
+    }
+}
+
+SimTime at_ms(int64_t ms) {
+    return SimTime{clock::from_ms(ms)};
+}
+double deadline_s(VclockPeer& peer) {
+    const auto d = peer.deadline();
+    return d ? d->seconds() : -1;
+}
+
+// The lookahead grant: with "nothing reaches you before 5 s", the program's 100 ms timeouts
+// pass on its own clock without a round trip, but its first output (at 1 s of its clock) waits
+// until the worker's time has caught up: it reports idle with deadline 1 s and nothing written,
+// and writes only when woken at 1 s. That write spends the grant: the next timeout (1.1 s) is
+// reported again. A fresh grant ends before its own limit (timeouts < 3 s pass, 3 s is asked).
+TEST(Vclock, GrantedTimeoutsPassLocallyAndOutputsWaitForTheWorker) {
+    HelperRun run("ticker");
+    ASSERT_EQ(run.peer().wait_idle().error, "");
+    EXPECT_DOUBLE_EQ(deadline_s(run.peer()), 0.1);
+    run.peer().wake_with_grant(at_ms(100), at_ms(5000));
+    ASSERT_EQ(run.peer().wait_idle().error, "");
+    EXPECT_DOUBLE_EQ(deadline_s(run.peer()), 1.0) << "the timeouts up to 1 s were not local";
+    EXPECT_EQ(run.read_now(), "") << "the program wrote ahead of the worker's time";
+    run.peer().wake_with_grant(at_ms(1000), at_ms(5000));
+    ASSERT_EQ(run.peer().wait_idle().error, "");
+    EXPECT_EQ(run.read_now(), "1000000000\n");
+    EXPECT_DOUBLE_EQ(deadline_s(run.peer()), 1.1) << "the write did not spend the grant";
+    run.peer().wake(at_ms(1100));
+    ASSERT_EQ(run.peer().wait_idle().error, "");
+    EXPECT_DOUBLE_EQ(deadline_s(run.peer()), 1.2);
+    run.peer().wake_with_grant(at_ms(1200), at_ms(3000));
+    ASSERT_EQ(run.peer().wait_idle().error, "");
+    EXPECT_DOUBLE_EQ(deadline_s(run.peer()), 3.0);
+    EXPECT_EQ(run.peer().grants(), 3U);
+}
+
+// Bad and extreme timeouts behave like the kernel's: EFAULT/EINVAL at once (not a sleep on a
+// NULL or a wrapped deadline); an interrupted sleep whose deadline has passed leaves rem = 0,
+// never negative; a sleep of LONG_MAX seconds is a wait without a deadline, not an overflow
+// into the past that returns at once.
+TEST(Vclock, TimeoutsAreCheckedAndSaturated) {
+    HelperRun run("timespecs");
+    ASSERT_EQ(run.peer().wait_idle().error, "");
+    EXPECT_EQ(run.read_now(), "EFAULT EINVAL EINVAL EINVAL\n");
+    ASSERT_DOUBLE_EQ(deadline_s(run.peer()), 1.0); // in nanosleep(1 s)
+    // The worker's time moved past that deadline and the signal came before the wake: the
+    // worker publishes now_ns before it bumps wake_seq, so this happens between the two.
+    const int fd = ::open(run.page_file().c_str(), O_RDWR);
+    ASSERT_GE(fd, 0);
+    void* map =
+        ::mmap(nullptr, LWIPSIM_VCLOCK_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    ::close(fd);
+    ASSERT_NE(map, MAP_FAILED);
+    __atomic_store_n(&static_cast<lwipsim_vclock_page*>(map)->now_ns, int64_t{2000000000},
+                     __ATOMIC_SEQ_CST);
+    ::munmap(map, LWIPSIM_VCLOCK_PAGE_SIZE);
+    std::string text;
+    for (int i = 0; i < 100 && text.find('\n') == std::string::npos; ++i) {
+        ::kill(run.pid(), SIGUSR1); // again until it lands inside the futex wait
+        std::this_thread::sleep_for(20ms);
+        text += run.read_now();
+    }
+    EXPECT_EQ(text, "rem 0 0\n");
+    ASSERT_EQ(run.peer().wait_idle().error, "");
+    EXPECT_FALSE(run.peer().deadline().has_value()) << deadline_s(run.peer());
+    EXPECT_EQ(run.read_now(), "");
+}
+
+// Loaded without a page (a program the run does not put on virtual time), epoll_pwait2 is the
+// real call, not an error.
+TEST(Vclock, EpollPwait2WithoutAPageIsTheRealCall) {
+    const pid_t pid = spawn_child({LWIPSIM_VCLOCK_HELPER, "pwait2-real"}, -1,
+                                  {std::string("LD_PRELOAD=") + LWIPSIM_VCLOCK_LIBRARY});
+    const auto status = wait_child(pid, 10000ms);
+    ASSERT_TRUE(status.has_value());
+    EXPECT_TRUE(status->success()) << status->describe();
+}
+
+// The page names the pid the library runs in, so the run can tell a program that ignored
+// LD_PRELOAD (it would keep the wall clock) from one on virtual time.
+TEST(Vclock, TheLibraryNamesItsProcessInThePage) {
+    HelperRun run("sleeper");
+    EXPECT_EQ(run.peer().attached_pid(), run.pid());
+    EXPECT_NO_THROW(run.peer().require_attached(run.pid()));
+    EXPECT_THROW(run.peer().require_attached(run.pid() + 100000), EnvironmentError);
+}
+
+// LD_PRELOAD separates its list at ' ' and ':': such a library path is refused up front.
+TEST(Vclock, LibraryPathsWithPreloadSeparatorsAreRefused) {
+    for (const char* lib : {"/tmp/a b/liblwipsim_vclock.so", "/tmp/a:b/liblwipsim_vclock.so"}) {
+        VclockOptions vo;
+        vo.page_file =
+            fs::temp_directory_path() / ("lwipsim-vclock-sep-" + std::to_string(::getpid()));
+        vo.library = lib;
+        EXPECT_THROW(VclockPeer{vo}, EnvironmentError) << lib;
+        fs::remove(vo.page_file);
     }
 }
 

@@ -36,3 +36,5 @@ lwipsim_scenario_check(broker_keepalive_expiry broker_keepalive_check.py broker_
 lwipsim_scenario_check(broker_will broker_will_check.py broker_will_expiry)
 # ... and of a takeover: the device's reconnect replaces its half-open session, the will goes out.
 lwipsim_scenario_check(broker_takeover broker_takeover_check.py broker_will_takeover)
+# The clock library is really loaded into mosquitto, and its path survives LD_PRELOAD.
+lwipsim_scenario_check(broker_clock_environment broker_clock_env_check.py e2e_basic)

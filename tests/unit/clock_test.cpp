@@ -180,7 +180,12 @@ class ScriptedPeer final : public HostPeer {
         next_ = now + period_;
         busy_ = true;
     }
+    void wake_with_grant(SimTime now, SimTime quiet_until) override {
+        grants.push_back(quiet_until.ns() / 1000000);
+        wake(now);
+    }
     std::vector<int64_t> wakes;    ///< virtual ms of each wake
+    std::vector<int64_t> grants;   ///< virtual ms of each wake_with_grant's promise
     std::vector<int64_t> answered; ///< virtual ms at which the scheduler awaited each wake
 
   private:
@@ -239,6 +244,27 @@ TEST(Scheduler, HostPeerDeadlinesAreEventsOfTheSchedule) {
     EXPECT_EQ(app, (std::vector<int64_t>{450, 900, 1350}));
     EXPECT_EQ(peer.wakes, (std::vector<int64_t>{300, 600, 900, 1200}));
     EXPECT_EQ(s.stats().peer_deadlines, 4U);
+}
+
+// With a lookahead, each deadline wake carries its promise, computed from the next scheduled
+// event (here the app's wake-up at 450/900 ms; the lookahead adds 1 s). Without one, none.
+TEST(Scheduler, HostPeerDeadlineWakesCarryTheLookahead) {
+    auto& s = Scheduler::create();
+    ScriptedPeer peer(300ms);
+    s.set_host_peer(&peer);
+    std::vector<std::optional<int64_t>> asked;
+    s.set_peer_lookahead([&](std::optional<SimTime> next) {
+        asked.push_back(next ? std::optional(next->ns() / 1000000) : std::nullopt);
+        return next ? *next + 1s : SimTime{};
+    });
+    s.run("main", 1, [&] {
+        s.sleep_for(450ms);
+        s.sleep_for(450ms);
+    });
+    EXPECT_EQ(peer.wakes, (std::vector<int64_t>{300, 600}));
+    EXPECT_EQ(asked, (std::vector<std::optional<int64_t>>{450, 900}));
+    EXPECT_EQ(peer.grants, (std::vector<int64_t>{1450, 1900}));
+    s.set_peer_lookahead({});
 }
 
 // A peer that never reports idle ends the run with its reason, never a silent hang.

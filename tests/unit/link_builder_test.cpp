@@ -91,6 +91,48 @@ TEST(LinkBuilder, InjectedRstSkipsTheWireAndReachesTheDevice) {
     EXPECT_EQ(parse_frame(w.device.got[0].frame.bytes).tcp_flags, kTcpRst);
 }
 
+// The broker's lookahead (docs/design.md, "Lookahead"): when can an up frame next reach the
+// far side, if nothing on the device's side runs before `next`? The wire's latency after
+// `next`; a frame already on the wire at its arrival; an active blackhole that takes every up
+// frame holds them back to its end, unless a fault after it (a delay) may emit frames of its
+// own; a filtered blackhole promises nothing.
+TEST(LinkBuilder, EarliestNetworkArrivalForTheLookahead) {
+    LinkConfig cfg;
+    cfg.up.latency = clock::from_ms(10);
+    FaultSpec bh = spec("blackhole", "bh");
+    bh.start = at_ms(1000);
+    bh.duration = clock::from_ms(60000);
+    const clock::SimTime never{clock::SimDuration::max()};
+    {
+        World w({bh}, cfg);
+        EXPECT_EQ(w.link->earliest_network_arrival(std::nullopt), never);
+        EXPECT_EQ(w.link->earliest_network_arrival(at_ms(500)), at_ms(510));
+        EXPECT_EQ(w.link->earliest_network_arrival(at_ms(2000)), at_ms(61010));
+        EXPECT_EQ(w.link->earliest_network_arrival(at_ms(61000)), at_ms(61010));
+        w.link->from_device().deliver(Frame{build_frame({}), {}, 0, {}}); // on the wire at 0
+        EXPECT_EQ(w.link->earliest_network_arrival(at_ms(2000)), at_ms(10));
+        w.timer.run_all();
+        EXPECT_EQ(w.network.got.size(), 1u);
+        EXPECT_EQ(w.link->earliest_network_arrival(at_ms(2000)), at_ms(61010));
+    }
+    {
+        World before({spec("delay", "d", {{"delay_ms", 5}}), bh}, cfg);
+        EXPECT_EQ(before.link->earliest_network_arrival(at_ms(2000)), at_ms(61010));
+        World after({bh, spec("delay", "d", {{"delay_ms", 5}})}, cfg);
+        EXPECT_EQ(after.link->earliest_network_arrival(at_ms(2000)), at_ms(2010));
+    }
+    {
+        FaultSpec filtered = bh;
+        filtered.filter.dst_port = 8883;
+        World w({filtered}, cfg);
+        EXPECT_EQ(w.link->earliest_network_arrival(at_ms(2000)), at_ms(2010));
+        FaultSpec down_only = bh;
+        down_only.direction = FaultDirection::kDown;
+        World d({down_only}, cfg);
+        EXPECT_EQ(d.link->earliest_network_arrival(at_ms(2000)), at_ms(2010));
+    }
+}
+
 TEST(LinkBuilder, UnnamedFaultsGetTypeAndIndex) {
     World w({spec("loss", "", {{"p", 0.1}}), spec("loss", "", {{"p", 0.1}})});
     EXPECT_EQ(w.link->faults()[0]->name(), "loss#0");
