@@ -2,6 +2,7 @@
 
 #include "sim/host/child_process.h"
 #include "sim/host/errors.h"
+#include "sim/host/vclock_determinism.h"
 #include "sim/host/vclock_page.h"
 
 #include <cerrno>
@@ -78,8 +79,22 @@ VclockPeer::~VclockPeer() {
 }
 
 std::vector<std::string> VclockPeer::environment() const {
-    return {"LD_PRELOAD=" + options_.library.string(),
-            std::string(LWIPSIM_VCLOCK_ENV) + "=" + options_.page_file.string()};
+    std::vector<std::string> env{"LD_PRELOAD=" + options_.library.string(),
+                                 std::string(LWIPSIM_VCLOCK_ENV) + "=" +
+                                     options_.page_file.string()};
+    if (options_.seed)
+        env.push_back(std::string(LWIPSIM_VCLOCK_SEED_ENV) + "=" + std::to_string(*options_.seed));
+    return env;
+}
+
+std::vector<std::string> VclockPeer::command_prefix() const {
+    if (!options_.seed)
+        return {};
+    return {"setarch", "-R"}; // util-linux (essential); execs the program, keeping its pid
+}
+
+void VclockPeer::set_epoch_realtime(int64_t ns) {
+    store(page_->epoch_realtime_ns, ns);
 }
 
 void VclockPeer::detach() {
@@ -128,15 +143,16 @@ clock::HostPeer::Idle VclockPeer::wait_idle() {
         }
         if (pid_ > 0 && child_has_exited(pid_)) {
             report.error = "the broker (pid " + std::to_string(pid_) +
-                         ") exited while the simulation waited for it; see broker.log";
+                           ") exited while the simulation waited for it; see broker.log";
             break;
         }
         if (Clock::now() - start > options_.idle_timeout) {
-            report.error = "the broker did not report idle within " +
-                         std::to_string(options_.idle_timeout.count()) +
-                         " ms of real time after it was woken: it is stuck, or blocked in a wait "
-                         "liblwipsim_vclock.so does not cover (docs/design.md); time.broker_clock: "
-                         "wall runs it on the wall clock instead";
+            report.error =
+                "the broker did not report idle within " +
+                std::to_string(options_.idle_timeout.count()) +
+                " ms of real time after it was woken: it is stuck, or blocked in a wait "
+                "liblwipsim_vclock.so does not cover (docs/design.md); time.broker_clock: "
+                "wall runs it on the wall clock instead";
             break;
         }
         futex_wait(page_->idle_ack, ack, std::chrono::milliseconds(100));

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,9 @@ struct VclockOptions {
     std::filesystem::path page_file; ///< created (replaced) by the constructor
     std::filesystem::path library;   ///< liblwipsim_vclock.so, for the program's LD_PRELOAD
     int64_t epoch_realtime_ns = 0;   ///< CLOCK_REALTIME the program sees at virtual time 0
+    /// Seeds the program's getrandom/getentropy and fixes its getpid
+    /// (sim/host/vclock_determinism.c); nullopt leaves them to the machine.
+    std::optional<uint64_t> seed;
     /// Real time the program may take to report idle after a wake before the run fails.
     std::chrono::milliseconds idle_timeout{10000};
 };
@@ -39,6 +43,11 @@ class VclockPeer final : public clock::HostPeer {
 
     /// "NAME=value" entries the program must be started with.
     [[nodiscard]] std::vector<std::string> environment() const;
+    /// argv to put before the program's: with a seed, `setarch -R` (no address-space
+    /// randomisation: OpenSSL mixes addresses into its DRBG nonces, vclock_determinism.c).
+    [[nodiscard]] std::vector<std::string> command_prefix() const;
+    /// CLOCK_REALTIME the program sees at virtual time 0; call before it starts.
+    void set_epoch_realtime(int64_t ns);
     /// The program's pid, so that a crash is reported as such rather than as a hang.
     void watch(pid_t pid) { pid_ = pid; }
     /// Hands the program back to real time and real waits (before stopping it: a SIGTERM must

@@ -89,7 +89,6 @@ int to_slirp_events(short revents) {
 
 // Is this slirp->device frame host input arriving (so a pending host round trip is over)?
 
-
 } // namespace
 
 UplinkVerdict classify_uplink(std::span<const uint8_t> f) {
@@ -251,7 +250,9 @@ SlirpGateway::~SlirpGateway() {
 void SlirpGateway::deliver(Frame frame) {
     ++stats_.frames_in;
     UplinkVerdict v = classify_uplink(frame.bytes);
-    if (!v.pass) {
+    if (v.pass)
+        v.reason = map_uplink(frame);
+    if (!v.reason.empty()) {
         ++stats_.frames_contained;
         if (on_contained_)
             on_contained_(ContainmentEvent{timer_.now(), frame.id, v.reason});
@@ -290,6 +291,27 @@ void SlirpGateway::on_polled(std::span<const pollfd> fds) {
     flush_downlink();
 }
 
+void SlirpGateway::map_tcp_port(uint16_t guest_port, uint16_t host_port) {
+    mapped_guest_port_ = guest_port;
+    mapped_host_port_ = host_port;
+}
+
+std::string SlirpGateway::map_uplink(Frame& frame) const {
+    if (mapped_host_port_ == 0)
+        return {};
+    const PacketInfo p = parse_frame(frame.bytes);
+    if (!p.has_ports || p.protocol != kTcp || p.dst_ip != kSlirpGatewayIp)
+        return {};
+    if (p.dst_port == mapped_host_port_ && mapped_host_port_ != mapped_guest_port_) {
+        return "contained: TCP to 10.0.2.2:" + std::to_string(p.dst_port) +
+               " (the host's port of 10.0.2.2:" + std::to_string(mapped_guest_port_) +
+               ", reachable only by that name)";
+    }
+    if (p.dst_port == mapped_guest_port_)
+        rewrite_tcp_port(frame.bytes, false, mapped_host_port_);
+    return {};
+}
+
 bool SlirpGateway::awaiting_host() const {
     return replies_.pending(timer_.now());
 }
@@ -310,6 +332,12 @@ void SlirpGateway::on_send_packet(const uint8_t* data, size_t len) {
     f.id = next_frame_id_++;
     f.created_at = timer_.now();
     replies_.on_answer(f.bytes);
+    if (mapped_host_port_ != 0) {
+        const PacketInfo p = parse_frame(f.bytes);
+        if (p.has_ports && p.protocol == kTcp && p.src_ip == kSlirpGatewayIp &&
+            p.src_port == mapped_host_port_)
+            rewrite_tcp_port(f.bytes, true, mapped_guest_port_);
+    }
     ++stats_.frames_out;
     // Handed on after libslirp returns (flush_downlink): the downlink may call back into us.
     to_device_.push_back(std::move(f));

@@ -118,6 +118,12 @@ class SlirpGateway final : public FrameSink, public clock::HostIo {
     /// time (clock::HostPeer) whose input only ever comes from here.
     void set_host_written_hook(std::function<void()> hook) { host_written_ = std::move(hook); }
 
+    /// The device reaches the host's 127.0.0.1:`host_port` as 10.0.2.2:`guest_port` (TCP): the
+    /// gateway rewrites the port of frames between the link and slirp, so captures, PCBs and the
+    /// device see `guest_port` whatever port the host picked. 10.0.2.2:`host_port` itself is
+    /// then contained. One mapping; a second call replaces it. Call before traffic.
+    void map_tcp_port(uint16_t guest_port, uint16_t host_port);
+
     [[nodiscard]] const SlirpGatewayStats& stats() const { return stats_; }
     /// slirp's own description of its sockets (slirp_connection_info), for diagnostics/tests.
     [[nodiscard]] std::string connection_info() const;
@@ -169,6 +175,11 @@ class SlirpGateway final : public FrameSink, public clock::HostIo {
     std::deque<Frame> to_device_;
     bool flushing_ = false;
     uint64_t next_frame_id_ = 1;
+
+    /// map_tcp_port's mapping (0: none). Applied in deliver() and on_send_packet().
+    uint16_t mapped_guest_port_ = 0, mapped_host_port_ = 0;
+    /// Applies the port mapping to a device frame; the reason it is contained, or empty.
+    std::string map_uplink(Frame& frame) const;
 
     HostReplyWait replies_;
     std::function<void()> host_written_;
