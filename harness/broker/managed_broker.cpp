@@ -243,14 +243,16 @@ bool ManagedBroker::try_start(int attempt) {
     const std::streamoff log_start = static_cast<std::streamoff>(fs::file_size(log_path()));
 
     std::vector<std::string> argv = options_.command_prefix;
-    argv.insert(argv.end(), {options_.executable, "-c", config_path().string()});
+    // Run in run_dir with a relative config path: mosquitto logs the path ("Config loaded
+    // from"), which then names no run folder and repeats from run to run.
+    argv.insert(argv.end(), {options_.executable, "-c", config_path().filename().string()});
     std::vector<std::string> environment = options_.environment;
     if (options_.config_port) {
         environment.push_back(std::string(LWIPSIM_VCLOCK_PORT_MAP_ENV) + "=" +
                               std::to_string(*options_.config_port) + "=" +
                               std::to_string(tls_port_));
     }
-    pid_ = host::spawn_child(argv, log_fd.get(), environment);
+    pid_ = host::spawn_child(argv, log_fd.get(), environment, options_.run_dir);
 
     const auto deadline = Clock::now() + options_.start_timeout;
     while (Clock::now() < deadline) {

@@ -689,8 +689,8 @@ struct RunState {
     AppTotals totals;
     size_t baseline_free = 0;
     uint64_t frames_dropped = 0, frames_delivered = 0;
-    std::vector<std::string> warnings;      ///< "check this before trusting the results"
-    clock::HostPeer* broker_peer = nullptr; ///< the managed broker on virtual time, if it is
+    std::vector<std::string> warnings;       ///< "check this before trusting the results"
+    host::VclockPeer* broker_peer = nullptr; ///< the managed broker on virtual time, if it is
 
     RunState(const scenario::Scenario& s, fs::path d, DeviceAddresses n)
         : sc(s), dir(std::move(d)), names(n),
@@ -786,8 +786,12 @@ void run_device(RunState& st, const BrokerTarget& target, SchedulerTimer& timer,
     if (slirp && target.host_port != 0)
         slirp->map_tcp_port(target.port, target.host_port);
     if (slirp && st.broker_peer != nullptr) {
-        clock::HostPeer* peer = st.broker_peer;
+        host::VclockPeer* peer = st.broker_peer;
         slirp->set_host_written_hook([peer, &sched] { peer->wake(sched.now()); });
+        // The broker sees the device (10.0.2.15:port) as its peer, not the gateway's host port.
+        slirp->set_connection_hook([peer](uint16_t host_port, uint32_t ip, uint16_t port) {
+            peer->name_peer(host_port, ip, port);
+        });
     }
 
     port::NetifConfig nc;

@@ -1,7 +1,8 @@
 /* A deterministic host program under liblwipsim_vclock.so (the managed broker): with
  * LWIPSIM_VCLOCK_SEED=<decimal u64> in its environment, getrandom, getentropy and getpid stop
  * depending on the machine, and with LWIPSIM_VCLOCK_PORT_MAP=<config port>=<host port> its
- * listening port does too (bind below), so two runs of one scenario and seed make the broker say
+ * listening port does too (bind below), and its peers are the simulated device (getpeername,
+ * from the page's peer table), so two runs of one scenario and seed make the broker say
  * the same bytes (docs/design.md, "A deterministic broker").
  *
  * What mosquitto 2.0.11 with OpenSSL 3.0 on Debian 12 draws, measured with strace: one
@@ -20,13 +21,17 @@
 #define _GNU_SOURCE
 #include "sim/host/vclock_determinism.h"
 
+#include "sim/host/vclock_page.h"
 #include <dlfcn.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -43,7 +48,7 @@ static uint16_t g_config_port, g_host_port; /* 0: no port map */
 static uint64_t g_seed;
 static uint64_t g_counter;
 
-__attribute__((constructor)) static void read_seed(void) {
+static void read_seed(void) {
     const char* text = getenv(LWIPSIM_VCLOCK_SEED_ENV);
     if (text == NULL || text[0] == '\0')
         return; /* no seed: the real functions */
@@ -56,7 +61,7 @@ __attribute__((constructor)) static void read_seed(void) {
     g_seeded = 1;
 }
 
-__attribute__((constructor)) static void read_port_map(void) {
+static void read_port_map(void) {
     const char* text = getenv(LWIPSIM_VCLOCK_PORT_MAP_ENV);
     unsigned config = 0, host = 0;
     char extra = 0;
@@ -133,4 +138,61 @@ EXPORT int bind(int fd, const struct sockaddr* addr, socklen_t len) {
         return real(fd, addr, len);
     moved.sin_port = htons(g_host_port);
     return real(fd, (const struct sockaddr*)&moved, sizeof moved);
+}
+
+EXPORT int getsockname(int fd, struct sockaddr* addr, socklen_t* len) {
+    int (*real)(int, struct sockaddr*, socklen_t*) = next_symbol("getsockname");
+    int r = real(fd, addr, len);
+    if (r == 0 && g_host_port != 0 && addr != NULL && addr->sa_family == AF_INET &&
+        *len >= (socklen_t)sizeof(struct sockaddr_in)) {
+        struct sockaddr_in* in = (struct sockaddr_in*)addr;
+        if (ntohs(in->sin_port) == g_host_port)
+            in->sin_port = htons(g_config_port);
+    }
+    return r;
+}
+
+/* The page's peer table, mapped a second time (vclock_preload.c keeps its own mapping). */
+static const struct lwipsim_vclock_peer* g_peers;
+
+static void map_peers(void) {
+    const char* path = getenv(LWIPSIM_VCLOCK_ENV);
+    if (path == NULL || path[0] == '\0' || g_host_port == 0)
+        return;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return; /* vclock_preload.c reports an unusable page */
+    void* map = mmap(NULL, LWIPSIM_VCLOCK_PAGE_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    if (map != MAP_FAILED)
+        g_peers =
+            (const struct lwipsim_vclock_peer*)((const char*)map + LWIPSIM_VCLOCK_PEERS_OFFSET);
+}
+
+EXPORT int getpeername(int fd, struct sockaddr* addr, socklen_t* len) {
+    int (*real)(int, struct sockaddr*, socklen_t*) = next_symbol("getpeername");
+    int r = real(fd, addr, len);
+    if (r != 0 || g_peers == NULL || addr == NULL || addr->sa_family != AF_INET ||
+        *len < (socklen_t)sizeof(struct sockaddr_in))
+        return r;
+    struct sockaddr_in* in = (struct sockaddr_in*)addr;
+    if (in->sin_addr.s_addr != htonl(INADDR_LOOPBACK))
+        return r;
+    const uint32_t port = ntohs(in->sin_port);
+    for (int i = 0; i < LWIPSIM_VCLOCK_PEERS; ++i) {
+        const struct lwipsim_vclock_peer* p = &g_peers[i];
+        if (__atomic_load_n(&p->host_port, __ATOMIC_ACQUIRE) == port) {
+            in->sin_addr.s_addr = p->guest_ip;
+            in->sin_port = htons((uint16_t)p->guest_port);
+            break;
+        }
+    }
+    return r;
+}
+
+/* One constructor, so the order holds: the peer table is only mapped with a port map. */
+__attribute__((constructor)) static void read_environment(void) {
+    read_seed();
+    read_port_map();
+    map_peers();
 }

@@ -93,6 +93,28 @@ std::vector<std::string> VclockPeer::command_prefix() const {
     return {"setarch", "-R"}; // util-linux (essential); execs the program, keeping its pid
 }
 
+static_assert(sizeof(lwipsim_vclock_page) <= LWIPSIM_VCLOCK_PEERS_OFFSET);
+static_assert(LWIPSIM_VCLOCK_PEERS_OFFSET + LWIPSIM_VCLOCK_PEERS * sizeof(lwipsim_vclock_peer) <=
+              LWIPSIM_VCLOCK_PAGE_SIZE);
+
+void VclockPeer::name_peer(uint16_t host_port, uint32_t guest_ip, uint16_t guest_port) {
+    auto* peers = reinterpret_cast<lwipsim_vclock_peer*>(reinterpret_cast<char*>(page_) +
+                                                         LWIPSIM_VCLOCK_PEERS_OFFSET);
+    // A host port the kernel hands out again replaces its old entry.
+    unsigned slot = next_peer_;
+    for (unsigned i = 0; i < LWIPSIM_VCLOCK_PEERS; ++i) {
+        if (load(peers[i].host_port) == host_port)
+            slot = i;
+    }
+    if (slot == next_peer_)
+        next_peer_ = (next_peer_ + 1) % LWIPSIM_VCLOCK_PEERS;
+    lwipsim_vclock_peer& p = peers[slot];
+    store(p.host_port, 0U);
+    store(p.guest_ip, guest_ip);
+    store(p.guest_port, static_cast<uint32_t>(guest_port));
+    store(p.host_port, static_cast<uint32_t>(host_port));
+}
+
 void VclockPeer::set_epoch_realtime(int64_t ns) {
     store(page_->epoch_realtime_ns, ns);
 }

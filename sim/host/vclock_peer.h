@@ -46,6 +46,10 @@ class VclockPeer final : public clock::HostPeer {
     /// argv to put before the program's: with a seed, `setarch -R` (no address-space
     /// randomisation: OpenSSL mixes addresses into its DRBG nonces, vclock_determinism.c).
     [[nodiscard]] std::vector<std::string> command_prefix() const;
+    /// The program's getpeername answers `guest_ip`:`guest_port` (the simulated device) for a
+    /// loopback peer at `host_port` (the gateway's side of that connection); call before the
+    /// wake that delivers the connection. Keeps the latest 64 (vclock_determinism.h).
+    void name_peer(uint16_t host_port, uint32_t guest_ip, uint16_t guest_port);
     /// CLOCK_REALTIME the program sees at virtual time 0; call before it starts.
     void set_epoch_realtime(int64_t ns);
     /// The program's pid, so that a crash is reported as such rather than as a hang.
@@ -73,6 +77,7 @@ class VclockPeer final : public clock::HostPeer {
     uint32_t seq_ = 0; ///< the latest wake_seq we published
     pid_t pid_ = -1;
     uint64_t wakes_ = 0;
+    unsigned next_peer_ = 0; ///< the peer table entry name_peer writes next
 };
 
 } // namespace lwipsim::host

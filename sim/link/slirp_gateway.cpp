@@ -4,6 +4,10 @@
 
 #include <libslirp.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -267,6 +271,7 @@ void SlirpGateway::deliver(Frame frame) {
     // from its poll; run it once so nothing waits for an unrelated tick.
     service();
     rearm();
+    name_connection(frame);
     report_host_writes(true);
     flush_downlink();
 }
@@ -310,6 +315,38 @@ std::string SlirpGateway::map_uplink(Frame& frame) const {
     if (p.dst_port == mapped_guest_port_)
         rewrite_tcp_port(frame.bytes, false, mapped_host_port_);
     return {};
+}
+
+namespace {
+// The IPv4 port of a socket's own (`peer` false) or far end; 0 when it has none.
+uint16_t socket_port(int fd, bool peer) {
+    sockaddr_in a{};
+    socklen_t len = sizeof a;
+    const int r = peer ? ::getpeername(fd, reinterpret_cast<sockaddr*>(&a), &len)
+                       : ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    return r == 0 && a.sin_family == AF_INET ? ntohs(a.sin_port) : 0;
+}
+} // namespace
+
+void SlirpGateway::name_connection(const Frame& syn) {
+    if (!connection_hook_ || mapped_host_port_ == 0)
+        return;
+    const PacketInfo p = parse_frame(syn.bytes);
+    if (!p.has_ports || p.protocol != kTcp || p.dst_ip != kSlirpGatewayIp ||
+        p.dst_port != mapped_host_port_ || (p.tcp_flags & (kTcpSyn | kTcpAck)) != kTcpSyn)
+        return;
+    // slirp's sockets towards the mapped port: the one not named yet is this SYN's (slirp
+    // opens it, connecting, inside slirp_input).
+    std::set<std::pair<int, uint16_t>> now;
+    for (const pollfd& f : fill_fds_) {
+        if (socket_port(f.fd, true) == mapped_host_port_)
+            now.emplace(f.fd, socket_port(f.fd, false));
+    }
+    for (const auto& socket : now) {
+        if (!named_sockets_.contains(socket))
+            connection_hook_(socket.second, htonl(p.src_ip), p.src_port);
+    }
+    named_sockets_ = std::move(now);
 }
 
 bool SlirpGateway::awaiting_host() const {

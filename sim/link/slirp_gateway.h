@@ -124,6 +124,13 @@ class SlirpGateway final : public FrameSink, public clock::HostIo {
     /// then contained. One mapping; a second call replaces it. Call before traffic.
     void map_tcp_port(uint16_t guest_port, uint16_t host_port);
 
+    /// With a port map: `hook`(host port, device IPv4, device port) runs when slirp has opened
+    /// the host socket of a device's connection to the mapped port, before the host-written
+    /// hook announces it: the host's side of the connection and who is behind it. Ports in host
+    /// order, the address in network order.
+    using ConnectionHook = std::function<void(uint16_t, uint32_t, uint16_t)>;
+    void set_connection_hook(ConnectionHook hook) { connection_hook_ = std::move(hook); }
+
     [[nodiscard]] const SlirpGatewayStats& stats() const { return stats_; }
     /// slirp's own description of its sockets (slirp_connection_info), for diagnostics/tests.
     [[nodiscard]] std::string connection_info() const;
@@ -180,6 +187,10 @@ class SlirpGateway final : public FrameSink, public clock::HostIo {
     uint16_t mapped_guest_port_ = 0, mapped_host_port_ = 0;
     /// Applies the port mapping to a device frame; the reason it is contained, or empty.
     std::string map_uplink(Frame& frame) const;
+    /// After a device SYN to the mapped port went into slirp: names its new host socket.
+    void name_connection(const Frame& syn);
+    ConnectionHook connection_hook_;
+    std::set<std::pair<int, uint16_t>> named_sockets_; ///< (fd, host port) already named
 
     HostReplyWait replies_;
     std::function<void()> host_written_;
