@@ -12,7 +12,8 @@
  * /dev/random. glibc's own 8-byte getrandom (malloc's tcache key) is internal to glibc and
  * cannot be replaced here; it never reaches the program's output. The other inputs of OpenSSL's
  * nonces are the virtual time (vclock_preload.c) and addresses (the DRBG's, the thread's), which
- * repeat because the broker runs without address-space randomisation (ManagedBroker).
+ * repeat because the broker runs without address-space randomisation (setarch -R,
+ * VclockPeer::command_prefix).
  *
  * The generator is splitmix64 over a counter: block i = mix(seed + i * golden ratio). It is
  * not secret and not meant to be: the broker's TLS keys become a function of the seed, which is
@@ -22,8 +23,8 @@
 #include "sim/host/vclock_determinism.h"
 
 #include "sim/host/vclock_page.h"
-#include <dlfcn.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
