@@ -18,6 +18,7 @@
 #include "harness/broker/errors.h"
 #include "harness/broker/pki_cache.h"
 #include "sim/host/child_process.h"
+#include "sim/host/vclock_determinism.h"
 
 namespace lwipsim::broker {
 namespace {
@@ -161,6 +162,9 @@ ManagedBroker::ManagedBroker(ManagedBrokerOptions options) : options_(std::move(
         throw BrokerError("managed broker: require_client_cert is set but the PKI has no client "
                           "certificate");
     }
+    if (options_.on_pki) {
+        options_.on_pki(pki_);
+    }
 
     for (int attempt = 1; attempt <= options_.port_tries; ++attempt) {
         if (try_start(attempt)) {
@@ -197,7 +201,7 @@ void ManagedBroker::write_config() const {
          << "log_timestamp true\n"
          << "log_timestamp_format %Y-%m-%dT%H:%M:%S\n"
          << "\n"
-         << "listener " << tls_port_ << " " << host_ << "\n"
+         << "listener " << options_.config_port.value_or(tls_port_) << " " << host_ << "\n"
          << "cafile " << pki_.ca_cert.string() << "\n"
          << "certfile " << pki_.server_cert.string() << "\n"
          << "keyfile " << pki_.server_key.string() << "\n"
@@ -218,7 +222,7 @@ bool ManagedBroker::try_start(int attempt) {
     if (options_.plain_listener) {
         // Hold nothing open between picks, so the kernel may hand out the same port twice.
         std::uint16_t plain = pick_free_port();
-        for (int i = 0; i < 10 && plain == tls_port_; ++i) {
+        for (int i = 0; i < 10 && (plain == tls_port_ || plain == options_.config_port); ++i) {
             plain = pick_free_port();
         }
         plain_port_ = plain;
@@ -231,14 +235,24 @@ bool ManagedBroker::try_start(int attempt) {
         throw BrokerError("managed broker: cannot open " + log_path().string() + ": " +
                           std::strerror(errno));
     }
-    const std::string marker = "lwipsim: start attempt " + std::to_string(attempt) + " on port " +
-                               std::to_string(tls_port_) + "\n";
+    // With a config port the picked one stays out of the log, which then repeats run to run.
+    const std::string marker =
+        "lwipsim: start attempt " + std::to_string(attempt) +
+        (options_.config_port ? "" : " on port " + std::to_string(tls_port_)) + "\n";
     [[maybe_unused]] auto n = ::write(log_fd.get(), marker.data(), marker.size());
     const std::streamoff log_start = static_cast<std::streamoff>(fs::file_size(log_path()));
 
     std::vector<std::string> argv = options_.command_prefix;
-    argv.insert(argv.end(), {options_.executable, "-c", config_path().string()});
-    pid_ = host::spawn_child(argv, log_fd.get(), options_.environment);
+    // Run in run_dir with a relative config path: mosquitto logs the path ("Config loaded
+    // from"), which then names no run folder and repeats from run to run.
+    argv.insert(argv.end(), {options_.executable, "-c", config_path().filename().string()});
+    std::vector<std::string> environment = options_.environment;
+    if (options_.config_port) {
+        environment.push_back(std::string(LWIPSIM_VCLOCK_PORT_MAP_ENV) + "=" +
+                              std::to_string(*options_.config_port) + "=" +
+                              std::to_string(tls_port_));
+    }
+    pid_ = host::spawn_child(argv, log_fd.get(), environment, options_.run_dir);
 
     const auto deadline = Clock::now() + options_.start_timeout;
     while (Clock::now() < deadline) {

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,7 +20,7 @@ struct ManagedBrokerOptions {
     std::filesystem::path run_dir;
     // Certificates to serve; when absent a fresh PKI is generated into run_dir/pki.
     std::optional<TestPki> pki;
-    PkiOptions pki_options;           // used only when pki is absent
+    PkiOptions pki_options; // used only when pki is absent
     // When set (and pki is absent), the PKI comes from this cache (made there once, see
     // pki_cache.h) instead of being made into run_dir/pki for this run alone.
     std::optional<std::filesystem::path> pki_cache_dir;
@@ -38,6 +39,15 @@ struct ManagedBrokerOptions {
     // "NAME=value" added to mosquitto's environment (LD_PRELOAD and the page of the virtual
     // clock, sim/host/vclock_peer.h).
     std::vector<std::string> environment;
+    // The port mosquitto.conf names for the TLS listener instead of the picked one. Needs the
+    // virtual clock library in `environment`, which moves the broker's bind of this port to the
+    // picked one (LWIPSIM_VCLOCK_PORT_MAP, sim/host/vclock_determinism.h): the broker's log and
+    // its TLS session tickets (mosquitto's session id context is the listener's port) then
+    // repeat from run to run. tls_port() stays the port to connect to.
+    std::optional<std::uint16_t> config_port;
+    // Called with the PKI once it is known, before mosquitto starts (the broker's virtual clock
+    // takes its epoch from it: pki_made_at in pki_cache.h).
+    std::function<void(const TestPki&)> on_pki;
     int port_tries = 5; // attempts when a picked free port is taken meanwhile
     std::chrono::milliseconds start_timeout{10000}; // real time until the port must accept
     std::chrono::milliseconds stop_grace{5000};     // SIGTERM -> SIGKILL delay in stop()

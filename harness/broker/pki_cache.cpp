@@ -1,9 +1,13 @@
 #include "harness/broker/pki_cache.h"
 
+#include "harness/broker/errors.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <system_error>
 
@@ -21,13 +25,14 @@ std::optional<fs::path> env_path(const char* name) {
 }
 
 // Days between renewals: a cached certificate always has at least half its validity left.
-int renewal_days(const PkiOptions& options) { return options.valid_days / 2; }
+int renewal_days(const PkiOptions& options) {
+    return options.valid_days / 2;
+}
 
 // One folder name per set of options and renewal period, readable by a person who looks in
 // the cache (names were checked to be DNS names, so they are safe in a file name).
 std::string entry_name(const PkiOptions& options, std::chrono::system_clock::time_point now) {
-    const auto days =
-        std::chrono::duration_cast<std::chrono::days>(now.time_since_epoch()).count();
+    const auto days = std::chrono::duration_cast<std::chrono::days>(now.time_since_epoch()).count();
     const long period = days / renewal_days(options);
     return std::string("pki-v1-") + (options.key_type == KeyType::kRsa2048 ? "rsa2048" : "p256") +
            "-" + options.server_name + "-" +
@@ -133,6 +138,16 @@ std::optional<TestPki> cached_test_pki(const fs::path& cache_dir, const PkiOptio
         fs::remove_all(scratch, ec);
         throw;
     }
+}
+
+std::chrono::system_clock::time_point pki_made_at(const TestPki& pki) {
+    struct stat st {};
+    if (::stat(pki.server_cert.c_str(), &st) != 0) {
+        throw BrokerError("cannot read the time of " + pki.server_cert.string() + ": " +
+                          std::strerror(errno));
+    }
+    const auto seconds = st.st_mtim.tv_sec + (st.st_mtim.tv_nsec > 0 ? 1 : 0);
+    return std::chrono::system_clock::time_point(std::chrono::seconds(seconds));
 }
 
 } // namespace lwipsim::broker

@@ -23,9 +23,15 @@ std::optional<std::filesystem::path> default_pki_cache_dir();
 // the cache cannot be used (folder not creatable or not ours, a path mosquitto.conf cannot
 // carry, valid_days < 2); the caller then makes a PKI for the run alone. Errors of openssl
 // itself are thrown as by generate_test_pki.
-std::optional<TestPki> cached_test_pki(const std::filesystem::path& cache_dir,
-                                       const PkiOptions& options,
-                                       std::chrono::system_clock::time_point now =
-                                           std::chrono::system_clock::now());
+std::optional<TestPki>
+cached_test_pki(const std::filesystem::path& cache_dir, const PkiOptions& options,
+                std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
+
+// When `pki` was made: its server certificate file's modification time, rounded up to the whole
+// second, so never before the certificate's notBefore (openssl stamps the second it signs, then
+// writes the file). The same for every run that uses one cached PKI: the broker's virtual
+// clock starts there, so its log stamps repeat and its certificates are valid (docs/design.md).
+// Throws BrokerError when the file cannot be read.
+std::chrono::system_clock::time_point pki_made_at(const TestPki& pki);
 
 } // namespace lwipsim::broker

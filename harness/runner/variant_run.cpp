@@ -51,6 +51,9 @@ using nlohmann::json;
 namespace {
 
 constexpr const char* kGatewayIp = "10.0.2.2"; // slirp maps it to the host's 127.0.0.1
+// Where the device finds the managed broker on a slirp link (10.0.2.2:8883, MQTT over TLS's
+// port), whatever free port it has on the host: the gateway maps one onto the other.
+constexpr uint16_t kManagedBrokerPort = 8883;
 // link.kind tap: the TAP's side in the namespace (gateway and broker host) and the device.
 constexpr const char* kTapHostIp = "10.0.3.1";
 constexpr const char* kTapHostCidr = "10.0.3.1/24";
@@ -244,6 +247,8 @@ struct BrokerTarget {
     uint16_t port = 0;
     std::string server_name, ca_pem, client_cert_pem, client_key_pem;
     std::string ip = kGatewayIp; ///< where the device connects
+    /// The host's port behind `port` when the slirp gateway maps it (managed broker), else 0.
+    uint16_t host_port = 0;
 };
 
 // The far side's downlink: the link's network side, known only once the link is built.
@@ -564,13 +569,22 @@ void check_external_broker(const scenario::BrokerSettings& b) {
 // external one. The broker lives on the calling OS thread: PDEATHSIG follows that thread.
 BrokerTarget start_broker(const scenario::Scenario& sc, const fs::path& run_dir,
                           link::TapBackend* tap, std::optional<broker::ManagedBroker>& managed,
-                          const host::VclockPeer* vclock) {
+                          host::VclockPeer* vclock) {
     BrokerTarget target;
     if (sc.broker.mode == scenario::BrokerMode::kManaged) {
         broker::ManagedBrokerOptions bo;
         bo.run_dir = run_dir;
-        if (vclock != nullptr)
+        if (vclock != nullptr) {
             bo.environment = vclock->environment();
+            bo.command_prefix = vclock->command_prefix();
+            bo.config_port = kManagedBrokerPort; // its log and TLS tickets name no host port
+            // Its clock starts when its PKI was made: the same for every run on one cached PKI.
+            bo.on_pki = [vclock](const broker::TestPki& pki) {
+                vclock->set_epoch_realtime(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                               broker::pki_made_at(pki).time_since_epoch())
+                                               .count());
+            };
+        }
         // The harness's subscriber to the device's will (broker_side.h) needs a listener it
         // can reach without TLS; only with the broker on virtual time are its receipt times exact.
         bo.plain_listener = vclock != nullptr && sc.app.will.has_value();
@@ -584,6 +598,10 @@ BrokerTarget start_broker(const scenario::Scenario& sc, const fs::path& run_dir,
         }
         managed.emplace(bo);
         target.port = managed->tls_port();
+        if (tap == nullptr) {
+            target.host_port = target.port;
+            target.port = kManagedBrokerPort;
+        }
         target.server_name = managed->server_name();
         target.ca_pem = read_text(managed->ca_file());
         if (tap != nullptr)
@@ -622,6 +640,7 @@ void make_broker_clock(const scenario::Scenario& sc, const fs::path& run_dir,
     host::VclockOptions vo;
     vo.page_file = run_dir / "broker.clock";
     vo.library = *library;
+    vo.seed = sc.seed; // the broker's randomness and pid (docs/design.md, deterministic broker)
     // A whole second: broker.log's stamps (whole seconds) then read floor(virtual time).
     vo.epoch_realtime_ns =
         std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -629,6 +648,15 @@ void make_broker_clock(const scenario::Scenario& sc, const fs::path& run_dir,
                 .time_since_epoch())
             .count();
     vclock.emplace(vo);
+}
+
+// The wall-clock date of virtual 0 on the device (mbedTLS puts it in every ClientHello): with
+// the managed broker the instant its PKI was made, as for the broker's clock, so two runs of one
+// seed repeat; with an external broker the real start (its certificates' validity is unknown).
+std::time_t device_epoch(const std::optional<broker::ManagedBroker>& managed) {
+    if (!managed)
+        return std::time(nullptr);
+    return std::chrono::system_clock::to_time_t(broker::pki_made_at(managed->pki()));
 }
 
 Scheduler& create_scheduler(const scenario::Scenario& sc) {
@@ -670,8 +698,8 @@ struct RunState {
     AppTotals totals;
     size_t baseline_free = 0;
     uint64_t frames_dropped = 0, frames_delivered = 0;
-    std::vector<std::string> warnings; ///< "check this before trusting the results"
-    clock::HostPeer* broker_peer = nullptr; ///< the managed broker on virtual time, if it is
+    std::vector<std::string> warnings;       ///< "check this before trusting the results"
+    host::VclockPeer* broker_peer = nullptr; ///< the managed broker on virtual time, if it is
 
     RunState(const scenario::Scenario& s, fs::path d, DeviceAddresses n)
         : sc(s), dir(std::move(d)), names(n),
@@ -764,8 +792,10 @@ void run_device(RunState& st, const BrokerTarget& target, SchedulerTimer& timer,
     rst_up.set_next(&lnk->from_device());
     far_down.to = &lnk->from_network();
     sched.add_host_io(&host_io);
+    if (slirp && target.host_port != 0)
+        slirp->map_tcp_port(target.port, target.host_port);
     if (slirp && st.broker_peer != nullptr) {
-        clock::HostPeer* peer = st.broker_peer;
+        host::VclockPeer* peer = st.broker_peer;
         slirp->set_host_written_hook([peer, &sched] { peer->wake(sched.now()); });
         // The broker's lookahead: only slirp writes to its sockets, after a frame from the
         // link or in one of its own timers (docs/design.md, "Lookahead").
@@ -773,6 +803,10 @@ void run_device(RunState& st, const BrokerTarget& target, SchedulerTimer& timer,
             const SimTime frames = link->earliest_network_arrival(next);
             const std::optional<SimTime> own = gw->next_own_event();
             return own ? std::min(frames, *own) : frames;
+        });
+        // The broker sees the device (10.0.2.15:port) as its peer, not the gateway's host port.
+        slirp->set_connection_hook([peer](uint16_t host_port, uint32_t ip, uint16_t port) {
+            peer->name_peer(host_port, ip, port);
         });
     }
 
@@ -929,8 +963,9 @@ std::optional<std::string> not_repeatable_reason(const scenario::Scenario& sc,
 
 std::string broker_line(const BrokerTarget& target, const json& link_info) {
     if (link_info.is_null()) {
-        return "broker 127.0.0.1:" + std::to_string(target.port) + " as 10.0.2.2 (" +
-               target.server_name + ")";
+        const uint16_t host_port = target.host_port != 0 ? target.host_port : target.port;
+        return "broker 127.0.0.1:" + std::to_string(host_port) +
+               " as 10.0.2.2:" + std::to_string(target.port) + " (" + target.server_name + ")";
     }
     return "broker " + std::string(kTapHostIp) + ":" + std::to_string(target.port) + " (" +
            target.server_name + ", pid " + link_info["broker_pid"].dump() +
@@ -1010,7 +1045,7 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
     auto& heap = DeviceHeap::instance();
     // No budget in the scenario: measure only (a budget far above any device's heap).
     heap.configure(sc.heap.budget.value_or(size_t{1} << 40), sc.heap.block_overhead);
-    port::install_mbedtls_platform(std::time(nullptr));
+    port::install_mbedtls_platform(device_epoch(managed));
     port::apply_tcp_settings(tcp_settings(sc));
     auto& sched = create_scheduler(sc);
     heap.set_clock([&sched] { return sched.now(); });
@@ -1066,8 +1101,7 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
         passed = passed && e["passed"].get<bool>();
     for (const auto& f : st.triggers.fired())
         faults.push_back(f);
-    const auto not_repeatable =
-        not_repeatable_reason(sc, sched, broker_virtual);
+    const auto not_repeatable = not_repeatable_reason(sc, sched, broker_virtual);
     json summary = {
         {"status", passed ? "passed" : "failed"},
         {"repeatable", !not_repeatable},

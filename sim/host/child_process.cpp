@@ -308,8 +308,8 @@ bool same_file_name(const std::filesystem::path& a, const std::filesystem::path&
 } // namespace
 
 pid_t spawn_child(const std::vector<std::string>& argv, int output_fd,
-                  const std::vector<std::string>& extra_env) {
-    return spawn(argv, {}, output_fd, output_fd, extra_env);
+                  const std::vector<std::string>& extra_env, const std::filesystem::path& cwd) {
+    return spawn(argv, cwd, output_fd, output_fd, extra_env);
 }
 
 bool child_has_exited(pid_t pid) {

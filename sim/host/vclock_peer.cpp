@@ -2,6 +2,7 @@
 
 #include "sim/host/child_process.h"
 #include "sim/host/errors.h"
+#include "sim/host/vclock_determinism.h"
 #include "sim/host/vclock_page.h"
 
 #include <cerrno>
@@ -88,8 +89,44 @@ VclockPeer::~VclockPeer() {
 }
 
 std::vector<std::string> VclockPeer::environment() const {
-    return {"LD_PRELOAD=" + options_.library.string(),
-            std::string(LWIPSIM_VCLOCK_ENV) + "=" + options_.page_file.string()};
+    std::vector<std::string> env{"LD_PRELOAD=" + options_.library.string(),
+                                 std::string(LWIPSIM_VCLOCK_ENV) + "=" +
+                                     options_.page_file.string()};
+    if (options_.seed)
+        env.push_back(std::string(LWIPSIM_VCLOCK_SEED_ENV) + "=" + std::to_string(*options_.seed));
+    return env;
+}
+
+std::vector<std::string> VclockPeer::command_prefix() const {
+    if (!options_.seed)
+        return {};
+    return {"setarch", "-R"}; // util-linux (essential); execs the program, keeping its pid
+}
+
+static_assert(sizeof(lwipsim_vclock_page) <= LWIPSIM_VCLOCK_PEERS_OFFSET);
+static_assert(LWIPSIM_VCLOCK_PEERS_OFFSET + LWIPSIM_VCLOCK_PEERS * sizeof(lwipsim_vclock_peer) <=
+              LWIPSIM_VCLOCK_PAGE_SIZE);
+
+void VclockPeer::name_peer(uint16_t host_port, uint32_t guest_ip, uint16_t guest_port) {
+    auto* peers = reinterpret_cast<lwipsim_vclock_peer*>(reinterpret_cast<char*>(page_) +
+                                                         LWIPSIM_VCLOCK_PEERS_OFFSET);
+    // A host port the kernel hands out again replaces its old entry.
+    unsigned slot = next_peer_;
+    for (unsigned i = 0; i < LWIPSIM_VCLOCK_PEERS; ++i) {
+        if (load(peers[i].host_port) == host_port)
+            slot = i;
+    }
+    if (slot == next_peer_)
+        next_peer_ = (next_peer_ + 1) % LWIPSIM_VCLOCK_PEERS;
+    lwipsim_vclock_peer& p = peers[slot];
+    store(p.host_port, 0U);
+    store(p.guest_ip, guest_ip);
+    store(p.guest_port, static_cast<uint32_t>(guest_port));
+    store(p.host_port, static_cast<uint32_t>(host_port));
+}
+
+void VclockPeer::set_epoch_realtime(int64_t ns) {
+    store(page_->epoch_realtime_ns, ns);
 }
 
 void VclockPeer::detach() {
@@ -169,15 +206,16 @@ clock::HostPeer::Idle VclockPeer::wait_idle() {
         }
         if (pid_ > 0 && child_has_exited(pid_)) {
             report.error = "the broker (pid " + std::to_string(pid_) +
-                         ") exited while the simulation waited for it; see broker.log";
+                           ") exited while the simulation waited for it; see broker.log";
             break;
         }
         if (Clock::now() - start > options_.idle_timeout) {
-            report.error = "the broker did not report idle within " +
-                         std::to_string(options_.idle_timeout.count()) +
-                         " ms of real time after it was woken: it is stuck, or blocked in a wait "
-                         "liblwipsim_vclock.so does not cover (docs/design.md); time.broker_clock: "
-                         "wall runs it on the wall clock instead";
+            report.error =
+                "the broker did not report idle within " +
+                std::to_string(options_.idle_timeout.count()) +
+                " ms of real time after it was woken: it is stuck, or blocked in a wait "
+                "liblwipsim_vclock.so does not cover (docs/design.md); time.broker_clock: "
+                "wall runs it on the wall clock instead";
             break;
         }
         futex_wait(page_->idle_ack, ack, std::chrono::milliseconds(100));

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,9 @@ struct VclockOptions {
     std::filesystem::path page_file; ///< created (replaced) by the constructor
     std::filesystem::path library;   ///< liblwipsim_vclock.so, for the program's LD_PRELOAD
     int64_t epoch_realtime_ns = 0;   ///< CLOCK_REALTIME the program sees at virtual time 0
+    /// Seeds the program's getrandom/getentropy and fixes its getpid
+    /// (sim/host/vclock_determinism.c); nullopt leaves them to the machine.
+    std::optional<uint64_t> seed;
     /// Real time the program may take to report idle after a wake before the run fails.
     std::chrono::milliseconds idle_timeout{10000};
 };
@@ -40,6 +44,15 @@ class VclockPeer final : public clock::HostPeer {
 
     /// "NAME=value" entries the program must be started with.
     [[nodiscard]] std::vector<std::string> environment() const;
+    /// argv to put before the program's: with a seed, `setarch -R` (no address-space
+    /// randomisation: OpenSSL mixes addresses into its DRBG nonces, vclock_determinism.c).
+    [[nodiscard]] std::vector<std::string> command_prefix() const;
+    /// The program's getpeername answers `guest_ip`:`guest_port` (the simulated device) for a
+    /// loopback peer at `host_port` (the gateway's side of that connection); call before the
+    /// wake that delivers the connection. Keeps the latest 64 (vclock_determinism.h).
+    void name_peer(uint16_t host_port, uint32_t guest_ip, uint16_t guest_port);
+    /// CLOCK_REALTIME the program sees at virtual time 0; call before it starts.
+    void set_epoch_realtime(int64_t ns);
     /// The program's pid, so that a crash is reported as such rather than as a hang.
     void watch(pid_t pid) { pid_ = pid; }
     /// Hands the program back to real time and real waits (before stopping it: a SIGTERM must
@@ -75,6 +88,7 @@ class VclockPeer final : public clock::HostPeer {
     pid_t pid_ = -1;
     uint64_t wakes_ = 0;
     uint64_t grants_ = 0;
+    unsigned next_peer_ = 0; ///< the peer table entry name_peer writes next
 };
 
 } // namespace lwipsim::host

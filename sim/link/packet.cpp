@@ -118,6 +118,26 @@ uint16_t internet_checksum(std::span<const uint8_t> data, uint32_t initial) {
     return static_cast<uint16_t>(~ones_complement_sum(data, initial) & 0xFFFF);
 }
 
+bool rewrite_tcp_port(std::span<uint8_t> frame, bool source, uint16_t port) {
+    const PacketInfo in = parse_frame(frame);
+    if (!in.ipv4 || in.protocol != static_cast<uint8_t>(IpProto::kTcp) || !in.has_ports)
+        return false;
+    const size_t tcp = in.ip_offset + in.ip_header_len;
+    const size_t at = tcp + (source ? 0 : 2);
+    const uint16_t old_port = source ? in.src_port : in.dst_port;
+    const uint16_t old_sum = static_cast<uint16_t>((frame[tcp + 16] << 8) | frame[tcp + 17]);
+    // RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m').
+    uint32_t sum = static_cast<uint16_t>(~old_sum) + static_cast<uint16_t>(~old_port) + port;
+    while (sum >> 16)
+        sum = (sum & 0xFFFF) + (sum >> 16);
+    const auto new_sum = static_cast<uint16_t>(~sum);
+    frame[at] = static_cast<uint8_t>(port >> 8);
+    frame[at + 1] = static_cast<uint8_t>(port & 0xFF);
+    frame[tcp + 16] = static_cast<uint8_t>(new_sum >> 8);
+    frame[tcp + 17] = static_cast<uint8_t>(new_sum & 0xFF);
+    return true;
+}
+
 std::optional<std::vector<uint8_t>> build_tcp_rst(std::span<const uint8_t> segment) {
     const PacketInfo in = parse_frame(segment);
     if (!in.ipv4 || in.protocol != static_cast<uint8_t>(IpProto::kTcp) || !in.has_ports ||

@@ -80,4 +80,10 @@ struct FlowKey {
 /// (a RST is never answered with a RST).
 [[nodiscard]] std::optional<std::vector<uint8_t>> build_tcp_rst(std::span<const uint8_t> segment);
 
+/// Replaces the source (`source`) or destination TCP port of a complete first-fragment TCP
+/// segment in an Ethernet/IPv4 frame and updates its checksum incrementally (RFC 1624, so a
+/// segment whose checksum was wrong stays wrong by the same amount). Returns false, leaving the
+/// frame untouched, when it is not such a segment.
+bool rewrite_tcp_port(std::span<uint8_t> frame, bool source, uint16_t port);
+
 } // namespace lwipsim::link

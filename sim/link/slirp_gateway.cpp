@@ -4,6 +4,10 @@
 
 #include <libslirp.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -88,7 +92,6 @@ int to_slirp_events(short revents) {
 }
 
 // Is this slirp->device frame host input arriving (so a pending host round trip is over)?
-
 
 } // namespace
 
@@ -252,7 +255,9 @@ SlirpGateway::~SlirpGateway() {
 void SlirpGateway::deliver(Frame frame) {
     ++stats_.frames_in;
     UplinkVerdict v = classify_uplink(frame.bytes);
-    if (!v.pass) {
+    if (v.pass)
+        v.reason = map_uplink(frame);
+    if (!v.reason.empty()) {
         ++stats_.frames_contained;
         if (on_contained_)
             on_contained_(ContainmentEvent{timer_.now(), frame.id, v.reason});
@@ -267,6 +272,7 @@ void SlirpGateway::deliver(Frame frame) {
     // from its poll; run it once so nothing waits for an unrelated tick.
     service();
     rearm();
+    name_connection(frame);
     report_host_writes(true);
     flush_downlink();
 }
@@ -291,6 +297,59 @@ void SlirpGateway::on_polled(std::span<const pollfd> fds) {
     flush_downlink();
 }
 
+void SlirpGateway::map_tcp_port(uint16_t guest_port, uint16_t host_port) {
+    mapped_guest_port_ = guest_port;
+    mapped_host_port_ = host_port;
+}
+
+std::string SlirpGateway::map_uplink(Frame& frame) const {
+    if (mapped_host_port_ == 0)
+        return {};
+    const PacketInfo p = parse_frame(frame.bytes);
+    if (!p.has_ports || p.protocol != kTcp || p.dst_ip != kSlirpGatewayIp)
+        return {};
+    if (p.dst_port == mapped_host_port_ && mapped_host_port_ != mapped_guest_port_) {
+        return "contained: TCP to 10.0.2.2:" + std::to_string(p.dst_port) +
+               " (the host's port of 10.0.2.2:" + std::to_string(mapped_guest_port_) +
+               ", reachable only by that name)";
+    }
+    if (p.dst_port == mapped_guest_port_)
+        rewrite_tcp_port(frame.bytes, false, mapped_host_port_);
+    return {};
+}
+
+namespace {
+// The IPv4 port of a socket's own (`peer` false) or far end; 0 when it has none.
+uint16_t socket_port(int fd, bool peer) {
+    sockaddr_in a{};
+    socklen_t len = sizeof a;
+    const int r = peer ? ::getpeername(fd, reinterpret_cast<sockaddr*>(&a), &len)
+                       : ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    return r == 0 && a.sin_family == AF_INET ? ntohs(a.sin_port) : 0;
+}
+} // namespace
+
+void SlirpGateway::name_connection(const Frame& syn) {
+    if (!connection_hook_ || mapped_host_port_ == 0)
+        return;
+    const PacketInfo p = parse_frame(syn.bytes);
+    if (!p.has_ports || p.protocol != kTcp || p.dst_ip != kSlirpGatewayIp ||
+        p.dst_port != mapped_host_port_ || (p.tcp_flags & (kTcpSyn | kTcpAck)) != kTcpSyn)
+        return;
+    // slirp's sockets towards the mapped port: the one not named yet is this SYN's (slirp
+    // opens it, connecting, inside slirp_input).
+    std::set<std::pair<int, uint16_t>> now;
+    for (const pollfd& f : fill_fds_) {
+        if (socket_port(f.fd, true) == mapped_host_port_)
+            now.emplace(f.fd, socket_port(f.fd, false));
+    }
+    for (const auto& socket : now) {
+        if (!named_sockets_.contains(socket))
+            connection_hook_(socket.second, htonl(p.src_ip), p.src_port);
+    }
+    named_sockets_ = std::move(now);
+}
+
 bool SlirpGateway::awaiting_host() const {
     return replies_.pending(timer_.now());
 }
@@ -311,6 +370,12 @@ void SlirpGateway::on_send_packet(const uint8_t* data, size_t len) {
     f.id = next_frame_id_++;
     f.created_at = timer_.now();
     replies_.on_answer(f.bytes);
+    if (mapped_host_port_ != 0) {
+        const PacketInfo p = parse_frame(f.bytes);
+        if (p.has_ports && p.protocol == kTcp && p.src_ip == kSlirpGatewayIp &&
+            p.src_port == mapped_host_port_)
+            rewrite_tcp_port(f.bytes, true, mapped_guest_port_);
+    }
     ++stats_.frames_out;
     // Handed on after libslirp returns (flush_downlink): the downlink may call back into us.
     to_device_.push_back(std::move(f));

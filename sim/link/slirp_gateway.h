@@ -121,6 +121,19 @@ class SlirpGateway final : public FrameSink, public clock::HostIo {
     /// host peer's lookahead; nullopt when none is armed.
     [[nodiscard]] std::optional<clock::SimTime> next_own_event() const;
 
+    /// The device reaches the host's 127.0.0.1:`host_port` as 10.0.2.2:`guest_port` (TCP): the
+    /// gateway rewrites the port of frames between the link and slirp, so captures, PCBs and the
+    /// device see `guest_port` whatever port the host picked. 10.0.2.2:`host_port` itself is
+    /// then contained. One mapping; a second call replaces it. Call before traffic.
+    void map_tcp_port(uint16_t guest_port, uint16_t host_port);
+
+    /// With a port map: `hook`(host port, device IPv4, device port) runs when slirp has opened
+    /// the host socket of a device's connection to the mapped port, before the host-written
+    /// hook announces it: the host's side of the connection and who is behind it. Ports in host
+    /// order, the address in network order.
+    using ConnectionHook = std::function<void(uint16_t, uint32_t, uint16_t)>;
+    void set_connection_hook(ConnectionHook hook) { connection_hook_ = std::move(hook); }
+
     [[nodiscard]] const SlirpGatewayStats& stats() const { return stats_; }
     /// slirp's own description of its sockets (slirp_connection_info), for diagnostics/tests.
     [[nodiscard]] std::string connection_info() const;
@@ -172,6 +185,15 @@ class SlirpGateway final : public FrameSink, public clock::HostIo {
     std::deque<Frame> to_device_;
     bool flushing_ = false;
     uint64_t next_frame_id_ = 1;
+
+    /// map_tcp_port's mapping (0: none). Applied in deliver() and on_send_packet().
+    uint16_t mapped_guest_port_ = 0, mapped_host_port_ = 0;
+    /// Applies the port mapping to a device frame; the reason it is contained, or empty.
+    std::string map_uplink(Frame& frame) const;
+    /// After a device SYN to the mapped port went into slirp: names its new host socket.
+    void name_connection(const Frame& syn);
+    ConnectionHook connection_hook_;
+    std::set<std::pair<int, uint16_t>> named_sockets_; ///< (fd, host port) already named
 
     HostReplyWait replies_;
     std::function<void()> host_written_;

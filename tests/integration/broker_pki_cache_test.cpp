@@ -37,8 +37,8 @@ std::set<std::string> entries(const fs::path& dir) {
 // The first instant of a renewal period (periods are valid_days / 2 = 15 days long, counted
 // from the epoch), so the test knows which later instants fall in the same period.
 Clock::time_point period_start() {
-    const auto days = std::chrono::duration_cast<std::chrono::days>(
-        Clock::now().time_since_epoch());
+    const auto days =
+        std::chrono::duration_cast<std::chrono::days>(Clock::now().time_since_epoch());
     return Clock::time_point(std::chrono::days(days.count() / 15 * 15));
 }
 
@@ -58,6 +58,36 @@ TEST(BrokerPkiCache, SecondUseTakesTheFirstPkiAndItVerifies) {
     EXPECT_TRUE(verify.success()) << verify.output;
     EXPECT_EQ(fs::status(cache.path()).permissions() & fs::perms::all, fs::perms::owner_all)
         << "the cache holds private keys: 0700";
+}
+
+// The broker's and the device's clocks start at pki_made_at (docs/design.md, "A deterministic
+// broker"): the same instant for every use of one cached PKI, and one at which openssl itself
+// finds the server certificate valid (not before its notBefore).
+TEST(BrokerPkiCache, MadeAtIsStableAndInsideTheValidity) {
+    TempDir cache("pki-cache");
+    const auto before = Clock::now();
+    const auto first = cached_test_pki(cache.path(), {});
+    ASSERT_TRUE(first.has_value());
+    const auto made = pki_made_at(*first);
+    EXPECT_GE(made, std::chrono::floor<std::chrono::seconds>(before));
+    EXPECT_LE(made, Clock::now() + 1s);
+    std::this_thread::sleep_for(1100ms); // a later use, in another second
+    const auto second = cached_test_pki(cache.path(), {});
+    ASSERT_TRUE(second.has_value());
+    EXPECT_EQ(pki_made_at(*second), made);
+
+    const auto at = [&](Clock::time_point t) {
+        return host::run_command(
+            {"openssl", "verify", "-attime",
+             std::to_string(
+                 std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count()),
+             "-CAfile", first->ca_cert.string(), first->server_cert.string()},
+            30s);
+    };
+    const auto valid = at(made);
+    EXPECT_TRUE(valid.success()) << valid.output;
+    // The check can fail: an hour earlier the certificate is not valid yet.
+    EXPECT_FALSE(at(made - 1h).success());
 }
 
 TEST(BrokerPkiCache, ConcurrentWorkersEndWithOneEntryAndTheSameCa) {
@@ -106,7 +136,8 @@ TEST(BrokerPkiCache, DamagedEntryIsReplaced) {
     ASSERT_TRUE(again.has_value());
     EXPECT_TRUE(fs::is_regular_file(again->server_key));
     const auto verify = host::run_command(
-        {"openssl", "verify", "-CAfile", again->ca_cert.string(), again->server_cert.string()}, 30s);
+        {"openssl", "verify", "-CAfile", again->ca_cert.string(), again->server_cert.string()},
+        30s);
     EXPECT_TRUE(verify.success()) << verify.output;
     EXPECT_EQ(entries(cache.path()).size(), 1U);
 }

@@ -221,5 +221,35 @@ TEST(LinkPacket, RstIsNeverAnsweredAndNonTcpIsIgnored) {
     EXPECT_FALSE(build_tcp_rst(std::vector<uint8_t>(30, 0)));
 }
 
+// The slirp gateway's port map (SlirpGateway::map_tcp_port) rewrites ports in place: the
+// checksum must still verify over the pseudo-header (RFC 793), for both ports and for ports
+// whose change carries across the 16-bit sum.
+TEST(LinkPacket, RewrittenTcpPortKeepsTheChecksumValid) {
+    for (const uint16_t to : {uint16_t{8883}, uint16_t{1}, uint16_t{0xFFFF}, uint16_t{49153}}) {
+        for (const bool source : {false, true}) {
+            FrameSpec s;
+            s.seq = 0x01020304;
+            s.payload = 5;
+            const auto rst = build_tcp_rst(build_frame(s)); // a segment with valid checksums
+            ASSERT_TRUE(rst);
+            std::vector<uint8_t> r = *rst;
+            const uint16_t other = be16(r, source ? 36 : 34);
+            ASSERT_TRUE(rewrite_tcp_port(r, source, to));
+            EXPECT_EQ(be16(r, source ? 34 : 36), to);
+            EXPECT_EQ(be16(r, source ? 36 : 34), other);
+            std::vector<uint8_t> pseudo(r.begin() + 26, r.begin() + 34);
+            pseudo.insert(pseudo.end(), {0, 6, 0, 20});
+            pseudo.insert(pseudo.end(), r.begin() + 34, r.end());
+            EXPECT_EQ(folded_sum(pseudo), 0xFFFF) << "port " << to << " source " << source;
+        }
+    }
+    FrameSpec udp;
+    udp.protocol = 17;
+    std::vector<uint8_t> f = build_frame(udp);
+    const std::vector<uint8_t> before = f;
+    EXPECT_FALSE(rewrite_tcp_port(f, false, 8883));
+    EXPECT_EQ(f, before);
+}
+
 } // namespace
 } // namespace lwipsim::link
