@@ -601,7 +601,10 @@ FaultParams read_params(const Doc& doc, const YAML::Node& n, const std::string& 
     switch (type) {
     case FaultType::kBlackhole:
     case FaultType::kLinkDown:
-    case FaultType::kReset: {
+    case FaultType::kReset:
+    case FaultType::kBrokerStop:
+    case FaultType::kBrokerRestart:
+    case FaultType::kBrokerPause: {
         Section s(doc, n, path, {});
         return std::monostate{};
     }
@@ -701,7 +704,7 @@ FaultSpec read_fault(const Doc& doc, const YAML::Node& n, const std::string& pat
         doc.fail(n, path + " must be a map");
     Values v(doc, s);
     FaultSpec fs;
-    fs.type = v.choice(s.require("type"), FaultType::kReset);
+    fs.type = v.choice(s.require("type"), FaultType::kBrokerPause);
     fs.name = std::string(to_string(fs.type)) + "_" + std::to_string(index);
     if (const Field* f = s.find("name"))
         fs.name = v.str(*f);
@@ -737,7 +740,7 @@ FaultSpec read_fault(const Doc& doc, const YAML::Node& n, const std::string& pat
             t.delay = tv.duration(*f);
         fs.start = t;
     }
-    bool instantaneous = fs.type == FaultType::kReset;
+    bool instantaneous = is_instantaneous(fs.type);
     const Field* dur = s.find("for");
     if (instantaneous && dur)
         v.fail(*dur, std::string(to_string(fs.type)) + " is instantaneous; 'for' does not apply");
@@ -753,6 +756,13 @@ FaultSpec read_fault(const Doc& doc, const YAML::Node& n, const std::string& pat
             v.fail(*f, "'every' (" + format_duration(every) + ") must be longer than 'for' (" +
                            format_duration(*fs.duration) + ")");
         fs.every = every;
+    }
+    if (is_broker_fault(fs.type)) {
+        for (const char* k : {"direction", "filter"})
+            if (const Field* f = s.find(k))
+                doc.fail_key(*f, path + "." + k + ": " + to_string(fs.type) +
+                                     " acts on the whole broker process, not on packets; '" + k +
+                                     "' applies only to link faults");
     }
     if (const Field* f = s.find("direction"))
         fs.direction = v.choice(*f, Direction::kBoth);
@@ -781,10 +791,16 @@ void read_broker(const Doc& doc, const YAML::Node& n, BrokerSettings& b,
                  const std::filesystem::path& base_dir) {
     Section s(doc, n, "broker",
               {"mode", "host", "port", "ca_file", "server_name", "client_cert", "client_key",
-               "expect_reachable"});
+               "expect_reachable", "persistence"});
     Values v(doc, s);
     if (const Field* f = s.find("mode"))
         b.mode = v.choice(*f, BrokerMode::kExternal);
+    if (const Field* f = s.find("persistence")) {
+        if (b.mode != BrokerMode::kManaged)
+            doc.fail_key(*f, "broker.persistence applies only to 'mode: managed' (an external "
+                             "broker is configured by whoever runs it)");
+        b.persistence = v.boolean(*f);
+    }
     if (b.mode == BrokerMode::kManaged) {
         for (const char* k : {"host", "port", "ca_file", "server_name", "client_cert", "client_key",
                               "expect_reachable"})
@@ -1187,6 +1203,12 @@ Scenario resolve_once(std::string_view text, const std::filesystem::path& file,
             for (const FaultSpec& other : sc.faults)
                 if (other.name == fs.name)
                     doc.fail(f->value[i], "duplicate fault name '" + fs.name + "'");
+            // Only a broker lwipsim started can be stopped, restarted or paused by it.
+            if (is_broker_fault(fs.type) && sc.broker.mode != BrokerMode::kManaged)
+                doc.fail(f->value[i]["type"],
+                         "faults[" + std::to_string(i) + "].type: " + to_string(fs.type) +
+                             " needs broker.mode managed (lwipsim cannot stop, restart or "
+                             "pause an external broker)");
             sc.faults.push_back(std::move(fs));
         }
     }
