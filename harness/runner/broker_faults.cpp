@@ -84,7 +84,8 @@ void BrokerFaults::schedule_timed() {
     if (broker_ == nullptr)
         return;
     for (const auto& f : sc_.faults) {
-        if (scenario::is_broker_fault(f.type) && std::holds_alternative<clock::SimDuration>(f.start))
+        if (scenario::is_broker_fault(f.type) &&
+            std::holds_alternative<clock::SimDuration>(f.start))
             schedule_from(f, SimTime{std::get<clock::SimDuration>(f.start)});
     }
 }
