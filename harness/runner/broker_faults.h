@@ -10,7 +10,8 @@
 // on without it (docs/design.md, "Broker faults").
 //
 // Each stop/start/pause/resume is an event of events.jsonl at its virtual time (broker_stopped,
-// broker_started, broker_paused, broker_resumed). Faults found the broker in another state
+// broker_started, broker_paused, broker_resumed), without the host's pid or port, which change
+// from run to run (events.jsonl repeats for a seed; broker.log and run.log name the process). Faults found the broker in another state
 // (overlapping broker faults) are skipped with a warning.
 //
 // Threading: every call comes from the scheduler's baton holder (events, triggers) except the
@@ -76,6 +77,7 @@ class BrokerFaults {
     Recorder& rec_;
     std::function<void(const std::string&)> warn_;
     State state_ = State::kRunning;
+    int starts_ = 1; ///< times the broker was started in this run, the first start included
 
     std::mutex mu_;
     std::condition_variable cv_;

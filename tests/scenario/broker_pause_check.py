@@ -2,7 +2,7 @@
 to 120 s on an idle session with keepalive 20 s, latency 40 ms.
 
 Expected, for independent reasons:
-- broker_paused at 60 s, broker_resumed at 120 s, same pid;
+- broker_paused at 60 s, broker_resumed at 120 s;
 - a frozen process writes nothing: no TCP payload from the broker (10.0.2.2) in device.pcap
   between 60 s + one RTT and 120 s; the host kernel still completes TCP handshakes for it
   (its listen queue), so the device's reconnects in the window get SYN-ACKs;
