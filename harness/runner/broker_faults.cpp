@@ -6,6 +6,7 @@
 #include "sim/host/vclock_peer.h"
 
 #include <csignal>
+#include <cstdio>
 #include <exception>
 
 namespace lwipsim::runner {
@@ -111,8 +112,10 @@ void BrokerFaults::schedule_from(const scenario::FaultSpec& f, SimTime first) {
 
 void BrokerFaults::begin(const scenario::FaultSpec& f) {
     if (state_ != State::kRunning) {
-        warn_("broker fault '" + f.name + "' at " + std::to_string(now_s()) +
-              " s found the broker " + (state_ == State::kStopped ? "stopped" : "paused") +
+        char at[32];
+        std::snprintf(at, sizeof at, "%.3f", now_s());
+        warn_("broker fault '" + f.name + "' at " + at + " s found the broker " +
+              (state_ == State::kStopped ? "stopped" : "paused") +
               " by another broker fault; skipped (broker faults must not overlap)");
         return;
     }
