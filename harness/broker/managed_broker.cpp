@@ -1,6 +1,7 @@
 #include "harness/broker/managed_broker.h"
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <deque>
 #include <fstream>
@@ -18,6 +19,7 @@
 #include "harness/broker/errors.h"
 #include "harness/broker/pki_cache.h"
 #include "sim/host/child_process.h"
+#include "sim/host/errors.h"
 
 namespace lwipsim::broker {
 namespace {
@@ -298,6 +300,20 @@ void ManagedBroker::stop() {
     const pid_t pid = pid_;
     pid_ = -1;
     host::stop_child(pid, options_.stop_grace);
+}
+
+void ManagedBroker::kill() {
+    if (pid_ <= 0) {
+        return;
+    }
+    const pid_t pid = pid_;
+    pid_ = -1;
+    host::signal_child(pid, SIGKILL);
+    // SIGKILL cannot be ignored; the bound only guards against an unkillable (D-state) child.
+    if (!host::wait_child(pid, std::chrono::seconds(10))) {
+        throw host::ProcessError("mosquitto (pid " + std::to_string(pid) +
+                                 ") survived SIGKILL for 10 s");
+    }
 }
 
 bool ManagedBroker::running() const {

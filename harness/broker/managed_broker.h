@@ -65,6 +65,8 @@ class ManagedBroker {
 
     // SIGTERM to the broker's pid, wait stop_grace, then SIGKILL. Idempotent.
     void stop();
+    // SIGKILL at once, as a crash: mosquitto saves nothing. Idempotent.
+    void kill();
     // Starts a stopped broker again with the same configuration on the same port(s), so
     // clients reconnect to the address they knew; returns once it is ready, like the
     // constructor. The new process dies with the calling thread (PDEATHSIG), as the first.

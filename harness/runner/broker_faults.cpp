@@ -121,10 +121,10 @@ void BrokerFaults::begin(const scenario::FaultSpec& f) {
     }
     switch (f.type) {
     case FaultType::kBrokerStop:
-        stop_broker(f.name);
+        stop_broker(f);
         break;
     case FaultType::kBrokerRestart:
-        stop_broker(f.name);
+        stop_broker(f);
         if (state_ == State::kStopped)
             start_broker(f.name);
         break;
@@ -143,18 +143,23 @@ void BrokerFaults::end(const scenario::FaultSpec& f) {
         resume_broker(f.name);
 }
 
-void BrokerFaults::stop_broker(const std::string& fault) {
-    // Real waits first, so that SIGTERM ends mosquitto's wait (docs/design.md "Stopping").
+void BrokerFaults::stop_broker(const scenario::FaultSpec& f) {
+    const auto* params = std::get_if<scenario::BrokerStopParams>(&f.params);
+    const bool kill = params != nullptr && params->kill;
+    // Real waits first, so that SIGTERM ends mosquitto's wait (docs/design.md "Stopping"); a
+    // SIGKILLed program leaves the page as it was (reattach() clears it).
     if (clock_ != nullptr)
         clock_->detach();
     try {
-        on_control_thread([this] { broker_->stop(); });
+        on_control_thread([this, kill] { kill ? broker_->kill() : broker_->stop(); });
     } catch (const std::exception& e) {
-        warn_("broker fault '" + fault + "': stopping the broker failed: " + e.what());
+        warn_("broker fault '" + f.name + "': stopping the broker failed: " + e.what());
     }
     state_ = State::kStopped;
     rec_.event(now_s(), "broker_stopped",
-               {{"fault", fault}, {"persistence", sc_.broker.persistence}});
+               {{"fault", f.name},
+                {"signal", kill ? "kill" : "term"},
+                {"persistence", sc_.broker.persistence}});
 }
 
 void BrokerFaults::start_broker(const std::string& fault) {

@@ -1,7 +1,8 @@
 #pragma once
 // The scenario's broker faults on the managed mosquitto, on the run's clock:
-//   broker_stop    SIGTERM at the start (a clean stop: a persistent broker saves its database),
-//                  started again on the same port after `for`;
+//   broker_stop    SIGTERM at the start (a clean stop: a persistent broker saves its database;
+//                  params.signal kill: SIGKILL, a crash that saves nothing), started again on
+//                  the same port after `for`;
 //   broker_restart the same with no gap;
 //   broker_pause   SIGSTOP for `for`, then SIGCONT: the kernel still accepts connections and
 //                  bytes, nothing is processed (an overloaded broker).
@@ -63,7 +64,7 @@ class BrokerFaults {
     void schedule_from(const scenario::FaultSpec& f, clock::SimTime first);
     void begin(const scenario::FaultSpec& f);
     void end(const scenario::FaultSpec& f);
-    void stop_broker(const std::string& fault);
+    void stop_broker(const scenario::FaultSpec& f);
     void start_broker(const std::string& fault);
     void pause_broker(const std::string& fault);
     void resume_broker(const std::string& fault);

@@ -602,11 +602,21 @@ FaultParams read_params(const Doc& doc, const YAML::Node& n, const std::string& 
     case FaultType::kBlackhole:
     case FaultType::kLinkDown:
     case FaultType::kReset:
-    case FaultType::kBrokerStop:
-    case FaultType::kBrokerRestart:
     case FaultType::kBrokerPause: {
         Section s(doc, n, path, {});
         return std::monostate{};
+    }
+    case FaultType::kBrokerStop:
+    case FaultType::kBrokerRestart: {
+        Section s(doc, n, path, {"signal"});
+        BrokerStopParams p;
+        if (const Field* f = s.find("signal")) {
+            const std::string v = Values(doc, s).scalar(*f, "a name");
+            if (v != "term" && v != "kill")
+                Values(doc, s).fail(*f, "unknown value '" + v + "' (expected one of: term, kill)");
+            p.kill = v == "kill";
+        }
+        return p;
     }
     case FaultType::kNatReset: {
         Section s(doc, n, path, {"rst_stale_flows"});
@@ -678,7 +688,7 @@ FaultParams read_params(const Doc& doc, const YAML::Node& n, const std::string& 
 void refuse_misplaced_params(const Doc& doc, const YAML::Node& n, const std::string& path) {
     static constexpr std::string_view kParamKeys[] = {
         "rate",  "p",      "r",           "loss_good",      "loss_bad",
-        "delay", "jitter", "probability", "rst_stale_flows"};
+        "delay", "jitter", "probability", "rst_stale_flows", "signal"};
     if (!n.IsMap())
         return;
     for (auto it = n.begin(); it != n.end(); ++it) {

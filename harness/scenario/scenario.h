@@ -226,10 +226,18 @@ struct CorruptParams {
     bool operator==(const CorruptParams&) const = default;
 };
 
-/// monostate for types without parameters (blackhole, link_down, reset).
+/// broker_stop / broker_restart: how mosquitto is stopped.
+struct BrokerStopParams {
+    /// false: SIGTERM, a clean stop (a persistent broker saves its database); true: SIGKILL, a
+    /// crash (nothing saved since the last autosave).
+    bool kill = false;
+    bool operator==(const BrokerStopParams&) const = default;
+};
+
+/// monostate for types without parameters (blackhole, link_down, reset, broker_pause).
 using FaultParams =
     std::variant<std::monostate, NatResetParams, LossParams, BurstLossParams, DelayParams,
-                 RateParams, ReorderParams, DuplicateParams, CorruptParams>;
+                 RateParams, ReorderParams, DuplicateParams, CorruptParams, BrokerStopParams>;
 
 struct FaultSpec {
     FaultType type = FaultType::kBlackhole;

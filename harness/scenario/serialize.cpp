@@ -60,6 +60,9 @@ template <typename Fn> void each_param(const FaultParams& p, Fn&& fn) {
         fn("probability", nlohmann::json(u->probability), exact(u->probability));
     } else if (auto* c = std::get_if<CorruptParams>(&p)) {
         fn("probability", nlohmann::json(c->probability), exact(c->probability));
+    } else if (auto* stop = std::get_if<BrokerStopParams>(&p)) {
+        const char* signal = stop->kill ? "kill" : "term";
+        fn("signal", nlohmann::json(signal), std::string(signal));
     }
 }
 

@@ -8,7 +8,7 @@ add_test(NAME scenario.broker_stop_field_case
                  $<TARGET_FILE:lwipsim> ${CMAKE_SOURCE_DIR}/scenarios/field_case_broker_stop.yaml)
 set_tests_properties(scenario.broker_stop_field_case PROPERTIES LABELS scenario TIMEOUT 300)
 
-foreach(variant base persistent triggered)
+foreach(variant base persistent crash_persistent triggered)
     add_test(NAME scenario.broker_restart_${variant}
              COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/broker_restart_check.py
                      $<TARGET_FILE:lwipsim> ${CMAKE_SOURCE_DIR}/tests/data/scenarios/broker_restart.yaml

@@ -469,13 +469,15 @@ TEST(ScenarioLoader, BrokerFaultsRoundTripAndAreNotLinkFaults) {
     Scenario a = load_scenario_text("duration: 10min\n"
                                     "broker: {persistence: true}\n"
                                     "faults:\n"
-                                    "  - {type: broker_stop, at: 1min, for: 2min}\n"
+                                    "  - {type: broker_stop, at: 1min, for: 2min, params: {signal: kill}}\n"
                                     "  - {type: broker_restart, at: 5min, every: 2min}\n"
                                     "  - {type: broker_pause, trigger: {event: mqtt_connected},"
                                     " for: 30s}\n",
                                     file);
     ASSERT_EQ(a.faults.size(), 3u);
     EXPECT_EQ(a.faults[0].type, FaultType::kBrokerStop);
+    EXPECT_EQ(a.faults[0].params, FaultParams{BrokerStopParams{true}});
+    EXPECT_EQ(a.faults[1].params, FaultParams{BrokerStopParams{false}}); // term by default
     EXPECT_EQ(a.faults[1].type, FaultType::kBrokerRestart);
     EXPECT_FALSE(a.faults[1].duration.has_value()); // instantaneous, like reset
     EXPECT_EQ(a.faults[2].type, FaultType::kBrokerPause);
