@@ -687,7 +687,7 @@ FaultParams read_params(const Doc& doc, const YAML::Node& n, const std::string& 
 // naming the right place beats suggesting a look-alike key.
 void refuse_misplaced_params(const Doc& doc, const YAML::Node& n, const std::string& path) {
     static constexpr std::string_view kParamKeys[] = {
-        "rate",  "p",      "r",           "loss_good",      "loss_bad",
+        "rate",  "p",      "r",           "loss_good",       "loss_bad",
         "delay", "jitter", "probability", "rst_stale_flows", "signal"};
     if (!n.IsMap())
         return;

@@ -462,14 +462,15 @@ TEST(ScenarioLoader, EveryShippedScenarioLoadsWithAllVariants) {
     EXPECT_GE(count, 1u);
 }
 
-// Broker faults (issue 13) take no direction, filter or params, and the canonical YAML leaves
+// Broker faults (issue 13) take no direction or filter, and the canonical YAML leaves
 // those keys out: it must load back to the same scenario, persistence included.
 TEST(ScenarioLoader, BrokerFaultsRoundTripAndAreNotLinkFaults) {
     const std::filesystem::path file = "/nonexistent/broker_faults.yaml";
     Scenario a = load_scenario_text("duration: 10min\n"
                                     "broker: {persistence: true}\n"
                                     "faults:\n"
-                                    "  - {type: broker_stop, at: 1min, for: 2min, params: {signal: kill}}\n"
+                                    "  - {type: broker_stop, at: 1min, for: 2min,"
+                                    " params: {signal: kill}}\n"
                                     "  - {type: broker_restart, at: 5min, every: 2min}\n"
                                     "  - {type: broker_pause, trigger: {event: mqtt_connected},"
                                     " for: 30s}\n",
