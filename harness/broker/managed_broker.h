@@ -25,6 +25,9 @@ struct ManagedBrokerOptions {
     // pki_cache.h) instead of being made into run_dir/pki for this run alone.
     std::optional<std::filesystem::path> pki_cache_dir;
     bool plain_listener = false;      // also listen without TLS on 127.0.0.1 (another free port)
+    // mosquitto's `persistence true`, its database in run_dir (broker.db): retained messages
+    // and persistent sessions are saved when it stops (SIGTERM) and loaded when it starts.
+    bool persistence = false;
     bool require_client_cert = false; // mutual TLS; the PKI must then have a client cert
     std::string executable = "mosquitto"; // looked up in PATH at start
     // Numeric IPv4 address the listeners bind to. Another address than 127.0.0.1 only makes
@@ -72,6 +75,16 @@ class ManagedBroker {
 
     // SIGTERM to the broker's pid, wait stop_grace, then SIGKILL. Idempotent.
     void stop();
+    // SIGKILL at once, as a crash: mosquitto saves nothing. Idempotent.
+    void kill();
+    // Starts a stopped broker again with the same configuration on the same port(s), so
+    // clients reconnect to the address they knew; returns once it is ready, like the
+    // constructor. The new process dies with the calling thread (PDEATHSIG), as the first.
+    // Throws BrokerError when the broker still runs, when its port was taken meanwhile, or when
+    // it does not come up.
+    void start_again();
+    // Path of the persistence database (options.persistence), in run_dir.
+    std::filesystem::path persistence_path() const { return options_.run_dir / "broker.db"; }
     bool running() const;
 
     BrokerEndpoint endpoint() const; // TLS endpoint; client cert filled when the PKI has one
@@ -90,6 +103,9 @@ class ManagedBroker {
   private:
     // One attempt on freshly picked ports. Returns false if a port turned out to be taken.
     bool try_start(int attempt);
+    // Writes the config and starts mosquitto on the ports already chosen; `what` names this
+    // start in broker.log. Returns false if a port turned out to be taken.
+    bool launch(const std::string& what);
     void write_config() const;
 
     ManagedBrokerOptions options_;

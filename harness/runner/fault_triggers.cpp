@@ -45,11 +45,16 @@ link::FlowFilter to_flow_filter(const scenario::PacketFilter& f, const DeviceAdd
 FaultTriggers::FaultTriggers(const scenario::Scenario& sc, const DeviceAddresses& names,
                              Recorder& rec)
     : sc_(sc), rec_(rec) {
+    size_t link_index = 0;
     for (size_t i = 0; i < sc.faults.size(); ++i) {
+        const bool broker = scenario::is_broker_fault(sc.faults[i].type);
         const auto* t = std::get_if<scenario::Trigger>(&sc.faults[i].start);
+        if (t != nullptr)
+            pending_.push_back(Pending{i, link_index, *t, to_flow_filter(t->filter, names)});
+        if (!broker)
+            ++link_index;
         if (t == nullptr)
             continue;
-        pending_.push_back(Pending{i, *t, to_flow_filter(t->filter, names)});
         packet_triggers_ = packet_triggers_ || t->event == scenario::TriggerEvent::kNthPacket;
     }
 }
@@ -76,8 +81,11 @@ void FaultTriggers::fire(Pending& p) {
     p.done = true;
     auto& s = clock::Scheduler::current();
     clock::SimTime start = s.now() + p.trigger.delay;
-    link_->faults()[p.index]->trigger(start);
     const auto& f = sc_.faults[p.index];
+    if (scenario::is_broker_fault(f.type))
+        broker_(p.index, start);
+    else
+        link_->faults()[p.link_index]->trigger(start);
     rec_.event(s.now().seconds(), "fault_triggered",
                {{"fault", f.name}, {"starts_at_s", start.seconds()}});
     nlohmann::json windows = nlohmann::json::array();

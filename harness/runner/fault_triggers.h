@@ -5,12 +5,14 @@
 
 #include "harness/runner/recorder.h"
 #include "harness/scenario/scenario.h"
+#include "sim/clock/sim_time.h"
 #include "sim/link/flow_filter.h"
 #include "sim/link/frame.h"
 #include "sim/link/packet.h"
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <vector>
 
 namespace lwipsim::link {
@@ -33,8 +35,10 @@ link::FlowFilter to_flow_filter(const scenario::PacketFilter& f, const DeviceAdd
 class FaultTriggers {
   public:
     FaultTriggers(const scenario::Scenario& sc, const DeviceAddresses& names, Recorder& rec);
-    /// The built link; fault i of the scenario is link.faults()[i].
+    /// The built link: it holds the scenario's link faults in order, without the broker faults.
     void bind(link::Link* link) { link_ = link; }
+    /// Who starts a triggered broker fault: fn(index in the scenario's faults, start time).
+    void bind_broker(std::function<void(size_t, clock::SimTime)> fn) { broker_ = std::move(fn); }
     void on_event(scenario::TriggerEvent event);
     /// Every frame at the device's edge (both directions, parsed once there), for nth_packet.
     void on_frame(const link::PacketInfo& frame);
@@ -44,7 +48,8 @@ class FaultTriggers {
 
   private:
     struct Pending {
-        size_t index;
+        size_t index;      ///< in the scenario's faults
+        size_t link_index; ///< in the link's faults (link faults only)
         scenario::Trigger trigger;
         link::FlowFilter filter;
         uint32_t seen = 0;
@@ -55,6 +60,7 @@ class FaultTriggers {
     const scenario::Scenario& sc_;
     Recorder& rec_;
     link::Link* link_ = nullptr;
+    std::function<void(size_t, clock::SimTime)> broker_;
     std::vector<Pending> pending_;
     bool packet_triggers_ = false;
     nlohmann::json fired_ = nlohmann::json::array();

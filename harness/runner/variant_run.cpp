@@ -6,6 +6,7 @@
 #include "harness/probes/closed_pcb_heap.h"
 #include "harness/probes/pcb_probe.h"
 #include "harness/runner/broker_side.h"
+#include "harness/runner/broker_faults.h"
 #include "harness/runner/fault_triggers.h"
 #include "harness/runner/heap_outbox.h"
 #include "harness/runner/metrics_eval.h"
@@ -198,10 +199,11 @@ class AppObserver final : public device::SessionObserver, public device::SocketO
   public:
     AppObserver(Recorder& rec, probes::PcbProbe& probe, FaultTriggers& triggers)
         : rec_(rec), probe_(probe), triggers_(triggers) {}
-    void on_connected(bool) override {
+    void on_connected(bool session_present) override {
         ++connects;
         heap_at_connect.push_back(DeviceHeap::instance().in_use());
-        rec_.event(now_s(), "mqtt_connected", {{"heap_used", heap_at_connect.back()}});
+        rec_.event(now_s(), "mqtt_connected",
+                   {{"heap_used", heap_at_connect.back()}, {"session_present", session_present}});
         triggers_.on_event(scenario::TriggerEvent::kMqttConnected);
     }
     void on_outbox_store_failed(uint16_t packet_id, size_t encoded_size) override {
@@ -574,6 +576,7 @@ BrokerTarget start_broker(const scenario::Scenario& sc, const fs::path& run_dir,
     if (sc.broker.mode == scenario::BrokerMode::kManaged) {
         broker::ManagedBrokerOptions bo;
         bo.run_dir = run_dir;
+        bo.persistence = sc.broker.persistence;
         if (vclock != nullptr) {
             bo.environment = vclock->environment();
             bo.command_prefix = vclock->command_prefix();
@@ -784,7 +787,8 @@ void run_device(RunState& st, const BrokerTarget& target, SchedulerTimer& timer,
     lc.wire_pcap = (st.dir / "wire.pcap").string();
     std::vector<link::FaultSpec> specs;
     for (const auto& f : sc.faults)
-        specs.push_back(to_link_spec(f, st.names));
+        if (!scenario::is_broker_fault(f.type)) // broker faults act on mosquitto (broker_faults.h)
+            specs.push_back(to_link_spec(f, st.names));
     link::LinkHooks hooks;
     hooks.on_link_change = [&netif](bool up) { netif.set_link_up(up); };
     auto lnk = link::build_link(lc, specs, timer, audit, {&rst_down, &far_side}, hooks);
@@ -1061,14 +1065,22 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
     std::optional<BrokerSide> broker_side;
     if (managed)
         broker_side.emplace(st.rec, broker_side_options(sc, *managed, st));
+    BrokerFaults broker_faults(sc, managed ? &*managed : nullptr, vclock ? &*vclock : nullptr,
+                               st.rec, [&st](const std::string& message) {
+                                   st.rec.event(now_s(), "warning", {{"message", message}});
+                                   st.warnings.push_back(message);
+                               });
+    st.triggers.bind_broker([&](size_t i, SimTime t) { broker_faults.start(i, t); });
     // This OS thread waits in run() (keeping the broker's PDEATHSIG parent alive).
     sched.run("run", 5, [&] {
         if (broker_side)
             broker_side->attach(sched);
+        broker_faults.schedule_timed();
         run_device(st, target, timer, far_down, tap.get());
         if (broker_side)
             broker_side->detach(sched);
     });
+    broker_faults.finish();
 
     const pid_t broker_pid = managed ? managed->pid() : -1;
     const bool broker_virtual = static_cast<bool>(vclock);

@@ -601,9 +601,22 @@ FaultParams read_params(const Doc& doc, const YAML::Node& n, const std::string& 
     switch (type) {
     case FaultType::kBlackhole:
     case FaultType::kLinkDown:
-    case FaultType::kReset: {
+    case FaultType::kReset:
+    case FaultType::kBrokerPause: {
         Section s(doc, n, path, {});
         return std::monostate{};
+    }
+    case FaultType::kBrokerStop:
+    case FaultType::kBrokerRestart: {
+        Section s(doc, n, path, {"signal"});
+        BrokerStopParams p;
+        if (const Field* f = s.find("signal")) {
+            const std::string v = Values(doc, s).scalar(*f, "a name");
+            if (v != "term" && v != "kill")
+                Values(doc, s).fail(*f, "unknown value '" + v + "' (expected one of: term, kill)");
+            p.kill = v == "kill";
+        }
+        return p;
     }
     case FaultType::kNatReset: {
         Section s(doc, n, path, {"rst_stale_flows"});
@@ -674,8 +687,8 @@ FaultParams read_params(const Doc& doc, const YAML::Node& n, const std::string& 
 // naming the right place beats suggesting a look-alike key.
 void refuse_misplaced_params(const Doc& doc, const YAML::Node& n, const std::string& path) {
     static constexpr std::string_view kParamKeys[] = {
-        "rate",  "p",      "r",           "loss_good",      "loss_bad",
-        "delay", "jitter", "probability", "rst_stale_flows"};
+        "rate",  "p",      "r",           "loss_good",       "loss_bad",
+        "delay", "jitter", "probability", "rst_stale_flows", "signal"};
     if (!n.IsMap())
         return;
     for (auto it = n.begin(); it != n.end(); ++it) {
@@ -701,7 +714,7 @@ FaultSpec read_fault(const Doc& doc, const YAML::Node& n, const std::string& pat
         doc.fail(n, path + " must be a map");
     Values v(doc, s);
     FaultSpec fs;
-    fs.type = v.choice(s.require("type"), FaultType::kReset);
+    fs.type = v.choice(s.require("type"), FaultType::kBrokerPause);
     fs.name = std::string(to_string(fs.type)) + "_" + std::to_string(index);
     if (const Field* f = s.find("name"))
         fs.name = v.str(*f);
@@ -737,7 +750,7 @@ FaultSpec read_fault(const Doc& doc, const YAML::Node& n, const std::string& pat
             t.delay = tv.duration(*f);
         fs.start = t;
     }
-    bool instantaneous = fs.type == FaultType::kReset;
+    bool instantaneous = is_instantaneous(fs.type);
     const Field* dur = s.find("for");
     if (instantaneous && dur)
         v.fail(*dur, std::string(to_string(fs.type)) + " is instantaneous; 'for' does not apply");
@@ -753,6 +766,13 @@ FaultSpec read_fault(const Doc& doc, const YAML::Node& n, const std::string& pat
             v.fail(*f, "'every' (" + format_duration(every) + ") must be longer than 'for' (" +
                            format_duration(*fs.duration) + ")");
         fs.every = every;
+    }
+    if (is_broker_fault(fs.type)) {
+        for (const char* k : {"direction", "filter"})
+            if (const Field* f = s.find(k))
+                doc.fail_key(*f, path + "." + k + ": " + to_string(fs.type) +
+                                     " acts on the whole broker process, not on packets; '" + k +
+                                     "' applies only to link faults");
     }
     if (const Field* f = s.find("direction"))
         fs.direction = v.choice(*f, Direction::kBoth);
@@ -781,10 +801,16 @@ void read_broker(const Doc& doc, const YAML::Node& n, BrokerSettings& b,
                  const std::filesystem::path& base_dir) {
     Section s(doc, n, "broker",
               {"mode", "host", "port", "ca_file", "server_name", "client_cert", "client_key",
-               "expect_reachable"});
+               "expect_reachable", "persistence"});
     Values v(doc, s);
     if (const Field* f = s.find("mode"))
         b.mode = v.choice(*f, BrokerMode::kExternal);
+    if (const Field* f = s.find("persistence")) {
+        if (b.mode != BrokerMode::kManaged)
+            doc.fail_key(*f, "broker.persistence applies only to 'mode: managed' (an external "
+                             "broker is configured by whoever runs it)");
+        b.persistence = v.boolean(*f);
+    }
     if (b.mode == BrokerMode::kManaged) {
         for (const char* k : {"host", "port", "ca_file", "server_name", "client_cert", "client_key",
                               "expect_reachable"})
@@ -1187,6 +1213,12 @@ Scenario resolve_once(std::string_view text, const std::filesystem::path& file,
             for (const FaultSpec& other : sc.faults)
                 if (other.name == fs.name)
                     doc.fail(f->value[i], "duplicate fault name '" + fs.name + "'");
+            // Only a broker lwipsim started can be stopped, restarted or paused by it.
+            if (is_broker_fault(fs.type) && sc.broker.mode != BrokerMode::kManaged)
+                doc.fail(f->value[i]["type"],
+                         "faults[" + std::to_string(i) + "].type: " + to_string(fs.type) +
+                             " needs broker.mode managed (lwipsim cannot stop, restart or "
+                             "pause an external broker)");
             sc.faults.push_back(std::move(fs));
         }
     }

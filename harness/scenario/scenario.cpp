@@ -83,8 +83,21 @@ const char* to_string(FaultType v) {
         return "link_down";
     case FaultType::kReset:
         return "reset";
+    case FaultType::kBrokerStop:
+        return "broker_stop";
+    case FaultType::kBrokerRestart:
+        return "broker_restart";
+    case FaultType::kBrokerPause:
+        return "broker_pause";
     }
     return "?";
+}
+bool is_broker_fault(FaultType t) {
+    return t == FaultType::kBrokerStop || t == FaultType::kBrokerRestart ||
+           t == FaultType::kBrokerPause;
+}
+bool is_instantaneous(FaultType t) {
+    return t == FaultType::kReset || t == FaultType::kBrokerRestart;
 }
 const char* to_string(Direction v) {
     switch (v) {

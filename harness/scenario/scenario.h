@@ -86,6 +86,9 @@ struct BrokerSettings {
     /// false: the scenario means the broker to be down or unreachable, so the run does not
     /// check before it starts that something listens at host:port (an environment error).
     bool expect_reachable = true;
+    /// Managed only: mosquitto runs with `persistence true` (a database in the run folder), so
+    /// retained messages and persistent sessions survive a broker_stop / broker_restart.
+    bool persistence = false;
     bool operator==(const BrokerSettings&) const = default;
 };
 
@@ -147,7 +150,17 @@ enum class FaultType {
     kCorrupt,
     kLinkDown,
     kReset,
+    // Faults of the managed broker itself (harness/runner/broker_faults.h), not of the link.
+    kBrokerStop,
+    kBrokerRestart,
+    kBrokerPause,
 };
+
+/// True for broker_stop, broker_restart and broker_pause: they act on the managed mosquitto
+/// process, so they take no direction, filter or params and need broker.mode managed.
+bool is_broker_fault(FaultType t);
+/// True for the types that happen at an instant and take no `for` (reset, broker_restart).
+bool is_instantaneous(FaultType t);
 
 enum class Direction { kUp, kDown, kBoth }; ///< up = device -> network
 
@@ -213,10 +226,18 @@ struct CorruptParams {
     bool operator==(const CorruptParams&) const = default;
 };
 
-/// monostate for types without parameters (blackhole, link_down, reset).
+/// broker_stop / broker_restart: how mosquitto is stopped.
+struct BrokerStopParams {
+    /// false: SIGTERM, a clean stop (a persistent broker saves its database); true: SIGKILL, a
+    /// crash (nothing saved since the last autosave).
+    bool kill = false;
+    bool operator==(const BrokerStopParams&) const = default;
+};
+
+/// monostate for types without parameters (blackhole, link_down, reset, broker_pause).
 using FaultParams =
     std::variant<std::monostate, NatResetParams, LossParams, BurstLossParams, DelayParams,
-                 RateParams, ReorderParams, DuplicateParams, CorruptParams>;
+                 RateParams, ReorderParams, DuplicateParams, CorruptParams, BrokerStopParams>;
 
 struct FaultSpec {
     FaultType type = FaultType::kBlackhole;

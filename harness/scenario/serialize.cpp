@@ -60,6 +60,9 @@ template <typename Fn> void each_param(const FaultParams& p, Fn&& fn) {
         fn("probability", nlohmann::json(u->probability), exact(u->probability));
     } else if (auto* c = std::get_if<CorruptParams>(&p)) {
         fn("probability", nlohmann::json(c->probability), exact(c->probability));
+    } else if (auto* stop = std::get_if<BrokerStopParams>(&p)) {
+        const char* signal = stop->kill ? "kill" : "term";
+        fn("signal", nlohmann::json(signal), std::string(signal));
     }
 }
 
@@ -120,6 +123,8 @@ nlohmann::json to_json(const Scenario& s) {
                  {"queue_frames", s.link.queue_frames},
                  {"capture", s.link.capture}};
     json b = {{"mode", to_string(s.broker.mode)}};
+    if (s.broker.mode == BrokerMode::kManaged)
+        b["persistence"] = s.broker.persistence;
     if (s.broker.mode == BrokerMode::kExternal) {
         b["host"] = s.broker.host;
         b["port"] = s.broker.port;
@@ -162,9 +167,11 @@ nlohmann::json to_json(const Scenario& s) {
         json fj = {{"type", to_string(f.type)},
                    {"name", f.name},
                    {"for", opt_s(f.duration)},
-                   {"every", opt_s(f.every)},
-                   {"direction", to_string(f.direction)},
-                   {"filter", filter_json(f.filter)}};
+                   {"every", opt_s(f.every)}};
+        if (!is_broker_fault(f.type)) { // a broker fault has no packets to select
+            fj["direction"] = to_string(f.direction);
+            fj["filter"] = filter_json(f.filter);
+        }
         if (auto* at = std::get_if<SimDuration>(&f.start)) {
             fj["at"] = seconds(*at);
         } else {
@@ -260,6 +267,8 @@ std::string to_yaml(const Scenario& s) {
     const BrokerSettings& b = s.broker;
     out << YAML::Key << "broker" << YAML::Value << YAML::BeginMap;
     kv(out, "mode", to_string(b.mode));
+    if (b.mode == BrokerMode::kManaged)
+        kv(out, "persistence", b.persistence);
     if (b.mode == BrokerMode::kExternal) {
         kv(out, "host", b.host);
         kv(out, "port", b.port);
@@ -336,9 +345,11 @@ std::string to_yaml(const Scenario& s) {
             kv(out, "for", format_duration(*f.duration));
         if (f.every)
             kv(out, "every", format_duration(*f.every));
-        kv(out, "direction", to_string(f.direction));
-        out << YAML::Key << "filter" << YAML::Value;
-        emit_filter(out, f.filter);
+        if (!is_broker_fault(f.type)) { // the loader refuses these keys on broker faults
+            kv(out, "direction", to_string(f.direction));
+            out << YAML::Key << "filter" << YAML::Value;
+            emit_filter(out, f.filter);
+        }
         out << YAML::Key << "params" << YAML::Value << YAML::BeginMap;
         each_param(f.params, [&](const char* k, const nlohmann::json&, const std::string& text) {
             kv(out, k, text);

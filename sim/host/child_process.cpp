@@ -374,6 +374,19 @@ ExitStatus stop_child(pid_t pid, std::chrono::milliseconds grace) {
     throw ProcessError("process " + std::to_string(pid) + " survived SIGKILL for 10 s");
 }
 
+bool signal_child(pid_t pid, int sig) {
+    require_child_pid("signal_child", pid);
+    // An exited, unreaped child cannot have been replaced: its pid is not reused until reaped.
+    if (child_has_exited(pid)) {
+        return false;
+    }
+    if (::kill(pid, sig) != 0) {
+        throw ProcessError("signal " + std::to_string(sig) + " to process " + std::to_string(pid) +
+                           ": " + std::strerror(errno));
+    }
+    return true;
+}
+
 CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
                           const CommandOptions& options) {
     // Both streams into one file share one descriptor, so their lines interleave as written.

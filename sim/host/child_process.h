@@ -68,6 +68,10 @@ std::optional<ExitStatus> wait_child(pid_t pid, std::chrono::milliseconds timeou
 // SIGTERM, wait up to `grace`, then SIGKILL and wait. Always reaps; returns how it ended.
 ExitStatus stop_child(pid_t pid, std::chrono::milliseconds grace);
 
+// Send `sig` to a child that has not exited (SIGSTOP / SIGCONT freeze and thaw it). Returns
+// false, sending nothing, when it has already exited (its pid is still ours until reaped).
+bool signal_child(pid_t pid, int sig);
+
 // Run argv to completion for at most `timeout` of real time (then it is SIGKILLed and timed_out
 // is set), in options.cwd, with its output captured or appended to files (CommandOptions).
 // While output is captured, the command ends when every process holding the pipe has closed it.

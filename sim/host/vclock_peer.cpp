@@ -137,7 +137,29 @@ void VclockPeer::detach() {
     futex_wake(page_->wake_seq);
 }
 
+void VclockPeer::reattach(clock::SimTime now) {
+    store(page_->now_ns, static_cast<int64_t>(now.since_start.count()));
+    store(page_->deadline_ns, LWIPSIM_VCLOCK_NO_DEADLINE);
+    // The old program may have died inside a covered wait (SIGKILL) or with an error noted.
+    store(page_->waiters, 0U);
+    page_->error[0] = '\0';
+    store(page_->idle_ack, seq_ - 1); // not idle until the new program reports
+    store(page_->detached, 0U);
+    pid_ = -1;
+}
+
+void VclockPeer::hold() {
+    held_ = true;
+}
+
+void VclockPeer::release(clock::SimTime now) {
+    held_ = false;
+    wake(now);
+}
+
 void VclockPeer::wake(clock::SimTime now) {
+    if (held_)
+        return; // a frozen program sees what came when it is released
     ++wakes_;
     store(page_->now_ns, static_cast<int64_t>(now.since_start.count()));
     store(page_->wake_seq, ++seq_);
@@ -176,6 +198,10 @@ void VclockPeer::require_attached(pid_t pid) const {
 }
 
 std::optional<clock::SimTime> VclockPeer::deadline() const {
+    // Detached (stopped) or held (paused): no timer of its own is running on our clock, and a
+    // deadline in the past would have the scheduler wake it over and over.
+    if (held_ || load(page_->detached) != 0)
+        return std::nullopt;
     const int64_t ns = load(page_->deadline_ns);
     if (ns == LWIPSIM_VCLOCK_NO_DEADLINE)
         return std::nullopt;
@@ -188,7 +214,7 @@ std::string VclockPeer::program_error() const {
 }
 
 bool VclockPeer::idle() const {
-    return load(page_->idle_ack) == seq_ || load(page_->detached) != 0;
+    return held_ || load(page_->idle_ack) == seq_ || load(page_->detached) != 0;
 }
 
 clock::HostPeer::Idle VclockPeer::wait_idle() {

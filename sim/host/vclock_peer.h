@@ -58,6 +58,15 @@ class VclockPeer final : public clock::HostPeer {
     /// Hands the program back to real time and real waits (before stopping it: a SIGTERM must
     /// reach a program blocked in a real wait, which ends with EINTR). Idempotent.
     void detach();
+    /// Before a new program starts on this page (the broker started again after a stop): back
+    /// to virtual waits at `now`, busy until the new program reports idle. Only while no
+    /// program is attached (after detach() and the old program's exit).
+    void reattach(clock::SimTime now);
+    /// Holds the program still (a paused broker): while held, wakes are not passed on, the
+    /// program counts as idle and has no deadline, so the scheduler neither waits for it nor
+    /// wakes it. release() wakes it once at `now` (it looks at everything that came meanwhile).
+    void hold();
+    void release(clock::SimTime now);
 
     Idle wait_idle() override;
     [[nodiscard]] bool idle() const override;
@@ -86,6 +95,7 @@ class VclockPeer final : public clock::HostPeer {
     lwipsim_vclock_page* page_ = nullptr;
     uint32_t seq_ = 0; ///< the latest wake_seq we published
     pid_t pid_ = -1;
+    bool held_ = false;
     uint64_t wakes_ = 0;
     uint64_t grants_ = 0;
     unsigned next_peer_ = 0; ///< the peer table entry name_peer writes next

@@ -191,6 +191,31 @@ TEST(ManagedBroker, StopAndDestructorLeaveNoProcess) {
     EXPECT_FALSE(proc_exists(pid));
 }
 
+// broker_stop / broker_restart: the broker comes back on the port the device knew, as a new
+// process, and with persistence it saves its database when stopped (mosquitto.conf(5)).
+TEST(ManagedBroker, StartAgainUsesTheSamePortAndSavesPersistence) {
+    TempDir dir("restart");
+    ManagedBrokerOptions options = options_in(dir);
+    options.persistence = true;
+    ManagedBroker broker(options);
+    const std::uint16_t port = broker.tls_port();
+    const pid_t first = broker.pid();
+    EXPECT_THROW(broker.start_again(), BrokerError) << "it still runs";
+    broker.stop();
+    EXPECT_TRUE(std::filesystem::exists(broker.persistence_path()))
+        << "mosquitto saves its database at a clean stop";
+    broker.start_again();
+    EXPECT_TRUE(broker.running());
+    EXPECT_EQ(broker.tls_port(), port);
+    EXPECT_NE(broker.pid(), first);
+    // A TLS client reaches it on the old port.
+    const CommandResult r =
+        run_command({"openssl", "s_client", "-connect", "127.0.0.1:" + std::to_string(port),
+                     "-CAfile", broker.ca_file().string(), "-verify_return_error", "-brief"},
+                    kClientTimeout);
+    EXPECT_NE(r.output.find("Verification: OK"), std::string::npos) << r.output;
+}
+
 TEST(ManagedBroker, MissingMosquittoIsEnvironmentError) {
     TempDir dir("nomosq");
     TempDir empty("emptypath");

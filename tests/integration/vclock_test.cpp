@@ -141,6 +141,28 @@ TEST(Vclock, SleepsEndAtVirtualDeadlines) {
     EXPECT_EQ(run.read_now(), "1000000000 1000000000\n");
 }
 
+// Broker faults (harness/runner/broker_faults.h): a held peer (a paused broker) and a detached
+// one (a stopped broker) are neither waited for nor woken, and show no deadline, which the
+// scheduler would otherwise "reach" again and again. Released, the program goes on where it was.
+TEST(Vclock, HeldOrDetachedPeerIsNotWaitedForNorWoken) {
+    HelperRun run("sleeper");
+    ASSERT_EQ(run.peer().wait_idle().error, "");
+    ASSERT_EQ(run.peer().deadline(), SimTime{250ms});
+    run.peer().hold();
+    EXPECT_TRUE(run.peer().idle());
+    EXPECT_EQ(run.peer().deadline(), std::nullopt);
+    const uint64_t wakes = run.peer().wakes();
+    run.peer().wake(SimTime{250ms});
+    EXPECT_EQ(run.peer().wakes(), wakes) << "a wake reached a held program";
+    EXPECT_TRUE(run.peer().idle());
+    run.peer().release(SimTime{250ms});
+    ASSERT_EQ(run.peer().wait_idle().error, "");
+    EXPECT_EQ(run.peer().deadline(), SimTime{500ms}) << "the released program slept on";
+    run.peer().detach();
+    EXPECT_TRUE(run.peer().idle());
+    EXPECT_EQ(run.peer().deadline(), std::nullopt) << "a detached program has no virtual deadline";
+}
+
 // An uncovered wait never hangs the run silently: a refused one is named by the library, one
 // it cannot see ends the wait for the idle report with an error after the timeout.
 TEST(Vclock, UncoveredWaitsAreReported) {

@@ -461,3 +461,34 @@ TEST(ScenarioLoader, EveryShippedScenarioLoadsWithAllVariants) {
     }
     EXPECT_GE(count, 1u);
 }
+
+// Broker faults (issue 13) take no direction or filter, and the canonical YAML leaves
+// those keys out: it must load back to the same scenario, persistence included.
+TEST(ScenarioLoader, BrokerFaultsRoundTripAndAreNotLinkFaults) {
+    const std::filesystem::path file = "/nonexistent/broker_faults.yaml";
+    Scenario a = load_scenario_text("duration: 10min\n"
+                                    "broker: {persistence: true}\n"
+                                    "faults:\n"
+                                    "  - {type: broker_stop, at: 1min, for: 2min,"
+                                    " params: {signal: kill}}\n"
+                                    "  - {type: broker_restart, at: 5min, every: 2min}\n"
+                                    "  - {type: broker_pause, trigger: {event: mqtt_connected},"
+                                    " for: 30s}\n",
+                                    file);
+    ASSERT_EQ(a.faults.size(), 3u);
+    EXPECT_EQ(a.faults[0].type, FaultType::kBrokerStop);
+    EXPECT_EQ(a.faults[0].params, FaultParams{BrokerStopParams{true}});
+    EXPECT_EQ(a.faults[1].params, FaultParams{BrokerStopParams{false}}); // term by default
+    EXPECT_EQ(a.faults[1].type, FaultType::kBrokerRestart);
+    EXPECT_FALSE(a.faults[1].duration.has_value()); // instantaneous, like reset
+    EXPECT_EQ(a.faults[2].type, FaultType::kBrokerPause);
+    EXPECT_TRUE(a.broker.persistence);
+    for (const auto& f : a.faults)
+        EXPECT_TRUE(is_broker_fault(f.type)) << f.name;
+    EXPECT_FALSE(is_broker_fault(FaultType::kReset));
+    const std::string text = to_yaml(a);
+    EXPECT_EQ(text.find("direction"), std::string::npos) << text;
+    Scenario b = load_scenario_text(text, file);
+    b.source_text = a.source_text;
+    EXPECT_EQ(a, b) << text;
+}
