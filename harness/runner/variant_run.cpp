@@ -802,11 +802,20 @@ void run_device(RunState& st, const BrokerTarget& target, SchedulerTimer& timer,
         host::VclockPeer* peer = st.broker_peer;
         slirp->set_host_written_hook([peer, &sched] { peer->wake(sched.now()); });
         // The broker's lookahead: only slirp writes to its sockets, after a frame from the
-        // link or in one of its own timers (docs/design.md, "Lookahead").
-        sched.set_peer_lookahead([link = lnk.get(), gw = &*slirp](std::optional<SimTime> next) {
-            const SimTime frames = link->earliest_network_arrival(next);
-            const std::optional<SimTime> own = gw->next_own_event();
-            return own ? std::min(frames, *own) : frames;
+        // link or in one of its own timers (docs/design.md, "Lookahead"). A broker fault acts
+        // on the process from a worker event (timed or triggered), so with broker faults in
+        // the scenario the grant ends at the worker's next event: the broker never runs past
+        // the instant it is stopped or frozen.
+        const bool broker_faults = std::any_of(st.sc.faults.begin(), st.sc.faults.end(),
+                                               [](const auto& f) { return scenario::is_broker_fault(f.type); });
+        sched.set_peer_lookahead([link = lnk.get(), gw = &*slirp,
+                                  broker_faults](std::optional<SimTime> next) {
+            SimTime grant = link->earliest_network_arrival(next);
+            if (const std::optional<SimTime> own = gw->next_own_event())
+                grant = std::min(grant, *own);
+            if (broker_faults && next)
+                grant = std::min(grant, *next);
+            return grant;
         });
         // The broker sees the device (10.0.2.15:port) as its peer, not the gateway's host port.
         slirp->set_connection_hook([peer](uint16_t host_port, uint32_t ip, uint16_t port) {
