@@ -240,6 +240,8 @@ KeyFigures read_key_figures(const fs::path& folder) {
     }
     k.pcbs_alive_at_end = alive;
     k.expectations = s.value("expectations", json::array());
+    if (const json& p = s.value("program", json::object()); p.value("failure", json()).is_string())
+        k.program_failure = p["failure"].get<std::string>();
     return k;
 }
 
@@ -266,6 +268,8 @@ void print_table(const fs::path& out, const std::vector<std::string>& variants) 
                     static_cast<unsigned long long>(k.connects.value_or(0)),
                     static_cast<unsigned long long>(k.tls_handshake_failures.value_or(0)), c2f,
                     k.pcbs_alive_at_end.value_or(0));
+        if (!k.program_failure.empty())
+            std::printf("    FAILED device program: %s\n", k.program_failure.c_str());
         for (const auto& e : k.expectations) {
             bool passed = e.value("passed", false);
             if (passed && !verbose())

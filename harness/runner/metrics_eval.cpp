@@ -1,5 +1,7 @@
 #include "harness/runner/metrics_eval.h"
 
+#include "harness/scenario/metrics.h"
+
 #include <algorithm>
 #include <functional>
 #include <map>
@@ -149,12 +151,24 @@ std::string why_not_measured(const std::string& name) {
         return "the device never had an MQTT session, so no reconnect could be timed";
     if (name == "pcbs.max_close_to_free_s" || name == "pcbs.mean_close_to_free_s")
         return "the application closed no socket";
+    if (name.starts_with("program."))
+        return "the run has no app.program";
+    if (name.starts_with("app.") || name == "heap.max_drift_after_reconnect")
+        return "the app.* metrics are the built-in client's, and this run ran app.program";
     return "this run does not measure it";
 }
 
 } // namespace
 
 std::optional<double> metric_value(const std::string& name, const MeasuredRun& m) {
+    if (name.starts_with(scenario::kProgramEventMetricPrefix)) {
+        if (m.program_events == nullptr)
+            return std::nullopt;
+        auto it = m.program_events->find(name.substr(scenario::kProgramEventMetricPrefix.size()));
+        return it == m.program_events->end() ? 0.0 : double(it->second);
+    }
+    if (!m.builtin_app && (name.starts_with("app.") || name == "heap.max_drift_after_reconnect"))
+        return std::nullopt;
     if (name == "heap.max_drift_after_reconnect")
         return m.max_drift_after_reconnect; // null: fewer than two sessions to compare
     const auto& table = metric_table();

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +27,9 @@ struct MeasuredRun {
     uint64_t frames_dropped = 0, frames_delivered = 0, rst_sent = 0;
     double duration_s = 0;
     std::optional<double> max_drift_after_reconnect; ///< bytes; null with fewer than 2 sessions
+    bool builtin_app = true; ///< false with app.program: the app.* metrics were not measured
+    /// lwipsim_event counts by name (app.program); nullptr without a program.
+    const std::map<std::string, uint64_t>* program_events = nullptr;
 };
 
 /// The metric's value, or nullopt when this run cannot measure it: the expectation then fails

@@ -820,12 +820,44 @@ void read_broker(const Doc& doc, const YAML::Node& n, BrokerSettings& b,
     }
 }
 
-void read_app(const Doc& doc, const YAML::Node& n, AppSettings& a) {
+// app.program and app.args: the user's device program (docs/programs.md). Args are plain
+// key/values; the program reads them as strings.
+void read_app_program(const Doc& doc, const Section& s, const Values& v, AppSettings& a,
+                      const std::filesystem::path& base_dir) {
+    const Field* f = s.find("program");
+    const Field* args = s.find("args");
+    if (f == nullptr) {
+        if (args != nullptr)
+            v.fail(*args, "app.args are for app.program; the built-in client takes none");
+        return;
+    }
+    ProgramSettings p;
+    p.path = resolve_file(doc, v, *f, base_dir);
+    if (args != nullptr) {
+        const YAML::Node& m = args->value;
+        if (!m.IsNull() && !m.IsMap())
+            v.fail(*args, std::string("expected a map of key: value, got ") + kind_name(m));
+        for (auto it = m.begin(); m.IsMap() && it != m.end(); ++it) {
+            if (!it->first.IsScalar() || !it->second.IsScalar())
+                doc.fail(it->second, "app.args: each entry must be a plain key: value");
+            const std::string key = it->first.Scalar();
+            for (const auto& seen : p.args)
+                if (seen.first == key)
+                    doc.fail(it->first, "duplicate key '" + key + "' in app.args");
+            p.args.emplace_back(key, it->second.Scalar());
+        }
+    }
+    a.program = std::move(p);
+}
+
+void read_app(const Doc& doc, const YAML::Node& n, AppSettings& a,
+              const std::filesystem::path& base_dir) {
     Section s(doc, n, "app",
-              {"client_id", "keepalive", "clean_session", "username", "password", "will", "publish",
-               "subscribe", "reconnect_delay", "network_timeout", "linger", "close_notify",
-               "buffer_size", "out_buffer_size"});
+              {"program", "args", "client_id", "keepalive", "clean_session", "username", "password",
+               "will", "publish", "subscribe", "reconnect_delay", "network_timeout", "linger",
+               "close_notify", "buffer_size", "out_buffer_size"});
     Values v(doc, s);
+    read_app_program(doc, s, v, a, base_dir);
     if (const Field* f = s.find("client_id")) {
         a.client_id = v.str(*f);
         // MQTT 3.1.1 3.1.3.1: servers must accept 1..23 bytes; more is implementation-defined.
@@ -1177,7 +1209,7 @@ Scenario resolve_once(std::string_view text, const std::filesystem::path& file,
     if (const Field* f = top.find("broker"))
         read_broker(doc, f->value, sc.broker, base_dir);
     if (const Field* f = top.find("app"))
-        read_app(doc, f->value, sc.app);
+        read_app(doc, f->value, sc.app, base_dir);
     if (const Field* f = top.find("faults"); f && !f->value.IsNull()) {
         if (!f->value.IsSequence())
             v.fail(*f, std::string("expected a list of faults, got ") + kind_name(f->value));

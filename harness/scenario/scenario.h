@@ -114,7 +114,16 @@ struct SubscribeSettings {
     bool operator==(const SubscribeSettings&) const = default;
 };
 
+/// `app.program`: the user's own device code (a shared object, docs/programs.md) run instead of
+/// the built-in MQTT client, with `app.args` as its key/values.
+struct ProgramSettings {
+    std::string path; ///< resolved against the scenario's folder
+    std::vector<std::pair<std::string, std::string>> args;
+    bool operator==(const ProgramSettings&) const = default;
+};
+
 struct AppSettings {
+    std::optional<ProgramSettings> program;
     std::string client_id = "lwipsim-device";
     SimDuration keepalive = std::chrono::seconds(120);
     bool clean_session = true;

@@ -156,6 +156,13 @@ nlohmann::json to_json(const Scenario& s) {
                           {"retain", a.publish->retain}};
     if (a.subscribe)
         app["subscribe"] = {{"topic", a.subscribe->topic}, {"qos", a.subscribe->qos}};
+    if (a.program) {
+        json args = json::object();
+        for (const auto& [k, val] : a.program->args)
+            args[k] = val;
+        app["program"] = a.program->path;
+        app["args"] = args;
+    }
     j["app"] = app;
     json faults = json::array();
     for (const FaultSpec& f : s.faults) {
@@ -275,6 +282,13 @@ std::string to_yaml(const Scenario& s) {
 
     const AppSettings& a = s.app;
     out << YAML::Key << "app" << YAML::Value << YAML::BeginMap;
+    if (a.program) {
+        kv(out, "program", a.program->path);
+        out << YAML::Key << "args" << YAML::Value << YAML::BeginMap;
+        for (const auto& [k, val] : a.program->args)
+            kv(out, k.c_str(), val);
+        out << YAML::EndMap;
+    }
     kv(out, "client_id", a.client_id);
     kv(out, "keepalive", format_duration(a.keepalive));
     kv(out, "clean_session", a.clean_session);

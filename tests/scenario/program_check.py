@@ -1,0 +1,82 @@
+"""Device programs (docs/programs.md) run on the simulated device, and fail runs clearly.
+
+1. examples/tls_ping on tests/data/scenarios/program_tls_ping.yaml (5 min, blackhole 110-170 s,
+   network_timeout 10 s): rounds every 30 s from 0 s (vTaskDelayUntil) -> rounds at 120 and
+   150 s fall in the outage and time out; the 8 others get a CONNACK from the real mosquitto.
+   Each TLS close goes through the esp-tls helper, so the PCB probe times every close; linger
+   0 makes each an abort (lwIP frees the PCB at the close).
+2. tests/data/programs/misbehave.c: crash -> worker killed by SIGSEGV (exit 70, message names the
+   program); hang -> failed run (exit 1) naming the blocked thread; leak -> failed run naming
+   3 blocks of 1000 bytes; fail -> failed run "returned 3".
+3. tests/data/programs/missing_symbol.c -> exit 2 naming xTimerCreate, before any run."""
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+lwipsim, scenario, short, tls_ping, misbehave, missing = sys.argv[1:7]
+out_root = Path(tempfile.mkdtemp(prefix="lwipsim-program-"))
+
+
+def run(name, program, *sets, duration=None):
+    out = out_root / name
+    args = [lwipsim, "run", short if duration else scenario, "--out", str(out), "--no-plots", "--quiet",
+            "--set", f"app.program={program}"]
+    for s in sets:
+        args += ["--set", s]
+    r = subprocess.run(args, capture_output=True, text=True, timeout=240)
+    return r, out / "base"
+
+
+# 1. the example through an outage
+r, folder = run("tls_ping", tls_ping, "app.args.rounds=10", "app.args.interval_s=30")
+assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+summary = json.loads((folder / "summary.json").read_text())
+events = [json.loads(line) for line in (folder / "events.jsonl").open()]
+prog = summary["program"]
+assert prog["state"] == "returned" and prog["exit_code"] == 0 and prog["failure"] is None, prog
+assert prog["events"] == {"connack": 8, "connect_failed": 2}, prog["events"]
+failed_at = [e["t_s"] for e in events
+             if e["type"] == "program_event" and e["name"] == "connect_failed"]
+# Connect attempts at 120 and 150 s, each failing at network_timeout (10 s) later.
+assert [round(t) for t in failed_at] == [130, 160], failed_at
+assert prog["heap_bytes_at_end"] == 0, prog
+closed = [p for p in summary["pcbs"] if p["closed_at_s"] is not None]
+assert len(closed) >= 8, summary["pcbs"]
+assert summary["heap"]["by_subsystem"]["app"]["peak"] >= 4096, summary["heap"]  # task stack
+assert "round 9: CONNACK" in (folder / "program.log").read_text()
+# The app.* metrics belong to the built-in client: not measured here.
+assert summary["app"] == {"program": str(Path(tls_ping).resolve())} or "program" in summary["app"]
+
+# 2. misbehaving programs
+r, folder = run("crash", misbehave, "app.args.mode=crash", duration="10s")
+assert r.returncode == 70, (r.returncode, r.stderr)
+assert "crashed" in r.stderr and "test_misbehave" in r.stderr, r.stderr
+assert "Segmentation fault" in r.stderr, r.stderr
+
+r, folder = run("hang", misbehave, "app.args.mode=hang", duration="10s")
+assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
+prog = json.loads((folder / "summary.json").read_text())["program"]
+assert prog["state"] == "hung", prog
+assert "'program' on semaphore" in prog["failure"], prog
+assert "FAILED device program: the device program hung" in r.stdout, r.stdout
+
+r, folder = run("leak", misbehave, "app.args.mode=leak", duration="10s")
+assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
+prog = json.loads((folder / "summary.json").read_text())["program"]
+assert prog["failure"].startswith("the device program leaked 3000 bytes of device heap in 3 blocks"), prog
+
+r, folder = run("fail", misbehave, "app.args.mode=fail", duration="10s")
+assert r.returncode == 1 and "returned 3" in r.stdout, (r.returncode, r.stdout)
+
+r, folder = run("ok", misbehave, "app.args.mode=ok", duration="10s")
+assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+
+# 3. a symbol lwipsim does not provide
+r, folder = run("missing", missing, duration="10s")
+assert r.returncode == 2, (r.returncode, r.stderr)
+assert "needs the symbol 'xTimerCreate'" in r.stderr, r.stderr
+assert not folder.exists()
+print("tls_ping: 8 CONNACKs, 2 failed rounds at 130/160 s; crash, hang, leak, fail, missing "
+      "symbol each reported")
