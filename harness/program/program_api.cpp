@@ -58,6 +58,12 @@ long long lwipsim_arg_int(const lwipsim_args* args, const char* key, long long f
     return v;
 }
 
+const char* lwipsim_run_info(const char* key) {
+    const auto& info = ProgramRun::current().world().info;
+    auto it = key != nullptr ? info.find(key) : info.end();
+    return it == info.end() ? nullptr : it->second.c_str();
+}
+
 uint64_t lwipsim_now_ms(void) {
     return to_ms(Scheduler::current().now());
 }

@@ -49,6 +49,7 @@ struct ProgramWorld {
     device::SocketObserver* observer; ///< stamps close times for the PCB probe
     device::KeyLogSink keylog;
     std::filesystem::path log_file; ///< program.log
+    std::map<std::string, std::string> info; ///< lwipsim_run_info's keys and values
 };
 
 /// One run of the program: its threads, events, device-heap blocks and how it ended.

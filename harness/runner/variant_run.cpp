@@ -7,6 +7,7 @@
 #include "harness/program/program_run.h"
 #include "harness/runner/fault_triggers.h"
 #include "harness/runner/heap_outbox.h"
+#include "harness/runner/https_server.h"
 #include "harness/runner/metrics_eval.h"
 #include "harness/runner/recorder.h"
 #include "harness/scenario/serialize.h"
@@ -609,7 +610,8 @@ BrokerTarget start_broker(const scenario::Scenario& sc, const fs::path& run_dir,
 // external brokers keep the wall clock and time.host_grace (docs/design.md).
 void make_broker_clock(const scenario::Scenario& sc, const fs::path& run_dir,
                        std::optional<host::VclockPeer>& vclock) {
-    if (sc.broker.mode != scenario::BrokerMode::kManaged ||
+    // https_server runs on the wall clock: the broker then does too (one peer per schedule).
+    if (sc.broker.mode != scenario::BrokerMode::kManaged || sc.https_server ||
         sc.link.kind == scenario::LinkKind::kTap ||
         sc.time.broker_clock != scenario::BrokerClock::kVirtual ||
         sc.time.mode != scenario::TimeMode::kVirtual)
@@ -628,6 +630,17 @@ void make_broker_clock(const scenario::Scenario& sc, const fs::path& run_dir,
                                std::chrono::system_clock::now().time_since_epoch())
                                .count();
     vclock.emplace(vo);
+}
+
+HttpsServerOptions https_options(const scenario::Scenario& sc, const fs::path& run_dir,
+                                 const broker::TestPki& pki) {
+    HttpsServerOptions o;
+    o.run_dir = run_dir;
+    o.cert = pki.server_cert;
+    o.key = pki.server_key;
+    o.size = sc.https_server->size;
+    o.seed = sc.seed;
+    return o;
 }
 
 Scheduler& create_scheduler(const scenario::Scenario& sc) {
@@ -673,6 +686,7 @@ struct RunState {
     clock::HostPeer* broker_peer = nullptr; ///< the managed broker on virtual time, if it is
     const program::LoadedProgram* program = nullptr; ///< app.program, run instead of run_app
     std::unique_ptr<program::ProgramRun> program_run;
+    std::map<std::string, std::string> program_info; ///< lwipsim_run_info (https_server's keys)
 
     RunState(const scenario::Scenario& s, fs::path d, DeviceAddresses n)
         : sc(s), dir(std::move(d)), names(n),
@@ -738,7 +752,11 @@ void run_program_until_end(const BrokerTarget& broker, RunState& st, std::ofstre
                                 rng,
                                 &st.obs,
                                 [&keylog](const std::string& line) { keylog << line << '\n'; },
-                                st.dir / "program.log"};
+                                st.dir / "program.log",
+                                st.program_info};
+    world.info["broker.ip"] = broker.ip;
+    world.info["broker.port"] = std::to_string(broker.port);
+    world.info["broker.server_name"] = broker.server_name;
     st.program_run =
         std::make_unique<program::ProgramRun>(*st.program, *st.sc.app.program, std::move(world));
     st.program_run->run_until(SimTime{st.sc.duration});
@@ -1013,6 +1031,15 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
 
     RunState st(sc, partial, tap ? kTapAddresses : kSlirpAddresses);
     st.program = loaded ? &*loaded : nullptr;
+    std::optional<HttpsFileServer> https;
+    if (sc.https_server)
+        https.emplace(https_options(sc, partial, managed->pki()));
+    if (https) {
+        st.program_info = {{"https.port", std::to_string(https->port())},
+                           {"https.path", https->path()},
+                           {"https.size", std::to_string(https->size())},
+                           {"https.sha256", https->sha256()}};
+    }
     if (vclock) {
         vclock->watch(managed->pid());
         st.broker_peer = &*vclock;
@@ -1030,6 +1057,15 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
         vclock->detach();
     if (managed)
         managed->stop();
+    json https_info = nullptr;
+    if (https) {
+        https_info = {{"port", https->port()},
+                      {"pid", https->pid()},
+                      {"path", https->path()},
+                      {"size", https->size()},
+                      {"sha256", https->sha256()}};
+        https->stop();
+    }
     vclock.reset(); // removes its page before the results folder is renamed
     json link_info = nullptr;
     if (tap) {
@@ -1077,6 +1113,8 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
     };
     if (!link_info.is_null())
         summary["link"] = link_info;
+    if (!https_info.is_null())
+        summary["https_server"] = https_info;
     if (prog != nullptr) {
         summary["program"] = prog->summary();
         summary["app"] = {{"program", sc.app.program->path}}; // the built-in client did not run

@@ -850,6 +850,21 @@ void read_app_program(const Doc& doc, const Section& s, const Values& v, AppSett
     a.program = std::move(p);
 }
 
+// https_server: for device programs; it serves the managed broker's certificate.
+HttpsServerSettings read_https_server(const Doc& doc, const Field& f, const Scenario& sc) {
+    Section s(doc, f.value, "https_server", {"size"});
+    Values v(doc, s);
+    if (sc.broker.mode != BrokerMode::kManaged)
+        doc.fail_key(f, "https_server needs broker.mode managed (it serves the managed "
+                        "broker's test certificate)");
+    if (sc.link.kind == LinkKind::kTap)
+        doc.fail_key(f, "https_server runs on the host's loopback: not with link.kind tap");
+    HttpsServerSettings h;
+    if (const Field* g = s.find("size"))
+        h.size = v.size(*g, 1, 64 << 20);
+    return h;
+}
+
 void read_app(const Doc& doc, const YAML::Node& n, AppSettings& a,
               const std::filesystem::path& base_dir) {
     Section s(doc, n, "app",
@@ -1089,7 +1104,8 @@ Scenario resolve_once(std::string_view text, const std::filesystem::path& file,
 
     static constexpr std::string_view kTop[] = {
         "description", "seed",   "duration", "time",   "profile",  "lwip",     "heap",
-        "link",        "broker", "app",      "faults", "sampling", "variants", "expectations"};
+        "link",        "broker", "app",      "faults", "sampling", "variants", "expectations",
+        "https_server"};
     std::vector<RawVariant> variants;
     {
         Section top(doc, root, "", kTop);
@@ -1210,6 +1226,8 @@ Scenario resolve_once(std::string_view text, const std::filesystem::path& file,
         read_broker(doc, f->value, sc.broker, base_dir);
     if (const Field* f = top.find("app"))
         read_app(doc, f->value, sc.app, base_dir);
+    if (const Field* f = top.find("https_server"))
+        sc.https_server = read_https_server(doc, *f, sc);
     if (const Field* f = top.find("faults"); f && !f->value.IsNull()) {
         if (!f->value.IsSequence())
             v.fail(*f, std::string("expected a list of faults, got ") + kind_name(f->value));

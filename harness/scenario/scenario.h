@@ -122,6 +122,13 @@ struct ProgramSettings {
     bool operator==(const ProgramSettings&) const = default;
 };
 
+/// `https_server`: a host HTTPS server the harness starts for device programs (openssl
+/// s_server -WWW on loopback with the managed broker's certificate), serving one file.
+struct HttpsServerSettings {
+    uint64_t size = 512 * 1024; ///< bytes of the served file (seeded, so it repeats)
+    bool operator==(const HttpsServerSettings&) const = default;
+};
+
 struct AppSettings {
     std::optional<ProgramSettings> program;
     std::string client_id = "lwipsim-device";
@@ -278,6 +285,7 @@ struct Scenario {
     LinkSettings link;
     BrokerSettings broker;
     AppSettings app;
+    std::optional<HttpsServerSettings> https_server;
     std::vector<FaultSpec> faults;
     SamplingSettings sampling;
     std::vector<Variant> variants;         ///< all variants the file defines

@@ -164,6 +164,8 @@ nlohmann::json to_json(const Scenario& s) {
         app["args"] = args;
     }
     j["app"] = app;
+    if (s.https_server)
+        j["https_server"] = {{"size", s.https_server->size}};
     json faults = json::array();
     for (const FaultSpec& f : s.faults) {
         json fj = {{"type", to_string(f.type)},
@@ -327,6 +329,11 @@ std::string to_yaml(const Scenario& s) {
     kv(out, "out_buffer_size", format_size(a.out_buffer_size));
     out << YAML::EndMap;
 
+    if (s.https_server) {
+        out << YAML::Key << "https_server" << YAML::Value << YAML::BeginMap;
+        kv(out, "size", format_size(s.https_server->size));
+        out << YAML::EndMap;
+    }
     out << YAML::Key << "faults" << YAML::Value << YAML::BeginSeq;
     for (const FaultSpec& f : s.faults) {
         out << YAML::BeginMap;

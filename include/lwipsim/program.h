@@ -45,6 +45,13 @@ const char* lwipsim_arg_str(const lwipsim_args* args, const char* key, const cha
  * not a number fails the run (a scenario error in the program's arguments). */
 long long lwipsim_arg_int(const lwipsim_args* args, const char* key, long long fallback);
 
+/* What the run offers the program, by key; NULL for a key it does not have:
+ *   broker.ip, broker.port, broker.server_name    the run's MQTT broker (TLS)
+ *   https.port, https.path, https.size, https.sha256   the scenario's https_server: where the
+ *       device reaches it (broker.ip), the file it serves, its size and sha256 (lowercase hex)
+ */
+const char* lwipsim_run_info(const char* key);
+
 /* ---- Virtual time and threads -------------------------------------------------------------- */
 
 /* Virtual milliseconds since the run started. */

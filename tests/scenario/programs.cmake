@@ -11,3 +11,10 @@ add_test(NAME scenario.device_program
                  $<TARGET_FILE:tls_ping> $<TARGET_FILE:test_misbehave>
                  $<TARGET_FILE:test_missing_symbol>)
 set_tests_properties(scenario.device_program PROPERTIES LABELS scenario TIMEOUT 300)
+
+# examples/https_get: OTA downloads from the harness's HTTPS server through loss and an outage.
+add_test(NAME scenario.https_get
+         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/https_get_check.py
+                 $<TARGET_FILE:lwipsim> ${CMAKE_SOURCE_DIR}/tests/data/scenarios/https_get.yaml
+                 $<TARGET_FILE:https_get>)
+set_tests_properties(scenario.https_get PROPERTIES LABELS scenario TIMEOUT 600)
