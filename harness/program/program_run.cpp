@@ -66,13 +66,13 @@ LoadedProgram LoadedProgram::load(const std::string& path) {
         throw std::invalid_argument(load_error(path, dl != nullptr ? dl : "unknown error"));
     }
     // Never dlclose'd: lwIP's threads may still run code the program registered.
-    auto main = reinterpret_cast<MainFn>(dlsym(handle, "lwipsim_program_main"));
-    if (main == nullptr) {
+    auto entry = reinterpret_cast<MainFn>(dlsym(handle, "lwipsim_program_main"));
+    if (entry == nullptr) {
         throw std::invalid_argument("app.program " + path +
                                     " has no lwipsim_program_main (include lwipsim/program.h "
                                     "and define it with C linkage)");
     }
-    return LoadedProgram(path, main);
+    return LoadedProgram(path, entry);
 }
 
 ProgramRun::ProgramRun(const LoadedProgram& program, const scenario::ProgramSettings& settings,
@@ -124,9 +124,19 @@ void ProgramRun::event(const char* name, const char* detail) {
         return;
     }
     ++events_[n];
-    world_.rec.event(
-        clock::Scheduler::current().now().seconds(), "program_event",
-        {{"name", n}, {"detail", detail != nullptr ? nlohmann::json(detail) : nlohmann::json()}});
+    // The detail is the program's bytes: kept as ASCII text ('?' for anything else), so every
+    // JSON writer can take it.
+    nlohmann::json text = nullptr;
+    if (detail != nullptr) {
+        std::string d(detail);
+        for (char& c : d) {
+            if (static_cast<unsigned char>(c) >= 0x80 || (c < 0x20 && c != '\t'))
+                c = '?';
+        }
+        text = d;
+    }
+    world_.rec.event(clock::Scheduler::current().now().seconds(), "program_event",
+                     {{"name", n}, {"detail", text}});
 }
 
 void ProgramRun::log_line(int level, const char* tag, const std::string& text) {

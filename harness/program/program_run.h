@@ -36,7 +36,7 @@ class LoadedProgram {
     [[nodiscard]] const std::string& path() const { return path_; }
 
   private:
-    LoadedProgram(std::string path, MainFn main) : path_(std::move(path)), main_(main) {}
+    LoadedProgram(std::string path, MainFn entry) : path_(std::move(path)), main_(entry) {}
     std::string path_;
     MainFn main_;
 };

@@ -49,9 +49,7 @@ void lwipsim_lwip_free(void* ptr);
 /* --- APIs -------------------------------------------------------------------------------- */
 #define LWIP_SOCKET 1
 #define LWIP_NETCONN 1
-#ifndef LWIP_COMPAT_SOCKETS /* a device program may ask for the POSIX names (lwipsim/sockets.h) */
 #define LWIP_COMPAT_SOCKETS 0
-#endif
 #define LWIP_POSIX_SOCKETS_IO_NAMES 0
 #define LWIP_SO_SNDTIMEO 1
 #define LWIP_SO_RCVTIMEO 1
