@@ -96,6 +96,8 @@ std::string profile_of(const scenario::Scenario& sc) {
         rc = result.expectations_passed ? kExitPassed : kExitFailed;
         for (const auto& w : result.warnings)
             std::fprintf(stderr, "lwipsim: %s: warning: %s\n", job.label.c_str(), w.c_str());
+        if (result.failure)
+            std::fprintf(stderr, "lwipsim: %s: %s\n", job.label.c_str(), result.failure->c_str());
     } catch (const scenario::ScenarioError& e) {
         error = e.what();
         rc = kExitUsage;

@@ -36,16 +36,33 @@ std::string load_error(const std::string& path, const std::string& dl) {
 char g_crash_note[512];
 constexpr int kCrashSignals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
 
+const char* signal_name(int sig) {
+    switch (sig) {
+    case SIGSEGV:
+        return "SIGSEGV (segmentation fault)";
+    case SIGBUS:
+        return "SIGBUS (bus error)";
+    case SIGFPE:
+        return "SIGFPE (arithmetic error)";
+    case SIGILL:
+        return "SIGILL (illegal instruction)";
+    default:
+        return "SIGABRT (abort)";
+    }
+}
+
 extern "C" void on_program_crash(int sig) {
+    const char* name = signal_name(sig);
     (void)!write(STDERR_FILENO, g_crash_note, std::strlen(g_crash_note));
+    (void)!write(STDERR_FILENO, name, std::strlen(name));
+    (void)!write(STDERR_FILENO, " (the worker dies with it)\n", 27);
     std::signal(sig, SIG_DFL);
     raise(sig);
 }
 
 void arm_crash_note(const std::string& path) {
     std::snprintf(g_crash_note, sizeof g_crash_note,
-                  "lwipsim: the device program %s crashed (the worker dies with it)\n",
-                  path.c_str());
+                  "lwipsim: the device program %s crashed with ", path.c_str());
     for (int sig : kCrashSignals)
         std::signal(sig, on_program_crash);
 }

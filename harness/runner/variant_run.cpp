@@ -1122,9 +1122,11 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
     write_results(st, summary, target, link_info);
     fs::remove_all(out_dir);
     fs::rename(partial, out_dir);
-    RunOutcome outcome{passed, out_dir, {}};
+    RunOutcome outcome{passed, out_dir, {}, std::nullopt};
     if (not_repeatable)
         outcome.warnings.push_back(*not_repeatable);
+    if (prog != nullptr && prog->failure())
+        outcome.failure = "device program: " + *prog->failure();
 
     return outcome;
 }
