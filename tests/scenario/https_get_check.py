@@ -23,7 +23,8 @@ from pathlib import Path
 lwipsim, scenario, program = sys.argv[1:4]
 out = Path(tempfile.mkdtemp(prefix="lwipsim-https-get-"))
 r = subprocess.run([lwipsim, "run", scenario, "--out", str(out), "--no-plots", "--quiet",
-                    "--set", f"app.program={program}"], capture_output=True, text=True,
+                    "--set", f"app.program={program}", "--set", "app.args.interval_s=30",
+                    "--set", "app.args.read_timeout_ms=10000"], capture_output=True, text=True,
                    timeout=600)
 assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
 run = out / "base"
