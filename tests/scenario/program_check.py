@@ -8,14 +8,20 @@
 2. tests/data/programs/misbehave.cpp: crash -> the worker dies of SIGSEGV (exit 70, the message
    names the program and the signal); hang -> failed run (exit 1) naming the blocked thread; leak -> failed run naming
    3 blocks of 1000 bytes; fail -> failed run "returned 3".
-3. tests/data/programs/missing_symbol.c -> exit 2 naming xTimerCreate, before any run."""
+3. tests/data/programs/missing_symbol.c -> exit 2 naming xTimerCreate, before any run.
+4. tests/data/programs/freertos_checks.c: the FreeRTOS subset against FreeRTOS's documented
+   semantics, 1 tick = 10 ms: a producer (priority 6) queues 1, 2, 3 at 50, 100, 150 ms; the
+   consumer's receive with a 100 ms timeout gives up at 250 ms; the producer sets bit 0x1 at
+   150 + 100 = 250 ms and 0x2 at 450 ms, so xEventGroupWaitBits(all of 0x3, clear on exit)
+   returns 0x3 at 450 ms and clears them; a counting semaphore of max 2 takes 2 of 3 gives; a
+   held mutex's take with 3 ticks fails after 30 ms."""
 import json
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-lwipsim, scenario, short, tls_ping, misbehave, missing = sys.argv[1:7]
+lwipsim, scenario, short, tls_ping, misbehave, missing, freertos = sys.argv[1:8]
 out_root = Path(tempfile.mkdtemp(prefix="lwipsim-program-"))
 
 
@@ -77,5 +83,17 @@ r, folder = run("missing", missing, duration="10s")
 assert r.returncode == 2, (r.returncode, r.stderr)
 assert "needs the symbol 'xTimerCreate'" in r.stderr, r.stderr
 assert not folder.exists()
+# 4. the FreeRTOS subset
+r, folder = run("freertos", freertos, duration="10s")
+assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+events = [json.loads(line) for line in (folder / "events.jsonl").open()]
+got = {e["name"]: e["detail"] for e in events if e["type"] == "program_event"}
+# The producer's bits: 0x1 at 150 + 100 = 250 ms, 0x2 200 ms later (vTaskDelay(20)).
+assert got == {"queue_sum": "6", "queue_timeout_at_ms": "250", "bits_all_at_ms": "450",
+               "bits": "3", "bits_after_clear": "0", "counting_gives": "2", "mutex": "10",
+               "mutex_wait_ms": "30"}, got
+prog = json.loads((folder / "summary.json").read_text())["program"]
+assert prog["heap_bytes_at_end"] == 0 and prog["failure"] is None, prog
+
 print("tls_ping: 8 CONNACKs, 2 failed rounds at 130/160 s; crash, hang, leak, fail, missing "
       "symbol each reported")
