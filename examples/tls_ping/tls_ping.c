@@ -30,8 +30,9 @@ static size_t build_connect(uint8_t* out, size_t cap, const char* client_id) {
     size_t remaining = 10 + 2 + id_len;
     if (id_len > 23 || remaining + 2 > cap)
         return 0;
-    const uint8_t header[] = {0x10, (uint8_t)remaining, 0x00, 0x04, 'M', 'Q', 'T', 'T',
-                              0x04, 0x02, 0x00, 0x3c, 0x00, (uint8_t)id_len};
+    const uint8_t header[] = {
+        0x10, (uint8_t)remaining, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x04, 0x02, 0x00, 0x3c,
+        0x00, (uint8_t)id_len};
     memcpy(out, header, sizeof header);
     memcpy(out + sizeof header, client_id, id_len);
     return sizeof header + id_len;

@@ -61,8 +61,8 @@ extern "C" void on_program_crash(int sig) {
 }
 
 void arm_crash_note(const std::string& path) {
-    std::snprintf(g_crash_note, sizeof g_crash_note,
-                  "lwipsim: the device program %s crashed with ", path.c_str());
+    std::snprintf(g_crash_note, sizeof g_crash_note, "lwipsim: the device program %s crashed with ",
+                  path.c_str());
     for (int sig : kCrashSignals)
         std::signal(sig, on_program_crash);
 }

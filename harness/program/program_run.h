@@ -48,7 +48,7 @@ struct ProgramWorld {
     port::DeterministicRng& rng;
     device::SocketObserver* observer; ///< stamps close times for the PCB probe
     device::KeyLogSink keylog;
-    std::filesystem::path log_file; ///< program.log
+    std::filesystem::path log_file;          ///< program.log
     std::map<std::string, std::string> info; ///< lwipsim_run_info's keys and values
 };
 

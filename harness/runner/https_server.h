@@ -14,10 +14,10 @@
 namespace lwipsim::runner {
 
 struct HttpsServerOptions {
-    std::filesystem::path run_dir;     ///< www/ and https_server.log go here
-    std::filesystem::path cert, key;   ///< the managed broker's server certificate and key
-    uint64_t size = 0;                 ///< bytes of ota.bin
-    uint64_t seed = 0;                 ///< its content (std::mt19937_64 bytes)
+    std::filesystem::path run_dir;   ///< www/ and https_server.log go here
+    std::filesystem::path cert, key; ///< the managed broker's server certificate and key
+    uint64_t size = 0;               ///< bytes of ota.bin
+    uint64_t seed = 0;               ///< its content (std::mt19937_64 bytes)
 };
 
 /// Starts the server in the constructor (returns once it listens); the destructor stops it by

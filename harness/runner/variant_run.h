@@ -15,7 +15,7 @@ namespace lwipsim::runner {
 struct RunOutcome {
     bool expectations_passed = true;
     std::filesystem::path folder;
-    std::vector<std::string> warnings; ///< "check this before trusting the results" (terminal)
+    std::vector<std::string> warnings;  ///< "check this before trusting the results" (terminal)
     std::optional<std::string> failure; ///< why the run failed besides expectations (app.program)
 };
 

@@ -1103,9 +1103,9 @@ Scenario resolve_once(std::string_view text, const std::filesystem::path& file,
         doc.fail(root, std::string("the top level must be a map of keys, got ") + kind_name(root));
 
     static constexpr std::string_view kTop[] = {
-        "description", "seed",   "duration", "time",   "profile",  "lwip",     "heap",
-        "link",        "broker", "app",      "faults", "sampling", "variants", "expectations",
-        "https_server"};
+        "description", "seed",     "duration", "time",         "profile",
+        "lwip",        "heap",     "link",     "broker",       "app",
+        "faults",      "sampling", "variants", "expectations", "https_server"};
     std::vector<RawVariant> variants;
     {
         Section top(doc, root, "", kTop);

@@ -33,7 +33,7 @@ typedef struct lwipsim_event_group* EventGroupHandle_t;
 #define portMAX_DELAY ((TickType_t)0xffffffffUL)
 #define configTICK_RATE_HZ 100
 #define portTICK_PERIOD_MS (1000 / configTICK_RATE_HZ)
-#define pdMS_TO_TICKS(ms) ((TickType_t)(((uint64_t)(ms) * configTICK_RATE_HZ) / 1000))
+#define pdMS_TO_TICKS(ms) ((TickType_t)(((uint64_t)(ms)*configTICK_RATE_HZ) / 1000))
 #define tskIDLE_PRIORITY 0
 #define tskNO_AFFINITY 0x7fffffff
 

@@ -22,10 +22,12 @@
 #define recv(s, mem, len, flags) lwip_recv(s, mem, len, flags)
 #define sendto(s, data, size, flags, to, tolen) lwip_sendto(s, data, size, flags, to, tolen)
 #define recvfrom(s, mem, len, flags, from, fromlen) lwip_recvfrom(s, mem, len, flags, from, fromlen)
-#define select(maxfdp1, readset, writeset, exceptset, timeout)                                    \
+#define select(maxfdp1, readset, writeset, exceptset, timeout)                                     \
     lwip_select(maxfdp1, readset, writeset, exceptset, timeout)
-#define setsockopt(s, level, optname, opval, optlen) lwip_setsockopt(s, level, optname, opval, optlen)
-#define getsockopt(s, level, optname, opval, optlen) lwip_getsockopt(s, level, optname, opval, optlen)
+#define setsockopt(s, level, optname, opval, optlen)                                               \
+    lwip_setsockopt(s, level, optname, opval, optlen)
+#define getsockopt(s, level, optname, opval, optlen)                                               \
+    lwip_getsockopt(s, level, optname, opval, optlen)
 #define getsockname(s, name, namelen) lwip_getsockname(s, name, namelen)
 #define getpeername(s, name, namelen) lwip_getpeername(s, name, namelen)
 #define shutdown(s, how) lwip_shutdown(s, how)
