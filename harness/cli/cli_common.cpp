@@ -98,6 +98,8 @@ std::string profile_of(const scenario::Scenario& sc) {
         rc = result.expectations_passed ? kExitPassed : kExitFailed;
         for (const auto& w : result.warnings)
             std::fprintf(stderr, "lwipsim: %s: warning: %s\n", job.label.c_str(), w.c_str());
+        if (result.failure)
+            std::fprintf(stderr, "lwipsim: %s: %s\n", job.label.c_str(), result.failure->c_str());
     } catch (const scenario::ScenarioError& e) {
         error = e.what();
         rc = kExitUsage;
@@ -242,6 +244,8 @@ KeyFigures read_key_figures(const fs::path& folder) {
     }
     k.pcbs_alive_at_end = alive;
     k.expectations = s.value("expectations", json::array());
+    if (const json& p = s.value("program", json::object()); p.value("failure", json()).is_string())
+        k.program_failure = p["failure"].get<std::string>();
     return k;
 }
 
@@ -268,6 +272,8 @@ void print_table(const fs::path& out, const std::vector<std::string>& variants) 
                     static_cast<unsigned long long>(k.connects.value_or(0)),
                     static_cast<unsigned long long>(k.tls_handshake_failures.value_or(0)), c2f,
                     k.pcbs_alive_at_end.value_or(0));
+        if (!k.program_failure.empty())
+            std::printf("    FAILED device program: %s\n", k.program_failure.c_str());
         for (const auto& e : k.expectations) {
             bool passed = e.value("passed", false);
             if (passed && !verbose())

@@ -75,6 +75,7 @@ struct KeyFigures {
     std::optional<int> pcbs_alive_at_end;
     std::optional<double> wall_time_s;
     nlohmann::json expectations = nlohmann::json::array();
+    std::string program_failure; ///< summary.json program.failure (app.program runs)
 };
 /// Reads `folder`/summary.json; status "error" and empty figures when it is missing.
 KeyFigures read_key_figures(const std::filesystem::path& folder);

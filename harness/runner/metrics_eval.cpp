@@ -1,4 +1,5 @@
 #include "harness/runner/metrics_eval.h"
+
 #include "harness/scenario/metrics.h"
 
 #include <algorithm>
@@ -164,12 +165,24 @@ std::string why_not_measured(const std::string& name) {
         return "the application closed no socket";
     if (name.starts_with("broker."))
         return "the broker is external: its log is not the run's to read";
+    if (name.starts_with("program."))
+        return "the run has no app.program";
+    if (name.starts_with("app.") || name == "heap.max_drift_after_reconnect")
+        return "the app.* metrics are the built-in client's, and this run ran app.program";
     return "this run does not measure it";
 }
 
 } // namespace
 
 std::optional<double> metric_value(const std::string& name, const MeasuredRun& m) {
+    if (name.starts_with(scenario::kProgramEventMetricPrefix)) {
+        if (m.program_events == nullptr)
+            return std::nullopt;
+        auto it = m.program_events->find(name.substr(scenario::kProgramEventMetricPrefix.size()));
+        return it == m.program_events->end() ? 0.0 : double(it->second);
+    }
+    if (!m.builtin_app && (name.starts_with("app.") || name == "heap.max_drift_after_reconnect"))
+        return std::nullopt;
     if (name == "heap.max_drift_after_reconnect")
         return m.max_drift_after_reconnect; // null: fewer than two sessions to compare
     const auto& table = metric_table();

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,6 +30,9 @@ struct MeasuredRun {
     std::optional<double> max_drift_after_reconnect; ///< bytes; null with fewer than 2 sessions
     /// What the managed broker's log recorded; nullptr when its log is not ours (external).
     const broker::BrokerCounts* broker = nullptr;
+    bool builtin_app = true; ///< false with app.program: the app.* metrics were not measured
+    /// lwipsim_event counts by name (app.program); nullptr without a program.
+    const std::map<std::string, uint64_t>* program_events = nullptr;
 };
 
 /// The metric's value, or nullopt when this run cannot measure it: the expectation then fails

@@ -5,10 +5,12 @@
 #include "harness/broker/pki_cache.h"
 #include "harness/probes/closed_pcb_heap.h"
 #include "harness/probes/pcb_probe.h"
+#include "harness/program/program_run.h"
 #include "harness/runner/broker_side.h"
 #include "harness/runner/broker_faults.h"
 #include "harness/runner/fault_triggers.h"
 #include "harness/runner/heap_outbox.h"
+#include "harness/runner/https_server.h"
 #include "harness/runner/metrics_eval.h"
 #include "harness/runner/recorder.h"
 #include "harness/scenario/serialize.h"
@@ -358,16 +360,8 @@ bool allocate_client_buffers(const scenario::AppSettings& app) {
     return true;
 }
 
-// The device application: connect, run MQTT until it fails, destroy like esp-tls, wait,
-// reconnect — the field case's loop — until the run ends.
-// Fills `totals` as it goes: the run may end while it is still blocked (see run_device).
-void run_app(const scenario::Scenario& sc, const BrokerTarget& broker, AppObserver& obs,
-             Recorder& rec, std::ofstream& keylog, AppTotals& totals) {
-    auto& s = Scheduler::current();
-    SimTime end{sc.duration};
-    port::DeterministicRng rng(sc.seed);
-    DeviceClock device_clock;
-    double lost_at = -1; // when the last session was lost, until the next CONNACK; -1: none
+// esp-tls's settings for this run: the broker, the scenario's linger, keepalive and timeouts.
+device::TlsOptions tls_options(const scenario::Scenario& sc, const BrokerTarget& broker) {
     device::TlsOptions o;
     o.ip = broker.ip;
     o.port = broker.port;
@@ -378,7 +372,8 @@ void run_app(const scenario::Scenario& sc, const BrokerTarget& broker, AppObserv
     o.close_notify = sc.app.close_notify;
     o.connect_timeout = sc.app.network_timeout;
     o.handshake_timeout = sc.app.network_timeout;
-    o.stop_at = end; // the run stops at its duration: a wait in progress then is cut
+    // The run stops at its duration: a wait in progress then is cut.
+    o.stop_at = SimTime{sc.duration};
     if (sc.lwip.keepalive.enabled.value_or(false)) {
         auto secs = [](const std::optional<SimDuration>& d) -> std::optional<int> {
             if (!d)
@@ -396,6 +391,20 @@ void run_app(const scenario::Scenario& sc, const BrokerTarget& broker, AppObserv
         o.linger.seconds = static_cast<int>(
             std::chrono::duration_cast<std::chrono::seconds>(*sc.app.linger).count());
     }
+    return o;
+}
+
+// The device application: connect, run MQTT until it fails, destroy like esp-tls, wait,
+// reconnect — the field case's loop — until the run ends.
+// Fills `totals` as it goes: the run may end while it is still blocked (see run_device).
+void run_app(const scenario::Scenario& sc, const BrokerTarget& broker, AppObserver& obs,
+             Recorder& rec, std::ofstream& keylog, AppTotals& totals) {
+    auto& s = Scheduler::current();
+    SimTime end{sc.duration};
+    port::DeterministicRng rng(sc.seed);
+    DeviceClock device_clock;
+    double lost_at = -1; // when the last session was lost, until the next CONNACK; -1: none
+    device::TlsOptions o = tls_options(sc, broker);
     auto write_key = [&](const std::string& line) { keylog << line << '\n'; };
     const bool client_ok = allocate_client_buffers(sc.app);
     // The client's outbox (QoS 1 messages until PUBACK); like the buffers it lives as long as
@@ -628,7 +637,8 @@ BrokerTarget start_broker(const scenario::Scenario& sc, const fs::path& run_dir,
 // external brokers keep the wall clock and time.host_grace (docs/design.md).
 void make_broker_clock(const scenario::Scenario& sc, const fs::path& run_dir,
                        std::optional<host::VclockPeer>& vclock) {
-    if (sc.broker.mode != scenario::BrokerMode::kManaged ||
+    // https_server runs on the wall clock: the broker then does too (one peer per schedule).
+    if (sc.broker.mode != scenario::BrokerMode::kManaged || sc.https_server ||
         sc.link.kind == scenario::LinkKind::kTap ||
         sc.time.broker_clock != scenario::BrokerClock::kVirtual ||
         sc.time.mode != scenario::TimeMode::kVirtual)
@@ -660,6 +670,17 @@ std::time_t device_epoch(const std::optional<broker::ManagedBroker>& managed) {
     if (!managed)
         return std::time(nullptr);
     return std::chrono::system_clock::to_time_t(broker::pki_made_at(managed->pki()));
+}
+
+HttpsServerOptions https_options(const scenario::Scenario& sc, const fs::path& run_dir,
+                                 const broker::TestPki& pki) {
+    HttpsServerOptions o;
+    o.run_dir = run_dir;
+    o.cert = pki.server_cert;
+    o.key = pki.server_key;
+    o.size = sc.https_server->size;
+    o.seed = sc.seed;
+    return o;
 }
 
 Scheduler& create_scheduler(const scenario::Scenario& sc) {
@@ -703,6 +724,9 @@ struct RunState {
     uint64_t frames_dropped = 0, frames_delivered = 0;
     std::vector<std::string> warnings;       ///< "check this before trusting the results"
     host::VclockPeer* broker_peer = nullptr; ///< the managed broker on virtual time, if it is
+    const program::LoadedProgram* program = nullptr; ///< app.program, run instead of run_app
+    std::unique_ptr<program::ProgramRun> program_run;
+    std::map<std::string, std::string> program_info; ///< lwipsim_run_info (https_server's keys)
 
     RunState(const scenario::Scenario& s, fs::path d, DeviceAddresses n)
         : sc(s), dir(std::move(d)), names(n),
@@ -758,6 +782,25 @@ void run_app_until_end(const scenario::Scenario& sc, const BrokerTarget& broker,
                                  : "application call");
     st.rec.event(now_s(), "run_end",
                  {{"cut", st.totals.cut}, {"publishes_unacked", st.totals.publishes_unacked}});
+}
+
+// app.program: the user's device program runs instead of the built-in client, until the end.
+void run_program_until_end(const BrokerTarget& broker, RunState& st, std::ofstream& keylog) {
+    port::DeterministicRng rng(st.sc.seed);
+    program::ProgramWorld world{st.rec,
+                                tls_options(st.sc, broker),
+                                rng,
+                                &st.obs,
+                                [&keylog](const std::string& line) { keylog << line << '\n'; },
+                                st.dir / "program.log",
+                                st.program_info};
+    world.info["broker.ip"] = broker.ip;
+    world.info["broker.port"] = std::to_string(broker.port);
+    world.info["broker.server_name"] = broker.server_name;
+    st.program_run =
+        std::make_unique<program::ProgramRun>(*st.program, *st.sc.app.program, std::move(world));
+    st.program_run->run_until(SimTime{st.sc.duration});
+    st.rec.event(now_s(), "run_end", {{"cut", json::array()}, {"publishes_unacked", 0}});
 }
 
 // The simulated device's whole life, on the calling simulated thread: link and far side, lwIP,
@@ -833,7 +876,10 @@ void run_device(RunState& st, const BrokerTarget& target, SchedulerTimer& timer,
     st.baseline_free = DeviceHeap::instance().free_bytes();
     schedule_sampling(sc.sampling.heap_interval, SimTime{sc.duration}, st.rec, st.probe);
     std::ofstream keylog(st.dir / "tls-keys.log");
-    run_app_until_end(sc, target, st, keylog);
+    if (st.program != nullptr)
+        run_program_until_end(target, st, keylog);
+    else
+        run_app_until_end(sc, target, st, keylog);
     // Heap use after the last sample still belongs on the plot (its lowest free point).
     auto tail = DeviceHeap::instance().take_use_window();
     st.rec.extend_last_sample(tail.min_used, tail.max_used);
@@ -882,6 +928,10 @@ MeasuredRun measured_run(const RunState& st) {
     m.frames_delivered = st.frames_delivered;
     m.rst_sent = st.probe.rsts_sent();
     m.max_drift_after_reconnect = max_drift(st.obs.heap_at_connect);
+    if (st.program_run) {
+        m.builtin_app = false;
+        m.program_events = &st.program_run->event_counts();
+    }
     m.duration_s = duration_s;
     return m;
 }
@@ -1035,6 +1085,10 @@ BrokerSideOptions broker_side_options(const scenario::Scenario& sc,
 } // namespace
 
 RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
+    // A program that cannot load fails here, before anything is started or written.
+    std::optional<program::LoadedProgram> loaded;
+    if (sc.app.program)
+        loaded = program::LoadedProgram::load(sc.app.program->path);
     fs::path partial = out_dir;
     partial += ".partial";
     fs::remove_all(partial);
@@ -1064,6 +1118,16 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
     heap.set_clock([&sched] { return sched.now(); });
 
     RunState st(sc, partial, tap ? kTapAddresses : kSlirpAddresses);
+    st.program = loaded ? &*loaded : nullptr;
+    std::optional<HttpsFileServer> https;
+    if (sc.https_server)
+        https.emplace(https_options(sc, partial, managed->pki()));
+    if (https) {
+        st.program_info = {{"https.port", std::to_string(https->port())},
+                           {"https.path", https->path()},
+                           {"https.size", std::to_string(https->size())},
+                           {"https.sha256", https->sha256()}};
+    }
     if (vclock) {
         vclock->require_attached(managed->pid()); // exit 3 when LD_PRELOAD was ignored
         vclock->watch(managed->pid());
@@ -1099,6 +1163,15 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
         vclock->detach();
     if (managed)
         managed->stop();
+    json https_info = nullptr;
+    if (https) {
+        https_info = {{"port", https->port()},
+                      {"pid", https->pid()},
+                      {"path", https->path()},
+                      {"size", https->size()},
+                      {"sha256", https->sha256()}};
+        https->stop();
+    }
     vclock.reset(); // removes its page before the results folder is renamed
     json link_info = nullptr;
     if (tap) {
@@ -1117,7 +1190,8 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
     MeasuredRun measured = measured_run(st);
     measured.broker = broker_side ? &broker_side->counts() : nullptr;
     json expectations = evaluate_expectations(sc, measured);
-    bool passed = true;
+    const program::ProgramRun* prog = st.program_run.get();
+    bool passed = prog == nullptr || !prog->failure();
     for (const auto& e : expectations)
         passed = passed && e["passed"].get<bool>();
     for (const auto& f : st.triggers.fired())
@@ -1148,12 +1222,21 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
     };
     if (!link_info.is_null())
         summary["link"] = link_info;
+    if (!https_info.is_null())
+        summary["https_server"] = https_info;
+    if (prog != nullptr) {
+        summary["program"] = prog->summary();
+        summary["app"] = {{"program", sc.app.program->path}}; // the built-in client did not run
+    }
     write_results(st, summary, target, link_info);
     fs::remove_all(out_dir);
     fs::rename(partial, out_dir);
-    RunOutcome outcome{passed, out_dir, {}};
+    RunOutcome outcome{passed, out_dir, {}, std::nullopt};
     if (not_repeatable)
         outcome.warnings.push_back(*not_repeatable);
+    if (prog != nullptr && prog->failure())
+        outcome.failure = "device program: " + *prog->failure();
+
     return outcome;
 }
 

@@ -6,6 +6,7 @@
 #include "harness/scenario/scenario.h"
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,7 +15,8 @@ namespace lwipsim::runner {
 struct RunOutcome {
     bool expectations_passed = true;
     std::filesystem::path folder;
-    std::vector<std::string> warnings; ///< "check this before trusting the results" (terminal)
+    std::vector<std::string> warnings;  ///< "check this before trusting the results" (terminal)
+    std::optional<std::string> failure; ///< why the run failed besides expectations (app.program)
 };
 
 /// Runs `scenario` (already resolved for its variant) and writes `out_dir` (e.g. out/linger_0).

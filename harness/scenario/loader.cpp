@@ -846,12 +846,59 @@ void read_broker(const Doc& doc, const YAML::Node& n, BrokerSettings& b,
     }
 }
 
-void read_app(const Doc& doc, const YAML::Node& n, AppSettings& a) {
-    Section s(doc, n, "app",
-              {"client_id", "keepalive", "clean_session", "username", "password", "will", "publish",
-               "subscribe", "reconnect_delay", "network_timeout", "linger", "close_notify",
-               "buffer_size", "out_buffer_size"});
+// app.program and app.args: the user's device program (docs/programs.md). Args are plain
+// key/values; the program reads them as strings.
+void read_app_program(const Doc& doc, const Section& s, const Values& v, AppSettings& a,
+                      const std::filesystem::path& base_dir) {
+    const Field* f = s.find("program");
+    const Field* args = s.find("args");
+    if (f == nullptr) {
+        if (args != nullptr)
+            v.fail(*args, "app.args are for app.program; the built-in client takes none");
+        return;
+    }
+    ProgramSettings p;
+    p.path = resolve_file(doc, v, *f, base_dir);
+    if (args != nullptr) {
+        const YAML::Node& m = args->value;
+        if (!m.IsNull() && !m.IsMap())
+            v.fail(*args, std::string("expected a map of key: value, got ") + kind_name(m));
+        for (auto it = m.begin(); m.IsMap() && it != m.end(); ++it) {
+            if (!it->first.IsScalar() || !it->second.IsScalar())
+                doc.fail(it->second, "app.args: each entry must be a plain key: value");
+            const std::string key = it->first.Scalar();
+            for (const auto& seen : p.args)
+                if (seen.first == key)
+                    doc.fail(it->first, "duplicate key '" + key + "' in app.args");
+            p.args.emplace_back(key, it->second.Scalar());
+        }
+    }
+    a.program = std::move(p);
+}
+
+// https_server: for device programs; it serves the managed broker's certificate.
+HttpsServerSettings read_https_server(const Doc& doc, const Field& f, const Scenario& sc) {
+    Section s(doc, f.value, "https_server", {"size"});
     Values v(doc, s);
+    if (sc.broker.mode != BrokerMode::kManaged)
+        doc.fail_key(f, "https_server needs broker.mode managed (it serves the managed "
+                        "broker's test certificate)");
+    if (sc.link.kind == LinkKind::kTap)
+        doc.fail_key(f, "https_server runs on the host's loopback: not with link.kind tap");
+    HttpsServerSettings h;
+    if (const Field* g = s.find("size"))
+        h.size = v.size(*g, 1, 64 << 20);
+    return h;
+}
+
+void read_app(const Doc& doc, const YAML::Node& n, AppSettings& a,
+              const std::filesystem::path& base_dir) {
+    Section s(doc, n, "app",
+              {"program", "args", "client_id", "keepalive", "clean_session", "username", "password",
+               "will", "publish", "subscribe", "reconnect_delay", "network_timeout", "linger",
+               "close_notify", "buffer_size", "out_buffer_size"});
+    Values v(doc, s);
+    read_app_program(doc, s, v, a, base_dir);
     if (const Field* f = s.find("client_id")) {
         a.client_id = v.str(*f);
         // MQTT 3.1.1 3.1.3.1: servers must accept 1..23 bytes; more is implementation-defined.
@@ -1082,8 +1129,9 @@ Scenario resolve_once(std::string_view text, const std::filesystem::path& file,
         doc.fail(root, std::string("the top level must be a map of keys, got ") + kind_name(root));
 
     static constexpr std::string_view kTop[] = {
-        "description", "seed",   "duration", "time",   "profile",  "lwip",     "heap",
-        "link",        "broker", "app",      "faults", "sampling", "variants", "expectations"};
+        "description", "seed",     "duration", "time",         "profile",
+        "lwip",        "heap",     "link",     "broker",       "app",
+        "faults",      "sampling", "variants", "expectations", "https_server"};
     std::vector<RawVariant> variants;
     {
         Section top(doc, root, "", kTop);
@@ -1203,7 +1251,9 @@ Scenario resolve_once(std::string_view text, const std::filesystem::path& file,
     if (const Field* f = top.find("broker"))
         read_broker(doc, f->value, sc.broker, base_dir);
     if (const Field* f = top.find("app"))
-        read_app(doc, f->value, sc.app);
+        read_app(doc, f->value, sc.app, base_dir);
+    if (const Field* f = top.find("https_server"))
+        sc.https_server = read_https_server(doc, *f, sc);
     if (const Field* f = top.find("faults"); f && !f->value.IsNull()) {
         if (!f->value.IsSequence())
             v.fail(*f, std::string("expected a list of faults, got ") + kind_name(f->value));

@@ -54,6 +54,12 @@ std::span<const MetricInfo> known_metrics() {
 }
 
 const MetricInfo* find_metric(std::string_view name) {
+    static constexpr MetricInfo kProgramEvent{"program.events.<name>", kCount,
+                                              "times the device program recorded event <name>"};
+    if (name.starts_with(kProgramEventMetricPrefix) &&
+        name.size() > kProgramEventMetricPrefix.size() &&
+        name.size() <= kProgramEventMetricPrefix.size() + 64)
+        return &kProgramEvent;
     for (const MetricInfo& m : kMetrics) {
         if (m.name == name)
             return &m;

@@ -15,6 +15,10 @@ struct MetricInfo {
     std::string_view description;
 };
 
+/// program.events.<name>: how many times the device program called lwipsim_event(name, ...)
+/// (docs/programs.md); any name of letters, digits, '_', '.', '-'.
+inline constexpr std::string_view kProgramEventMetricPrefix = "program.events.";
+
 std::span<const MetricInfo> known_metrics();
 /// nullptr if `name` is not a known metric.
 const MetricInfo* find_metric(std::string_view name);

@@ -117,7 +117,23 @@ struct SubscribeSettings {
     bool operator==(const SubscribeSettings&) const = default;
 };
 
+/// `app.program`: the user's own device code (a shared object, docs/programs.md) run instead of
+/// the built-in MQTT client, with `app.args` as its key/values.
+struct ProgramSettings {
+    std::string path; ///< resolved against the scenario's folder
+    std::vector<std::pair<std::string, std::string>> args;
+    bool operator==(const ProgramSettings&) const = default;
+};
+
+/// `https_server`: a host HTTPS server the harness starts for device programs (openssl
+/// s_server -WWW on loopback with the managed broker's certificate), serving one file.
+struct HttpsServerSettings {
+    uint64_t size = 512 * 1024; ///< bytes of the served file (seeded, so it repeats)
+    bool operator==(const HttpsServerSettings&) const = default;
+};
+
 struct AppSettings {
+    std::optional<ProgramSettings> program;
     std::string client_id = "lwipsim-device";
     SimDuration keepalive = std::chrono::seconds(120);
     bool clean_session = true;
@@ -290,6 +306,7 @@ struct Scenario {
     LinkSettings link;
     BrokerSettings broker;
     AppSettings app;
+    std::optional<HttpsServerSettings> https_server;
     std::vector<FaultSpec> faults;
     SamplingSettings sampling;
     std::vector<Variant> variants;         ///< all variants the file defines

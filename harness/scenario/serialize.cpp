@@ -161,7 +161,16 @@ nlohmann::json to_json(const Scenario& s) {
                           {"retain", a.publish->retain}};
     if (a.subscribe)
         app["subscribe"] = {{"topic", a.subscribe->topic}, {"qos", a.subscribe->qos}};
+    if (a.program) {
+        json args = json::object();
+        for (const auto& [k, val] : a.program->args)
+            args[k] = val;
+        app["program"] = a.program->path;
+        app["args"] = args;
+    }
     j["app"] = app;
+    if (s.https_server)
+        j["https_server"] = {{"size", s.https_server->size}};
     json faults = json::array();
     for (const FaultSpec& f : s.faults) {
         json fj = {{"type", to_string(f.type)},
@@ -284,6 +293,13 @@ std::string to_yaml(const Scenario& s) {
 
     const AppSettings& a = s.app;
     out << YAML::Key << "app" << YAML::Value << YAML::BeginMap;
+    if (a.program) {
+        kv(out, "program", a.program->path);
+        out << YAML::Key << "args" << YAML::Value << YAML::BeginMap;
+        for (const auto& [k, val] : a.program->args)
+            kv(out, k.c_str(), val);
+        out << YAML::EndMap;
+    }
     kv(out, "client_id", a.client_id);
     kv(out, "keepalive", format_duration(a.keepalive));
     kv(out, "clean_session", a.clean_session);
@@ -322,6 +338,11 @@ std::string to_yaml(const Scenario& s) {
     kv(out, "out_buffer_size", format_size(a.out_buffer_size));
     out << YAML::EndMap;
 
+    if (s.https_server) {
+        out << YAML::Key << "https_server" << YAML::Value << YAML::BeginMap;
+        kv(out, "size", format_size(s.https_server->size));
+        out << YAML::EndMap;
+    }
     out << YAML::Key << "faults" << YAML::Value << YAML::BeginSeq;
     for (const FaultSpec& f : s.faults) {
         out << YAML::BeginMap;

@@ -212,6 +212,21 @@ bool Scheduler::is_blocked(const SimThread* thread) {
 const std::string& Scheduler::name_of(const SimThread* thread) {
     return thread->name;
 }
+bool Scheduler::is_finished(const SimThread* thread) {
+    return thread->state == ThreadState::kFinished;
+}
+bool Scheduler::waits_forever(const SimThread* thread) {
+    return thread->state == ThreadState::kBlocked && !thread->timeout_event;
+}
+std::string Scheduler::describe_wait(const SimThread* thread) {
+    std::string out = state_name(thread->state);
+    if (thread->state == ThreadState::kBlocked) {
+        out = thread->waiting.what;
+        if (thread->waiting.name != nullptr)
+            out += " '" + *thread->waiting.name + "'";
+    }
+    return out;
+}
 
 void Scheduler::dispatch(SimThread* me) {
     while (runnable_.empty()) {

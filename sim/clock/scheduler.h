@@ -38,8 +38,8 @@ class SimThread;
 /// What a blocked thread waits on, for the deadlock diagnostic. Cheap to make on every block
 /// (this is the scheduler's hot path): text is only assembled when a deadlock is reported.
 struct WaitReason {
-    const char* what = "";                ///< e.g. "semaphore", "mailbox fetch", "sleep"
-    const std::string* name = nullptr;    ///< the primitive's name, if it has one
+    const char* what = "";             ///< e.g. "semaphore", "mailbox fetch", "sleep"
+    const std::string* name = nullptr; ///< the primitive's name, if it has one
     const void* object = nullptr;
 };
 
@@ -105,9 +105,9 @@ struct TimeStats {
     uint64_t jumps_with_host_pending = 0; ///< jumps taken while a host reply was still due
     /// Where the first of those jumps left from: everything before it repeats for a seed.
     std::optional<SimTime> first_jump_with_host_pending;
-    uint64_t switches = 0;                ///< baton hand-overs between threads
-    uint64_t events = 0;                  ///< timed events executed
-    uint64_t peer_deadlines = 0;          ///< times virtual time reached the host peer's timeout
+    uint64_t switches = 0;       ///< baton hand-overs between threads
+    uint64_t events = 0;         ///< timed events executed
+    uint64_t peer_deadlines = 0; ///< times virtual time reached the host peer's timeout
 };
 
 /// Raised by run() when every thread is blocked and nothing is scheduled.
@@ -154,6 +154,11 @@ class Scheduler {
     [[nodiscard]] SimThread* self() const { return current_; }
     [[nodiscard]] static bool is_blocked(const SimThread* thread);
     [[nodiscard]] static const std::string& name_of(const SimThread* thread);
+    [[nodiscard]] static bool is_finished(const SimThread* thread);
+    /// True when `thread` is blocked with no deadline: only another thread can wake it.
+    [[nodiscard]] static bool waits_forever(const SimThread* thread);
+    /// What `thread` waits on, e.g. "semaphore 'sem'", for diagnostics.
+    [[nodiscard]] static std::string describe_wait(const SimThread* thread);
 
     void add_host_io(HostIo* io);
     void remove_host_io(HostIo* io);
