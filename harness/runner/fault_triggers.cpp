@@ -55,6 +55,8 @@ FaultTriggers::FaultTriggers(const scenario::Scenario& sc, const DeviceAddresses
 }
 
 void FaultTriggers::on_event(scenario::TriggerEvent event) {
+    for (TriggerListener* l : listeners_)
+        l->on_event(event);
     for (auto& p : pending_) {
         if (!p.done && p.trigger.event == event && ++p.seen == p.trigger.count)
             fire(p);
@@ -62,6 +64,8 @@ void FaultTriggers::on_event(scenario::TriggerEvent event) {
 }
 
 void FaultTriggers::on_frame(const link::PacketInfo& info) {
+    for (TriggerListener* l : listeners_)
+        l->on_frame(info);
     if (!packet_triggers_)
         return;
     for (auto& p : pending_) {

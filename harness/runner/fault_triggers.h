@@ -30,6 +30,14 @@ struct DeviceAddresses {
 /// address.
 link::FlowFilter to_flow_filter(const scenario::PacketFilter& f, const DeviceAddresses& names);
 
+/// Someone else who starts things on the same events (app actions, harness/runner/app_actions.h).
+class TriggerListener {
+  public:
+    virtual ~TriggerListener() = default;
+    virtual void on_event(scenario::TriggerEvent event) = 0;
+    virtual void on_frame(const link::PacketInfo& frame) = 0;
+};
+
 class FaultTriggers {
   public:
     FaultTriggers(const scenario::Scenario& sc, const DeviceAddresses& names, Recorder& rec);
@@ -39,6 +47,8 @@ class FaultTriggers {
     /// Every frame at the device's edge (both directions, parsed once there), for nth_packet.
     void on_frame(const link::PacketInfo& frame);
     [[nodiscard]] bool any_packet_triggers() const { return packet_triggers_; }
+    /// Also tells `l` (which must outlive this) of every event and frame.
+    void add_listener(TriggerListener* l) { listeners_.push_back(l); }
     /// {name, type, windows} of the triggered faults that fired (for summary.json).
     [[nodiscard]] const nlohmann::json& fired() const { return fired_; }
 
@@ -57,6 +67,7 @@ class FaultTriggers {
     link::Link* link_ = nullptr;
     std::vector<Pending> pending_;
     bool packet_triggers_ = false;
+    std::vector<TriggerListener*> listeners_;
     nlohmann::json fired_ = nlohmann::json::array();
 };
 

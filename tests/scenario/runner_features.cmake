@@ -31,3 +31,12 @@ endforeach()
 
 # The managed broker on virtual time (issue 13): keepalive expiry read from broker.log.
 lwipsim_scenario_check(broker_keepalive_expiry broker_keepalive_check.py broker_keepalive_expiry)
+
+# Issue 15: app.actions (scripted calls of the application), checked with tshark on device.pcap.
+foreach(case drop_idle drop_unacked stop_start validation)
+    add_test(NAME scenario.app_actions_${case}
+             COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/app_actions_check.py
+                     $<TARGET_FILE:lwipsim> ${CMAKE_SOURCE_DIR}/tests/data/scenarios
+                     ${CMAKE_BINARY_DIR}/scenario-results/app_actions_${case} ${case})
+    set_tests_properties(scenario.app_actions_${case} PROPERTIES LABELS scenario TIMEOUT 300)
+endforeach()
