@@ -27,14 +27,14 @@ AppActions::AppActions(const scenario::Scenario& sc, const DeviceAddresses& name
             continue;
         }
         const auto& t = std::get<scenario::Trigger>(a.start);
-        armed_.push_back(Armed{i, t, to_flow_filter(t.filter, names)});
+        armed_.push_back(Armed{i, TriggerCounter(t, names)});
         packet_triggers_ = packet_triggers_ || t.event == scenario::TriggerEvent::kNthPacket;
     }
 }
 
 void AppActions::on_event(scenario::TriggerEvent event) {
     for (auto& a : armed_) {
-        if (!a.done && a.trigger.event == event && ++a.seen == a.trigger.count)
+        if (a.counter.on_event(event))
             fire(a);
     }
 }
@@ -43,19 +43,16 @@ void AppActions::on_frame(const link::PacketInfo& frame) {
     if (!packet_triggers_)
         return;
     for (auto& a : armed_) {
-        if (a.done || a.trigger.event != scenario::TriggerEvent::kNthPacket)
-            continue;
-        if (a.filter.matches(frame) && ++a.seen == a.trigger.count)
+        if (a.counter.on_frame(frame))
             fire(a);
     }
 }
 
 void AppActions::fire(Armed& a) {
-    a.done = true;
-    const SimTime at = now() + a.trigger.delay;
+    const SimTime at = now() + a.counter.trigger().delay;
     rec_.event(now().seconds(), "app_action_triggered",
                {{"action", sc_.app.actions[a.action].name},
-                {"trigger", scenario::to_string(a.trigger.event)},
+                {"trigger", scenario::to_string(a.counter.trigger().event)},
                 {"due_at_s", at.seconds()}});
     add(Step{at, a.action, at});
     // The application may be waiting between connections: it looks at the new time.

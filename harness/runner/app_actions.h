@@ -20,7 +20,6 @@
 #include "sim/clock/sim_time.h"
 #include "sim/clock/sync.h"
 #include "sim/device/mqtt_session.h"
-#include "sim/link/flow_filter.h"
 
 #include <optional>
 #include <vector>
@@ -56,10 +55,7 @@ class AppActions final : public TriggerListener {
     };
     struct Armed {
         size_t action;
-        scenario::Trigger trigger;
-        link::FlowFilter filter;
-        uint32_t seen = 0;
-        bool done = false;
+        TriggerCounter counter;
     };
     void fire(Armed& a);
     void add(Step step);

@@ -42,6 +42,20 @@ link::FlowFilter to_flow_filter(const scenario::PacketFilter& f, const DeviceAdd
     return out;
 }
 
+bool TriggerCounter::on_event(scenario::TriggerEvent event) {
+    if (done_ || trigger_.event != event || ++seen_ != trigger_.count)
+        return false;
+    done_ = true;
+    return true;
+}
+
+bool TriggerCounter::on_frame(const link::PacketInfo& frame) {
+    if (done_ || !counts_packets() || !filter_.matches(frame) || ++seen_ != trigger_.count)
+        return false;
+    done_ = true;
+    return true;
+}
+
 FaultTriggers::FaultTriggers(const scenario::Scenario& sc, const DeviceAddresses& names,
                              Recorder& rec)
     : sc_(sc), rec_(rec) {
@@ -49,7 +63,7 @@ FaultTriggers::FaultTriggers(const scenario::Scenario& sc, const DeviceAddresses
         const auto* t = std::get_if<scenario::Trigger>(&sc.faults[i].start);
         if (t == nullptr)
             continue;
-        pending_.push_back(Pending{i, *t, to_flow_filter(t->filter, names)});
+        pending_.push_back(Pending{i, TriggerCounter(*t, names)});
         packet_triggers_ = packet_triggers_ || t->event == scenario::TriggerEvent::kNthPacket;
     }
 }
@@ -58,7 +72,7 @@ void FaultTriggers::on_event(scenario::TriggerEvent event) {
     for (TriggerListener* l : listeners_)
         l->on_event(event);
     for (auto& p : pending_) {
-        if (!p.done && p.trigger.event == event && ++p.seen == p.trigger.count)
+        if (p.counter.on_event(event))
             fire(p);
     }
 }
@@ -69,17 +83,14 @@ void FaultTriggers::on_frame(const link::PacketInfo& info) {
     if (!packet_triggers_)
         return;
     for (auto& p : pending_) {
-        if (p.done || p.trigger.event != scenario::TriggerEvent::kNthPacket)
-            continue;
-        if (p.filter.matches(info) && ++p.seen == p.trigger.count)
+        if (p.counter.on_frame(info))
             fire(p);
     }
 }
 
 void FaultTriggers::fire(Pending& p) {
-    p.done = true;
     auto& s = clock::Scheduler::current();
-    clock::SimTime start = s.now() + p.trigger.delay;
+    clock::SimTime start = s.now() + p.counter.trigger().delay;
     link_->faults()[p.index]->trigger(start);
     const auto& f = sc_.faults[p.index];
     rec_.event(s.now().seconds(), "fault_triggered",
@@ -99,7 +110,7 @@ void FaultTriggers::fire(Pending& p) {
     fired_.push_back({{"name", f.name},
                       {"type", scenario::to_string(f.type)},
                       {"windows", windows},
-                      {"trigger", scenario::to_string(p.trigger.event)}});
+                      {"trigger", scenario::to_string(p.counter.trigger().event)}});
 }
 
 } // namespace lwipsim::runner

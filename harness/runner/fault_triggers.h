@@ -30,6 +30,27 @@ struct DeviceAddresses {
 /// address.
 link::FlowFilter to_flow_filter(const scenario::PacketFilter& f, const DeviceAddresses& names);
 
+/// One `trigger:` counting its events: fires once, on the count-th (a fault's or an action's).
+class TriggerCounter {
+  public:
+    TriggerCounter(const scenario::Trigger& t, const DeviceAddresses& names)
+        : trigger_(t), filter_(to_flow_filter(t.filter, names)) {}
+    /// True when this event makes it fire.
+    bool on_event(scenario::TriggerEvent event);
+    /// True when this frame (nth_packet) makes it fire.
+    bool on_frame(const link::PacketInfo& frame);
+    [[nodiscard]] const scenario::Trigger& trigger() const { return trigger_; }
+    [[nodiscard]] bool counts_packets() const {
+        return trigger_.event == scenario::TriggerEvent::kNthPacket;
+    }
+
+  private:
+    scenario::Trigger trigger_;
+    link::FlowFilter filter_;
+    uint32_t seen_ = 0;
+    bool done_ = false;
+};
+
 /// Someone else who starts things on the same events (app actions, harness/runner/app_actions.h).
 class TriggerListener {
   public:
@@ -55,10 +76,7 @@ class FaultTriggers {
   private:
     struct Pending {
         size_t index;
-        scenario::Trigger trigger;
-        link::FlowFilter filter;
-        uint32_t seen = 0;
-        bool done = false;
+        TriggerCounter counter;
     };
     void fire(Pending& p);
 

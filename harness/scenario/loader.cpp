@@ -712,6 +712,25 @@ Trigger read_trigger(const Doc& doc, const Values& v, const Field& trig, const s
     return t;
 }
 
+// `at: <time>` or `trigger:` of a fault or an app action (`what` names it in messages).
+std::variant<SimDuration, Trigger> read_start(const Doc& doc, const Section& s, const Values& v,
+                                              const std::string& path, const std::string& what,
+                                              SimDuration scenario_duration) {
+    const Field* at = s.find("at");
+    const Field* trig = s.find("trigger");
+    if (at && trig)
+        v.fail(*trig, "give either 'at' or 'trigger', not both");
+    if (!at && !trig)
+        doc.fail(s.node(), what + " needs a start: 'at: <time>' or 'trigger: {event: ...}'");
+    if (trig)
+        return read_trigger(doc, v, *trig, path + ".trigger");
+    SimDuration t = v.duration(*at);
+    if (t >= scenario_duration)
+        v.fail(*at, "starts at " + format_duration(t) + ", not before the scenario ends (" +
+                        format_duration(scenario_duration) + ")");
+    return t;
+}
+
 FaultSpec read_fault(const Doc& doc, const YAML::Node& n, const std::string& path, size_t index,
                      SimDuration scenario_duration) {
     refuse_misplaced_params(doc, n, path);
@@ -725,22 +744,7 @@ FaultSpec read_fault(const Doc& doc, const YAML::Node& n, const std::string& pat
     fs.name = std::string(to_string(fs.type)) + "_" + std::to_string(index);
     if (const Field* f = s.find("name"))
         fs.name = v.str(*f);
-    const Field* at = s.find("at");
-    const Field* trig = s.find("trigger");
-    if (at && trig)
-        v.fail(*trig, "give either 'at' or 'trigger', not both");
-    if (!at && !trig)
-        doc.fail(n,
-                 "fault '" + fs.name + "' needs a start: 'at: <time>' or 'trigger: {event: ...}'");
-    if (at) {
-        SimDuration t = v.duration(*at);
-        if (t >= scenario_duration)
-            v.fail(*at, "starts at " + format_duration(t) + ", not before the scenario ends (" +
-                            format_duration(scenario_duration) + ")");
-        fs.start = t;
-    } else {
-        fs.start = read_trigger(doc, v, *trig, path + ".trigger");
-    }
+    fs.start = read_start(doc, s, v, path, "fault '" + fs.name + "'", scenario_duration);
     bool instantaneous = fs.type == FaultType::kReset;
     const Field* dur = s.find("for");
     if (instantaneous && dur)
@@ -838,21 +842,7 @@ AppAction read_action(const Doc& doc, const YAML::Node& n, const std::string& pa
     a.name = std::string(to_string(a.kind)) + "_" + std::to_string(index);
     if (const Field* f = s.find("name"))
         a.name = v.str(*f);
-    const Field* at = s.find("at");
-    const Field* trig = s.find("trigger");
-    if (at && trig)
-        v.fail(*trig, "give either 'at' or 'trigger', not both");
-    if (!at && !trig)
-        doc.fail(n, "action '" + a.name + "' needs a time: 'at: <time>' or 'trigger: {event: ...}'");
-    if (at) {
-        SimDuration t = v.duration(*at);
-        if (t >= scenario_duration)
-            v.fail(*at, "comes at " + format_duration(t) + ", not before the scenario ends (" +
-                            format_duration(scenario_duration) + ")");
-        a.start = t;
-    } else {
-        a.start = read_trigger(doc, v, *trig, path + ".trigger");
-    }
+    a.start = read_start(doc, s, v, path, "action '" + a.name + "'", scenario_duration);
     // Which keys each `do:` takes besides the timing ones.
     std::vector<std::string_view> takes;
     if (a.kind == ActionKind::kPublish)

@@ -216,7 +216,7 @@ def validation(c, lwipsim, scen_dir, work):
         "  actions:\n    - {at: 10s, do: drop, count: 3}\n": ("count", "does not apply"),
         "  actions:\n    - {at: 10s, do: publish, topic: a/b, cout: 3}\n": ("did you mean 'count'?",
                                                                           "unknown key 'cout'"),
-        "  actions:\n    - {do: stop}\n": ("needs a time", "'at: <time>'"),
+        "  actions:\n    - {do: stop}\n": ("needs a start", "'at: <time>'"),
         "  actions:\n    - {at: 2min, do: stop}\n": ("not before the scenario ends", "actions[0]"),
         "  actions:\n    - {at: 1s, do: publish, topic: a/+}\n": ("wildcards", "topic"),
     }
