@@ -19,7 +19,7 @@ SimTime now() {
 } // namespace
 
 AppActions::AppActions(const scenario::Scenario& sc, const DeviceAddresses& names, Recorder& rec)
-    : sc_(sc), rec_(rec), end_(sc.duration), skipped_(sc.app.actions.size(), 0) {
+    : sc_(sc), rec_(rec), end_(sc.duration), bursts_(sc.app.actions.size()) {
     for (size_t i = 0; i < sc.app.actions.size(); ++i) {
         const auto& a = sc.app.actions[i];
         if (const auto* at = std::get_if<clock::SimDuration>(&a.start)) {
@@ -156,21 +156,27 @@ std::optional<RunResult> AppActions::run_step(const Step& step, device::MqttSess
         record(step, "done");
         return RunResult{StopReason::kAppDrop, now(), name + ": drop (closed without DISCONNECT)"};
     case ActionKind::kPublish: {
+        Burst& b = bursts_[step.action];
         if (step.message == 0) {
-            skipped_[step.action] = 0;
+            b = Burst{};
             record(step, connected ? "started" : "started while not connected");
         }
         std::optional<RunResult> r;
         if (connected)
             r = session->publish(a.topic, static_cast<size_t>(a.size), static_cast<uint8_t>(a.qos));
+        if (!connected || r)
+            ++b.skipped; // the rest of a burst whose session ended are skipped likewise
         else
-            ++skipped_[step.action];
-        if (step.message + 1 == a.count || r) {
+            ++b.published;
+        if (r && b.cut_by.empty())
+            b.cut_by = r->detail;
+        if (step.message + 1 == a.count) {
             rec_.event(now().seconds(), "app_action_done",
                        {{"action", a.name},
-                        {"published", step.message + 1 - skipped_[step.action] - (r ? 1 : 0)},
-                        {"skipped", skipped_[step.action]},
-                        {"cut_by", r ? nlohmann::json(r->detail) : nlohmann::json(nullptr)}});
+                        {"published", b.published},
+                        {"skipped", b.skipped},
+                        {"cut_by",
+                         b.cut_by.empty() ? nlohmann::json(nullptr) : nlohmann::json(b.cut_by)}});
         }
         return r;
     }

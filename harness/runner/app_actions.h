@@ -22,6 +22,7 @@
 #include "sim/device/mqtt_session.h"
 
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace lwipsim::runner {
@@ -74,7 +75,11 @@ class AppActions final : public TriggerListener {
     bool packet_triggers_ = false;
     bool stopped_ = false;     // after `stop`, until `start`
     bool connect_now_ = false; // `start` or `reconnect` cut the wait short
-    std::vector<uint64_t> skipped_; // per action: burst messages skipped while disconnected
+    struct Burst {
+        uint64_t published = 0, skipped = 0;
+        std::string cut_by; // why the session ended part way through the burst
+    };
+    std::vector<Burst> bursts_; // per action: the publish burst in progress
     clock::Semaphore woken_{0, "app actions"};
 };
 

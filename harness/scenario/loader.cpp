@@ -831,9 +831,9 @@ void read_broker(const Doc& doc, const YAML::Node& n, BrokerSettings& b,
 // One entry of app.actions; the keys a `do:` takes are checked against it.
 AppAction read_action(const Doc& doc, const YAML::Node& n, const std::string& path, size_t index,
                       SimDuration scenario_duration) {
-    Section s(doc, n, path,
-              {"do", "name", "at", "trigger", "every", "topic", "qos", "count", "size",
-               "interval"});
+    Section s(
+        doc, n, path,
+        {"do", "name", "at", "trigger", "every", "topic", "qos", "count", "size", "interval"});
     if (!n.IsMap())
         doc.fail(n, path + " must be a map");
     Values v(doc, s);
@@ -903,8 +903,7 @@ std::vector<AppAction> read_app_actions(const Doc& doc, const Values& v, const F
     return out;
 }
 
-void read_app(const Doc& doc, const YAML::Node& n, AppSettings& a,
-              SimDuration scenario_duration) {
+void read_app(const Doc& doc, const YAML::Node& n, AppSettings& a, SimDuration scenario_duration) {
     Section s(doc, n, "app",
               {"client_id", "keepalive", "clean_session", "username", "password", "will", "publish",
                "subscribe", "reconnect_delay", "network_timeout", "linger", "close_notify",

@@ -189,8 +189,8 @@ struct AppAction {
     std::optional<SimDuration> every; ///< repeat period; empty = once
     std::string topic;
     uint32_t qos = 0;
-    uint64_t count = 1;    ///< publish: messages in the burst
-    uint64_t size = 64;    ///< publish: payload bytes
+    uint64_t count = 1;      ///< publish: messages in the burst
+    uint64_t size = 64;      ///< publish: payload bytes
     SimDuration interval{0}; ///< publish: between the burst's messages; 0 = back to back
     bool operator==(const AppAction&) const = default;
 };

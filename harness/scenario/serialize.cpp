@@ -120,9 +120,10 @@ bool takes_topic(ActionKind k) {
 nlohmann::json actions_json(const std::vector<AppAction>& actions) {
     nlohmann::json out = nlohmann::json::array();
     for (const AppAction& a : actions) {
-        nlohmann::json j = {{"do", to_string(a.kind)},
-                            {"name", a.name},
-                            {"every", a.every ? nlohmann::json(seconds(*a.every)) : nlohmann::json()}};
+        nlohmann::json j = {
+            {"do", to_string(a.kind)},
+            {"name", a.name},
+            {"every", a.every ? nlohmann::json(seconds(*a.every)) : nlohmann::json()}};
         start_json(j, a.start);
         if (takes_topic(a.kind))
             j["topic"] = a.topic;

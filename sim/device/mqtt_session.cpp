@@ -329,8 +329,8 @@ std::optional<MqttSession::Stop> MqttSession::publish_next() {
     next_publish_ = next_publish_ + config_.publish_interval;
     if (next_publish_ <= now)
         next_publish_ = now + config_.publish_interval; // no catch-up burst
-    return publish_message(config_.publish_topic, config_.publish_payload_size,
-                           config_.publish_qos, config_.publish_retain);
+    return publish_message(config_.publish_topic, config_.publish_payload_size, config_.publish_qos,
+                           config_.publish_retain);
 }
 
 std::optional<MqttSession::Stop> MqttSession::publish_message(const std::string& topic,
@@ -509,7 +509,8 @@ std::optional<RunResult> MqttSession::subscribe(const std::string& topic_filter,
 std::optional<RunResult> MqttSession::unsubscribe(const std::string& topic_filter) {
     if (!connected_)
         return RunResult{StopReason::kNotConnected, clock_.now(), "unsubscribe: not connected"};
-    return app_write(write_packet(encode_unsubscribe(next_packet_id(), topic_filter), "UNSUBSCRIBE"));
+    return app_write(
+        write_packet(encode_unsubscribe(next_packet_id(), topic_filter), "UNSUBSCRIBE"));
 }
 
 } // namespace lwipsim::device

@@ -222,8 +222,8 @@ class MqttSession {
     std::optional<Stop> read_into_decoder(clock::SimDuration timeout, bool& got_bytes);
     std::optional<Stop> handle_packets();
     std::optional<Stop> publish_next();
-    std::optional<Stop> publish_message(const std::string& topic, size_t payload_size,
-                                        uint8_t qos, bool retain);
+    std::optional<Stop> publish_message(const std::string& topic, size_t payload_size, uint8_t qos,
+                                        bool retain);
     std::optional<RunResult> app_write(std::optional<Stop> stop);
     std::optional<Stop> resend_due();
     std::optional<Stop> keepalive_check();

@@ -88,27 +88,32 @@ std::string error_of(const std::string& yaml) {
 }
 
 TEST(AppActions, ErrorsSayWhereAndWhat) {
-    EXPECT_EQ(error_of("duration: 1min\napp:\n  actions:\n    - {at: 1s, do: dorp}\n"),
-              "/nonexistent/actions.yaml:4:20: error: app.actions[0].do: unknown value 'dorp' (expected "
-              "one of: stop, start, reconnect, drop, publish, subscribe, unsubscribe) (did you "
-              "mean 'drop'?)");
+    EXPECT_EQ(
+        error_of("duration: 1min\napp:\n  actions:\n    - {at: 1s, do: dorp}\n"),
+        "/nonexistent/actions.yaml:4:20: error: app.actions[0].do: unknown value 'dorp' (expected "
+        "one of: stop, start, reconnect, drop, publish, subscribe, unsubscribe) (did you "
+        "mean 'drop'?)");
     EXPECT_EQ(error_of("duration: 1min\napp:\n  actions:\n    - {at: 1s, do: stop, topic: a}\n"),
               "/nonexistent/actions.yaml:4:26: error: 'topic' does not apply to 'do: stop' "
               "(app.actions[0])");
-    EXPECT_EQ(error_of("duration: 1min\napp:\n  actions:\n    - {at: 1s, do: publish}\n"),
-              "/nonexistent/actions.yaml:4:7: error: missing required key 'topic' in app.actions[0]");
-    EXPECT_EQ(error_of("duration: 1min\napp:\n  actions:\n    - {at: 1s, do: publish, topic: a, "
-                       "qos: 2}\n"),
-              "/nonexistent/actions.yaml:4:44: error: app.actions[0].qos: 2 is out of range (0..1)");
-    EXPECT_EQ(error_of("duration: 1min\napp:\n  actions:\n    - {at: 1s, do: publish, topic: a, "
-                       "count: 3, interval: 10s, every: 20s}\n"),
-              "/nonexistent/actions.yaml:4:71: error: app.actions[0].every: 'every' (20s) must be longer "
-              "than the burst (20s)");
+    EXPECT_EQ(
+        error_of("duration: 1min\napp:\n  actions:\n    - {at: 1s, do: publish}\n"),
+        "/nonexistent/actions.yaml:4:7: error: missing required key 'topic' in app.actions[0]");
+    EXPECT_EQ(
+        error_of("duration: 1min\napp:\n  actions:\n    - {at: 1s, do: publish, topic: a, "
+                 "qos: 2}\n"),
+        "/nonexistent/actions.yaml:4:44: error: app.actions[0].qos: 2 is out of range (0..1)");
+    EXPECT_EQ(
+        error_of("duration: 1min\napp:\n  actions:\n    - {at: 1s, do: publish, topic: a, "
+                 "count: 3, interval: 10s, every: 20s}\n"),
+        "/nonexistent/actions.yaml:4:71: error: app.actions[0].every: 'every' (20s) must be longer "
+        "than the burst (20s)");
     EXPECT_EQ(error_of("duration: 1min\napp:\n  actions:\n    - {at: 1s, do: stop}\n    - {at: 2s, "
                        "do: start, name: stop_0}\n"),
               "/nonexistent/actions.yaml:5:7: error: duplicate action name 'stop_0'");
     EXPECT_EQ(error_of("duration: 1min\napp:\n  actions: {at: 1s}\n"),
-              "/nonexistent/actions.yaml:3:12: error: app.actions: expected a list of actions, got a map");
+              "/nonexistent/actions.yaml:3:12: error: app.actions: expected a list of actions, got "
+              "a map");
 }
 
 } // namespace
