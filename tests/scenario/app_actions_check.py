@@ -24,7 +24,8 @@ drop_unacked  The same close with a QoS 1 burst unacknowledged inside a blackhol
               once (free reason aborted), never FIN_WAIT_1.
 stop_start    A burst of 7 PUBLISHes 200 ms apart (tshark's MQTT dissector over the TLS key log
               counts them), `stop` (one DISCONNECT, then the close; no SYN until `start`),
-              `reconnect` while stopped is ignored, `start` connects at once.
+              `reconnect` while stopped is ignored, `start` connects at once, and a triggered
+              `subscribe` 1 s after the second CONNACK.
 validation    `do: dorp`: exit 2, file:line:col and a did-you-mean; keys that do not fit the
               action and a missing time are refused too.
 """
@@ -37,7 +38,7 @@ import tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 import e2e_common as e2e  # noqa: E402
 
-DISCONNECT, CONNECT, PUBLISH = 14, 1, 3
+DISCONNECT, CONNECT, CONNACK, PUBLISH, SUBSCRIBE = 14, 1, 2, 3, 8
 
 
 def app_actions(events):
@@ -212,6 +213,12 @@ def stop_start(c, lwipsim, scen_dir, work):
     c.check(len(done) == 1 and done[0]["published"] == 7 and done[0]["skipped"] == 0,
             f"app_action_done: 7 published, none skipped ({done})")
     c.check(summary["app"]["connects"] == 2, f"summary: 2 connects ({summary['app']['connects']})")
+    # trigger {event: mqtt_connected, count: 2, delay: 1s}: a SUBSCRIBE 1 s after the second
+    # CONNACK (tshark's time of the broker's CONNACK frame).
+    connacks = [p[0] for p in pkts if p[1] == e2e.GATEWAY_IP and p[2] == CONNACK]
+    subs = [p[0] for p in up if p[2] == SUBSCRIBE]
+    c.check(len(connacks) == 2 and len(subs) == 1 and abs(subs[0] - (connacks[1] + 1.0)) < 0.001,
+            f"one SUBSCRIBE, 1 s after the second CONNACK ({subs}, CONNACKs {connacks})")
 
 
 def validation(c, lwipsim, scen_dir, work):
