@@ -74,17 +74,24 @@ def check_drop_event(c, events, t):
             f"mqtt_disconnected with reason app-drop at {t} s: {lost}")
 
 
-def drop_idle(c, lwipsim, scen_dir, work):
-    t_drop = 20.0
-    res, summary, events = run(c, lwipsim, scen_dir, work, "app_actions_drop_idle")
+def dropped(c, lwipsim, scen_dir, work, name, t_drop):
+    """Runs a drop scenario; the dropped connection's port, the device's frames on it, and (tshark)
+    the highest sequence number it sent and the highest the broker ACKed before the drop."""
+    res, summary, events = run(c, lwipsim, scen_dir, work, name)
     check_drop_event(c, events, t_drop)
     port = port_closed_at(c, events, t_drop)
     dev = e2e.frames(os.path.join(res, "device.pcap"), f"tcp.port=={port}")
     up = [f for f in dev if f["src"] == e2e.DEVICE_IP]
     down = [f for f in dev if f["src"] == e2e.GATEWAY_IP]
-    before = [f for f in up if f["t"] < t_drop - e2e.EPS]
-    sent_top = max(f["nxtseq"] or f["seq"] for f in before)
+    sent_top = max(f["nxtseq"] or f["seq"] for f in up if f["t"] < t_drop - e2e.EPS)
     acked_top = max(f["ack"] or 0 for f in down if f["t"] < t_drop - e2e.EPS)
+    return res, summary, events, port, up, sent_top, acked_top
+
+
+def drop_idle(c, lwipsim, scen_dir, work):
+    t_drop = 20.0
+    res, summary, events, port, up, sent_top, acked_top = dropped(c, lwipsim, scen_dir, work,
+                                                                 "app_actions_drop_idle", t_drop)
     c.check(sent_top == acked_top,
             f"tshark: everything the device sent was ACKed before the drop (sent up to "
             f"{sent_top}, ACKed {acked_top})")
@@ -127,14 +134,8 @@ def drop_idle(c, lwipsim, scen_dir, work):
 
 def drop_unacked(c, lwipsim, scen_dir, work):
     t_drop = 20.0
-    res, summary, events = run(c, lwipsim, scen_dir, work, "app_actions_drop_unacked")
-    check_drop_event(c, events, t_drop)
-    port = port_closed_at(c, events, t_drop)
-    dev = e2e.frames(os.path.join(res, "device.pcap"), f"tcp.port=={port}")
-    up = [f for f in dev if f["src"] == e2e.DEVICE_IP]
-    down = [f for f in dev if f["src"] == e2e.GATEWAY_IP]
-    sent_top = max(f["nxtseq"] or 0 for f in up if f["t"] < t_drop - e2e.EPS)
-    acked_top = max(f["ack"] or 0 for f in down if f["t"] < t_drop - e2e.EPS)
+    res, summary, events, port, up, sent_top, acked_top = dropped(c, lwipsim, scen_dir, work,
+                                                                 "app_actions_drop_unacked", t_drop)
     c.check(sent_top > acked_top,
             f"tshark: data unacknowledged at the drop (sent up to {sent_top}, ACKed {acked_top})")
     at_drop = [f for f in up if abs(f["t"] - t_drop) < e2e.EPS]
