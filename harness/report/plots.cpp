@@ -89,6 +89,7 @@ constexpr MarkerStyle kMarkers[] = {
     {"mqtt_connected", "MQTT (re)connected", 7, "#1a9850"},
     {"tls_handshake_failed", "TLS handshake failed", 5, "#f46d43"},
     {"alloc_failure", "allocation failure", 3, "#d73027"},
+    {"app_action", "app action (app.actions)", 9, "#7b3294"},
 };
 
 struct Window {

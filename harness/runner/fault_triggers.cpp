@@ -42,6 +42,20 @@ link::FlowFilter to_flow_filter(const scenario::PacketFilter& f, const DeviceAdd
     return out;
 }
 
+bool TriggerCounter::on_event(scenario::TriggerEvent event) {
+    if (done_ || trigger_.event != event || ++seen_ != trigger_.count)
+        return false;
+    done_ = true;
+    return true;
+}
+
+bool TriggerCounter::on_frame(const link::PacketInfo& frame) {
+    if (done_ || !counts_packets() || !filter_.matches(frame) || ++seen_ != trigger_.count)
+        return false;
+    done_ = true;
+    return true;
+}
+
 FaultTriggers::FaultTriggers(const scenario::Scenario& sc, const DeviceAddresses& names,
                              Recorder& rec)
     : sc_(sc), rec_(rec) {
@@ -50,7 +64,7 @@ FaultTriggers::FaultTriggers(const scenario::Scenario& sc, const DeviceAddresses
         const bool broker = scenario::is_broker_fault(sc.faults[i].type);
         const auto* t = std::get_if<scenario::Trigger>(&sc.faults[i].start);
         if (t != nullptr)
-            pending_.push_back(Pending{i, link_index, *t, to_flow_filter(t->filter, names)});
+            pending_.push_back(Pending{i, link_index, TriggerCounter(*t, names)});
         if (!broker)
             ++link_index;
         if (t == nullptr)
@@ -60,27 +74,28 @@ FaultTriggers::FaultTriggers(const scenario::Scenario& sc, const DeviceAddresses
 }
 
 void FaultTriggers::on_event(scenario::TriggerEvent event) {
+    for (TriggerListener* l : listeners_)
+        l->on_event(event);
     for (auto& p : pending_) {
-        if (!p.done && p.trigger.event == event && ++p.seen == p.trigger.count)
+        if (p.counter.on_event(event))
             fire(p);
     }
 }
 
 void FaultTriggers::on_frame(const link::PacketInfo& info) {
+    for (TriggerListener* l : listeners_)
+        l->on_frame(info);
     if (!packet_triggers_)
         return;
     for (auto& p : pending_) {
-        if (p.done || p.trigger.event != scenario::TriggerEvent::kNthPacket)
-            continue;
-        if (p.filter.matches(info) && ++p.seen == p.trigger.count)
+        if (p.counter.on_frame(info))
             fire(p);
     }
 }
 
 void FaultTriggers::fire(Pending& p) {
-    p.done = true;
     auto& s = clock::Scheduler::current();
-    clock::SimTime start = s.now() + p.trigger.delay;
+    clock::SimTime start = s.now() + p.counter.trigger().delay;
     const auto& f = sc_.faults[p.index];
     if (scenario::is_broker_fault(f.type))
         broker_(p.index, start);
@@ -103,7 +118,7 @@ void FaultTriggers::fire(Pending& p) {
     fired_.push_back({{"name", f.name},
                       {"type", scenario::to_string(f.type)},
                       {"windows", windows},
-                      {"trigger", scenario::to_string(p.trigger.event)}});
+                      {"trigger", scenario::to_string(p.counter.trigger().event)}});
 }
 
 } // namespace lwipsim::runner

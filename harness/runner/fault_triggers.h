@@ -32,6 +32,35 @@ struct DeviceAddresses {
 /// address.
 link::FlowFilter to_flow_filter(const scenario::PacketFilter& f, const DeviceAddresses& names);
 
+/// One `trigger:` counting its events: fires once, on the count-th (a fault's or an action's).
+class TriggerCounter {
+  public:
+    TriggerCounter(const scenario::Trigger& t, const DeviceAddresses& names)
+        : trigger_(t), filter_(to_flow_filter(t.filter, names)) {}
+    /// True when this event makes it fire.
+    bool on_event(scenario::TriggerEvent event);
+    /// True when this frame (nth_packet) makes it fire.
+    bool on_frame(const link::PacketInfo& frame);
+    [[nodiscard]] const scenario::Trigger& trigger() const { return trigger_; }
+    [[nodiscard]] bool counts_packets() const {
+        return trigger_.event == scenario::TriggerEvent::kNthPacket;
+    }
+
+  private:
+    scenario::Trigger trigger_;
+    link::FlowFilter filter_;
+    uint32_t seen_ = 0;
+    bool done_ = false;
+};
+
+/// Someone else who starts things on the same events (app actions, harness/runner/app_actions.h).
+class TriggerListener {
+  public:
+    virtual ~TriggerListener() = default;
+    virtual void on_event(scenario::TriggerEvent event) = 0;
+    virtual void on_frame(const link::PacketInfo& frame) = 0;
+};
+
 class FaultTriggers {
   public:
     FaultTriggers(const scenario::Scenario& sc, const DeviceAddresses& names, Recorder& rec);
@@ -43,6 +72,8 @@ class FaultTriggers {
     /// Every frame at the device's edge (both directions, parsed once there), for nth_packet.
     void on_frame(const link::PacketInfo& frame);
     [[nodiscard]] bool any_packet_triggers() const { return packet_triggers_; }
+    /// Also tells `l` (which must outlive this) of every event and frame.
+    void add_listener(TriggerListener* l) { listeners_.push_back(l); }
     /// {name, type, windows} of the triggered faults that fired (for summary.json).
     [[nodiscard]] const nlohmann::json& fired() const { return fired_; }
 
@@ -50,10 +81,7 @@ class FaultTriggers {
     struct Pending {
         size_t index;      ///< in the scenario's faults
         size_t link_index; ///< in the link's faults (link faults only)
-        scenario::Trigger trigger;
-        link::FlowFilter filter;
-        uint32_t seen = 0;
-        bool done = false;
+        TriggerCounter counter;
     };
     void fire(Pending& p);
 
@@ -63,6 +91,7 @@ class FaultTriggers {
     std::function<void(size_t, clock::SimTime)> broker_;
     std::vector<Pending> pending_;
     bool packet_triggers_ = false;
+    std::vector<TriggerListener*> listeners_;
     nlohmann::json fired_ = nlohmann::json::array();
 };
 

@@ -6,8 +6,9 @@
 #include "harness/probes/closed_pcb_heap.h"
 #include "harness/probes/pcb_probe.h"
 #include "harness/program/program_run.h"
-#include "harness/runner/broker_side.h"
+#include "harness/runner/app_actions.h"
 #include "harness/runner/broker_faults.h"
+#include "harness/runner/broker_side.h"
 #include "harness/runner/fault_triggers.h"
 #include "harness/runner/heap_outbox.h"
 #include "harness/runner/https_server.h"
@@ -398,7 +399,7 @@ device::TlsOptions tls_options(const scenario::Scenario& sc, const BrokerTarget&
 // reconnect — the field case's loop — until the run ends.
 // Fills `totals` as it goes: the run may end while it is still blocked (see run_device).
 void run_app(const scenario::Scenario& sc, const BrokerTarget& broker, AppObserver& obs,
-             Recorder& rec, std::ofstream& keylog, AppTotals& totals) {
+             Recorder& rec, std::ofstream& keylog, AppTotals& totals, AppActions& actions) {
     auto& s = Scheduler::current();
     SimTime end{sc.duration};
     port::DeterministicRng rng(sc.seed);
@@ -443,7 +444,7 @@ void run_app(const scenario::Scenario& sc, const BrokerTarget& broker, AppObserv
                 double up_since = now_s();
                 totals.live = &session;
                 totals.live_since = up_since;
-                auto r = session.run_until(end);
+                auto r = actions.run_session(session, end);
                 totals.live = nullptr;
                 totals.connected_s += now_s() - up_since;
                 if (r.reason == device::StopReason::kDeadline) {
@@ -451,7 +452,8 @@ void run_app(const scenario::Scenario& sc, const BrokerTarget& broker, AppObserv
                         totals.cut.push_back(r.detail); // a write the end interrupted
                     totals.publishes_unacked = session.unacked_publishes();
                 } else {
-                    lost_at = now_s();
+                    if (r.reason != device::StopReason::kAppStop) // stopped on purpose: no loss
+                        lost_at = now_s();
                     ++totals.disconnects;
                     rec.event(now_s(), "mqtt_disconnected",
                               {{"reason", std::string(device::to_string(r.reason))},
@@ -483,12 +485,10 @@ void run_app(const scenario::Scenario& sc, const BrokerTarget& broker, AppObserv
             t->destroy();
             totals.blocked_in = nullptr;
         }
-        if (s.now() + sc.app.reconnect_delay >= end)
-            break;
-        s.sleep_for(sc.app.reconnect_delay);
+        actions.wait(s.now() + sc.app.reconnect_delay, end); // app.actions run meanwhile
     }
-    if (s.now() < end)
-        s.sleep_for(end - s.now());
+    while (s.now() < end)
+        actions.wait(end, end);
     if (lost_at >= 0)
         totals.max_reconnect_s = std::max(totals.max_reconnect_s.value_or(0), now_s() - lost_at);
     rec.event(now_s(), "run_end",
@@ -718,6 +718,7 @@ struct RunState {
     Recorder rec;
     probes::PcbProbe probe;
     FaultTriggers triggers;
+    AppActions actions;
     AppObserver obs;
     AppTotals totals;
     size_t baseline_free = 0;
@@ -738,7 +739,8 @@ struct RunState {
                          {"reason", r.free_reason},
                          {"rst_sent", r.rst_sent ? json(*r.rst_sent) : json(nullptr)}});
           }),
-          triggers(s, n, rec), obs(rec, probe, triggers) {
+          triggers(s, n, rec), actions(s, n, rec), obs(rec, probe, triggers) {
+        triggers.add_listener(&actions);
         probe.set_failure_sink([this](Subsystem sub, size_t size, bool injected) {
             rec.event(now_s(), "alloc_failure",
                       {{"subsystem", std::string(heap::subsystem_name(sub))},
@@ -761,7 +763,7 @@ void run_app_until_end(const scenario::Scenario& sc, const BrokerTarget& broker,
     const SimTime end{sc.duration};
     clock::Semaphore app_done(0, "application finished");
     sched.spawn("app", 5, [&] {
-        run_app(sc, broker, st.obs, st.rec, keylog, st.totals);
+        run_app(sc, broker, st.obs, st.rec, keylog, st.totals, st.actions);
         app_done.signal();
     });
     // The second wait lets whatever else is due at `end` itself (the application's own

@@ -705,6 +705,45 @@ void refuse_misplaced_params(const Doc& doc, const YAML::Node& n, const std::str
     }
 }
 
+// `trigger:` of a fault or an app action.
+Trigger read_trigger(const Doc& doc, const Values& v, const Field& trig, const std::string& tpath) {
+    Section ts(doc, trig.value, tpath, {"event", "count", "filter", "delay"});
+    if (!trig.value.IsMap())
+        v.fail(trig, "expected a map with 'event'");
+    Values tv(doc, ts);
+    Trigger t;
+    t.event = tv.choice(ts.require("event"), TriggerEvent::kNthPacket);
+    if (const Field* f = ts.find("count"))
+        t.count = static_cast<uint32_t>(tv.integer(*f, 1, 1000000000));
+    if (const Field* f = ts.find("filter")) {
+        if (t.event != TriggerEvent::kNthPacket)
+            tv.fail(*f, "a packet filter applies only to event nth_packet");
+        t.filter = read_filter(doc, f->value, tpath + ".filter");
+    }
+    if (const Field* f = ts.find("delay"))
+        t.delay = tv.duration(*f);
+    return t;
+}
+
+// `at: <time>` or `trigger:` of a fault or an app action (`what` names it in messages).
+std::variant<SimDuration, Trigger> read_start(const Doc& doc, const Section& s, const Values& v,
+                                              const std::string& path, const std::string& what,
+                                              SimDuration scenario_duration) {
+    const Field* at = s.find("at");
+    const Field* trig = s.find("trigger");
+    if (at && trig)
+        v.fail(*trig, "give either 'at' or 'trigger', not both");
+    if (!at && !trig)
+        doc.fail(s.node(), what + " needs a start: 'at: <time>' or 'trigger: {event: ...}'");
+    if (trig)
+        return read_trigger(doc, v, *trig, path + ".trigger");
+    SimDuration t = v.duration(*at);
+    if (t >= scenario_duration)
+        v.fail(*at, "starts at " + format_duration(t) + ", not before the scenario ends (" +
+                        format_duration(scenario_duration) + ")");
+    return t;
+}
+
 FaultSpec read_fault(const Doc& doc, const YAML::Node& n, const std::string& path, size_t index,
                      SimDuration scenario_duration) {
     refuse_misplaced_params(doc, n, path);
@@ -718,38 +757,7 @@ FaultSpec read_fault(const Doc& doc, const YAML::Node& n, const std::string& pat
     fs.name = std::string(to_string(fs.type)) + "_" + std::to_string(index);
     if (const Field* f = s.find("name"))
         fs.name = v.str(*f);
-    const Field* at = s.find("at");
-    const Field* trig = s.find("trigger");
-    if (at && trig)
-        v.fail(*trig, "give either 'at' or 'trigger', not both");
-    if (!at && !trig)
-        doc.fail(n,
-                 "fault '" + fs.name + "' needs a start: 'at: <time>' or 'trigger: {event: ...}'");
-    if (at) {
-        SimDuration t = v.duration(*at);
-        if (t >= scenario_duration)
-            v.fail(*at, "starts at " + format_duration(t) + ", not before the scenario ends (" +
-                            format_duration(scenario_duration) + ")");
-        fs.start = t;
-    } else {
-        std::string tpath = path + ".trigger";
-        Section ts(doc, trig->value, tpath, {"event", "count", "filter", "delay"});
-        if (!trig->value.IsMap())
-            v.fail(*trig, "expected a map with 'event'");
-        Values tv(doc, ts);
-        Trigger t;
-        t.event = tv.choice(ts.require("event"), TriggerEvent::kNthPacket);
-        if (const Field* f = ts.find("count"))
-            t.count = static_cast<uint32_t>(tv.integer(*f, 1, 1000000000));
-        if (const Field* f = ts.find("filter")) {
-            if (t.event != TriggerEvent::kNthPacket)
-                tv.fail(*f, "a packet filter applies only to event nth_packet");
-            t.filter = read_filter(doc, f->value, tpath + ".filter");
-        }
-        if (const Field* f = ts.find("delay"))
-            t.delay = tv.duration(*f);
-        fs.start = t;
-    }
+    fs.start = read_start(doc, s, v, path, "fault '" + fs.name + "'", scenario_duration);
     bool instantaneous = is_instantaneous(fs.type);
     const Field* dur = s.find("for");
     if (instantaneous && dur)
@@ -846,6 +854,81 @@ void read_broker(const Doc& doc, const YAML::Node& n, BrokerSettings& b,
     }
 }
 
+// One entry of app.actions; the keys a `do:` takes are checked against it.
+AppAction read_action(const Doc& doc, const YAML::Node& n, const std::string& path, size_t index,
+                      SimDuration scenario_duration) {
+    Section s(
+        doc, n, path,
+        {"do", "name", "at", "trigger", "every", "topic", "qos", "count", "size", "interval"});
+    if (!n.IsMap())
+        doc.fail(n, path + " must be a map");
+    Values v(doc, s);
+    AppAction a;
+    a.kind = v.choice(s.require("do"), ActionKind::kUnsubscribe);
+    a.name = std::string(to_string(a.kind)) + "_" + std::to_string(index);
+    if (const Field* f = s.find("name"))
+        a.name = v.str(*f);
+    a.start = read_start(doc, s, v, path, "action '" + a.name + "'", scenario_duration);
+    // Which keys each `do:` takes besides the timing ones.
+    std::vector<std::string_view> takes;
+    if (a.kind == ActionKind::kPublish)
+        takes = {"topic", "qos", "count", "size", "interval"};
+    else if (a.kind == ActionKind::kSubscribe)
+        takes = {"topic", "qos"};
+    else if (a.kind == ActionKind::kUnsubscribe)
+        takes = {"topic"};
+    for (const char* key : {"topic", "qos", "count", "size", "interval"}) {
+        const Field* f = s.find(key);
+        if (f && std::find(takes.begin(), takes.end(), key) == takes.end())
+            doc.fail_key(*f, std::string("'") + key + "' does not apply to 'do: " +
+                                 to_string(a.kind) + "' (" + path + ")");
+    }
+    if (!takes.empty()) {
+        const Field& tf = s.require("topic");
+        a.topic = v.str(tf);
+        // MQTT 3.1.1 4.7.1: wildcards only in filters, never in a topic published to.
+        if (a.kind == ActionKind::kPublish && a.topic.find_first_of("+#") != std::string::npos)
+            v.fail(tf, "a publish topic may not hold wildcards + or #");
+    }
+    // The client publishes at QoS 0 or 1 (sim/device/mqtt_session.h); it may subscribe at 2.
+    if (const Field* f = s.find("qos"))
+        a.qos = static_cast<uint32_t>(v.integer(*f, 0, a.kind == ActionKind::kPublish ? 1 : 2));
+    if (const Field* f = s.find("count"))
+        a.count = v.integer(*f, 1, 1000000);
+    // 256 MiB - 1 is MQTT's largest remaining length.
+    if (const Field* f = s.find("size"))
+        a.size = v.size(*f, 0, 268435455);
+    if (const Field* f = s.find("interval"))
+        a.interval = v.duration(*f);
+    if (const Field* f = s.find("every")) {
+        a.every = v.duration(*f, std::chrono::microseconds(1));
+        const SimDuration burst = a.interval * static_cast<int64_t>(a.count - 1);
+        if (a.kind == ActionKind::kPublish && *a.every <= burst)
+            v.fail(*f, "'every' (" + format_duration(*a.every) +
+                           ") must be longer than the burst (" + format_duration(burst) + ")");
+    }
+    return a;
+}
+
+// app.actions: a list like `faults`, in its own reader (docs/scenarios.md).
+std::vector<AppAction> read_app_actions(const Doc& doc, const Values& v, const Field& f,
+                                        SimDuration scenario_duration) {
+    std::vector<AppAction> out;
+    if (f.value.IsNull())
+        return out;
+    if (!f.value.IsSequence())
+        v.fail(f, std::string("expected a list of actions, got ") + kind_name(f.value));
+    for (size_t i = 0; i < f.value.size(); ++i) {
+        AppAction a = read_action(doc, f.value[i], "app.actions[" + std::to_string(i) + "]", i,
+                                  scenario_duration);
+        for (const AppAction& other : out)
+            if (other.name == a.name)
+                doc.fail(f.value[i], "duplicate action name '" + a.name + "'");
+        out.push_back(std::move(a));
+    }
+    return out;
+}
+
 // app.program and app.args: the user's device program (docs/programs.md). Args are plain
 // key/values; the program reads them as strings.
 void read_app_program(const Doc& doc, const Section& s, const Values& v, AppSettings& a,
@@ -892,11 +975,11 @@ HttpsServerSettings read_https_server(const Doc& doc, const Field& f, const Scen
 }
 
 void read_app(const Doc& doc, const YAML::Node& n, AppSettings& a,
-              const std::filesystem::path& base_dir) {
+              const std::filesystem::path& base_dir, SimDuration scenario_duration) {
     Section s(doc, n, "app",
               {"program", "args", "client_id", "keepalive", "clean_session", "username", "password",
                "will", "publish", "subscribe", "reconnect_delay", "network_timeout", "linger",
-               "close_notify", "buffer_size", "out_buffer_size"});
+               "close_notify", "buffer_size", "out_buffer_size", "actions"});
     Values v(doc, s);
     read_app_program(doc, s, v, a, base_dir);
     if (const Field* f = s.find("client_id")) {
@@ -1004,6 +1087,8 @@ void read_app(const Doc& doc, const YAML::Node& n, AppSettings& a,
         a.buffer_size = v.size(*f, 1, 1 << 20);
     if (const Field* f = s.find("out_buffer_size"))
         a.out_buffer_size = v.size(*f, 0, 1 << 20);
+    if (const Field* f = s.find("actions"))
+        a.actions = read_app_actions(doc, v, *f, scenario_duration);
 }
 
 void read_lwip(const Doc& doc, const YAML::Node& n, LwipOverrides& l) {
@@ -1251,7 +1336,7 @@ Scenario resolve_once(std::string_view text, const std::filesystem::path& file,
     if (const Field* f = top.find("broker"))
         read_broker(doc, f->value, sc.broker, base_dir);
     if (const Field* f = top.find("app"))
-        read_app(doc, f->value, sc.app, base_dir);
+        read_app(doc, f->value, sc.app, base_dir, sc.duration);
     if (const Field* f = top.find("https_server"))
         sc.https_server = read_https_server(doc, *f, sc);
     if (const Field* f = top.find("faults"); f && !f->value.IsNull()) {

@@ -4,6 +4,9 @@
 
 namespace lwipsim::scenario {
 
+// Defaulted here: AppAction is defined after AppSettings in the header (it needs Trigger).
+bool AppSettings::operator==(const AppSettings&) const = default;
+
 bool applies_to(const Expectation& e, const Scenario& s) {
     if (e.variants.empty())
         return true;
@@ -120,6 +123,25 @@ const char* to_string(TriggerEvent v) {
         return "app_close";
     case TriggerEvent::kNthPacket:
         return "nth_packet";
+    }
+    return "?";
+}
+const char* to_string(ActionKind v) {
+    switch (v) {
+    case ActionKind::kStop:
+        return "stop";
+    case ActionKind::kStart:
+        return "start";
+    case ActionKind::kReconnect:
+        return "reconnect";
+    case ActionKind::kDrop:
+        return "drop";
+    case ActionKind::kPublish:
+        return "publish";
+    case ActionKind::kSubscribe:
+        return "subscribe";
+    case ActionKind::kUnsubscribe:
+        return "unsubscribe";
     }
     return "?";
 }

@@ -132,6 +132,11 @@ struct HttpsServerSettings {
     bool operator==(const HttpsServerSettings&) const = default;
 };
 
+/// What an app action does (docs/scenarios.md, app.actions), as esp-mqtt's API calls it.
+enum class ActionKind { kStop, kStart, kReconnect, kDrop, kPublish, kSubscribe, kUnsubscribe };
+
+struct AppAction;
+
 struct AppSettings {
     std::optional<ProgramSettings> program;
     std::string client_id = "lwipsim-device";
@@ -151,7 +156,9 @@ struct AppSettings {
     /// allocated once at client init from the device heap (subsystem app).
     uint64_t buffer_size = 1024;
     uint64_t out_buffer_size = 0;
-    bool operator==(const AppSettings&) const = default;
+    /// Scripted calls of the application on the client, in file order (app.actions).
+    std::vector<AppAction> actions;
+    bool operator==(const AppSettings&) const;
 };
 
 enum class FaultType {
@@ -199,6 +206,22 @@ struct Trigger {
     PacketFilter filter;  ///< nth_packet only
     SimDuration delay{0}; ///< start this long after the event
     bool operator==(const Trigger&) const = default;
+};
+
+/// One scripted application call (app.actions): when, and what. The publish fields apply to
+/// kPublish, topic and qos to kSubscribe, topic to kUnsubscribe.
+struct AppAction {
+    ActionKind kind = ActionKind::kDrop;
+    std::string name; ///< unique among the actions; defaults to "<do>_<index>"
+    /// An absolute time since the run began, or an event trigger (as a fault's start).
+    std::variant<SimDuration, Trigger> start = SimDuration{0};
+    std::optional<SimDuration> every; ///< repeat period; empty = once
+    std::string topic;
+    uint32_t qos = 0;
+    uint64_t count = 1;      ///< publish: messages in the burst
+    uint64_t size = 64;      ///< publish: payload bytes
+    SimDuration interval{0}; ///< publish: between the burst's messages; 0 = back to back
+    bool operator==(const AppAction&) const = default;
 };
 
 struct NatResetParams {
@@ -333,6 +356,7 @@ const char* to_string(BrokerMode v);
 const char* to_string(FaultType v);
 const char* to_string(Direction v);
 const char* to_string(TriggerEvent v);
+const char* to_string(ActionKind v);
 const char* to_string(CompareOp v);
 
 } // namespace lwipsim::scenario

@@ -85,6 +85,88 @@ template <typename T> void kv(YAML::Emitter& out, const char* key, const T& valu
     out << YAML::Key << key << YAML::Value << value;
 }
 
+// The start of a fault or an app action: `at` or `trigger`.
+void start_json(nlohmann::json& j, const std::variant<SimDuration, Trigger>& start) {
+    if (auto* at = std::get_if<SimDuration>(&start)) {
+        j["at"] = seconds(*at);
+    } else {
+        const Trigger& t = std::get<Trigger>(start);
+        j["trigger"] = {{"event", to_string(t.event)},
+                        {"count", t.count},
+                        {"filter", filter_json(t.filter)},
+                        {"delay", seconds(t.delay)}};
+    }
+}
+
+void emit_start(YAML::Emitter& out, const std::variant<SimDuration, Trigger>& start) {
+    if (auto* at = std::get_if<SimDuration>(&start)) {
+        kv(out, "at", format_duration(*at));
+        return;
+    }
+    const Trigger& t = std::get<Trigger>(start);
+    out << YAML::Key << "trigger" << YAML::Value << YAML::BeginMap;
+    kv(out, "event", to_string(t.event));
+    kv(out, "count", t.count);
+    if (t.event == TriggerEvent::kNthPacket) {
+        out << YAML::Key << "filter" << YAML::Value;
+        emit_filter(out, t.filter);
+    }
+    kv(out, "delay", format_duration(t.delay));
+    out << YAML::EndMap;
+}
+
+bool takes_topic(ActionKind k) {
+    return k == ActionKind::kPublish || k == ActionKind::kSubscribe ||
+           k == ActionKind::kUnsubscribe;
+}
+
+nlohmann::json actions_json(const std::vector<AppAction>& actions) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const AppAction& a : actions) {
+        nlohmann::json j = {
+            {"do", to_string(a.kind)},
+            {"name", a.name},
+            {"every", a.every ? nlohmann::json(seconds(*a.every)) : nlohmann::json()}};
+        start_json(j, a.start);
+        if (takes_topic(a.kind))
+            j["topic"] = a.topic;
+        if (a.kind == ActionKind::kPublish || a.kind == ActionKind::kSubscribe)
+            j["qos"] = a.qos;
+        if (a.kind == ActionKind::kPublish) {
+            j["count"] = a.count;
+            j["size"] = a.size;
+            j["interval"] = seconds(a.interval);
+        }
+        out.push_back(j);
+    }
+    return out;
+}
+
+void emit_actions(YAML::Emitter& out, const std::vector<AppAction>& actions) {
+    if (actions.empty())
+        return;
+    out << YAML::Key << "actions" << YAML::Value << YAML::BeginSeq;
+    for (const AppAction& a : actions) {
+        out << YAML::BeginMap;
+        kv(out, "do", to_string(a.kind));
+        kv(out, "name", a.name);
+        emit_start(out, a.start);
+        if (a.every)
+            kv(out, "every", format_duration(*a.every));
+        if (takes_topic(a.kind))
+            kv(out, "topic", a.topic);
+        if (a.kind == ActionKind::kPublish || a.kind == ActionKind::kSubscribe)
+            kv(out, "qos", a.qos);
+        if (a.kind == ActionKind::kPublish) {
+            kv(out, "count", a.count);
+            kv(out, "size", format_size(a.size));
+            kv(out, "interval", format_duration(a.interval));
+        }
+        out << YAML::EndMap;
+    }
+    out << YAML::EndSeq;
+}
+
 } // namespace
 
 nlohmann::json to_json(const Scenario& s) {
@@ -168,6 +250,7 @@ nlohmann::json to_json(const Scenario& s) {
         app["program"] = a.program->path;
         app["args"] = args;
     }
+    app["actions"] = actions_json(a.actions);
     j["app"] = app;
     if (s.https_server)
         j["https_server"] = {{"size", s.https_server->size}};
@@ -181,15 +264,7 @@ nlohmann::json to_json(const Scenario& s) {
             fj["direction"] = to_string(f.direction);
             fj["filter"] = filter_json(f.filter);
         }
-        if (auto* at = std::get_if<SimDuration>(&f.start)) {
-            fj["at"] = seconds(*at);
-        } else {
-            const Trigger& t = std::get<Trigger>(f.start);
-            fj["trigger"] = {{"event", to_string(t.event)},
-                             {"count", t.count},
-                             {"filter", filter_json(t.filter)},
-                             {"delay", seconds(t.delay)}};
-        }
+        start_json(fj, f.start);
         json params = json::object();
         each_param(f.params, [&](const char* k, json v, const std::string&) { params[k] = v; });
         fj["params"] = params;
@@ -336,6 +411,7 @@ std::string to_yaml(const Scenario& s) {
     kv(out, "close_notify", a.close_notify);
     kv(out, "buffer_size", format_size(a.buffer_size));
     kv(out, "out_buffer_size", format_size(a.out_buffer_size));
+    emit_actions(out, a.actions);
     out << YAML::EndMap;
 
     if (s.https_server) {
@@ -348,20 +424,7 @@ std::string to_yaml(const Scenario& s) {
         out << YAML::BeginMap;
         kv(out, "type", to_string(f.type));
         kv(out, "name", f.name);
-        if (auto* at = std::get_if<SimDuration>(&f.start)) {
-            kv(out, "at", format_duration(*at));
-        } else {
-            const Trigger& t = std::get<Trigger>(f.start);
-            out << YAML::Key << "trigger" << YAML::Value << YAML::BeginMap;
-            kv(out, "event", to_string(t.event));
-            kv(out, "count", t.count);
-            if (t.event == TriggerEvent::kNthPacket) {
-                out << YAML::Key << "filter" << YAML::Value;
-                emit_filter(out, t.filter);
-            }
-            kv(out, "delay", format_duration(t.delay));
-            out << YAML::EndMap;
-        }
+        emit_start(out, f.start);
         if (f.duration)
             kv(out, "for", format_duration(*f.duration));
         if (f.every)

@@ -229,6 +229,18 @@ std::vector<uint8_t> encode_subscribe(uint16_t packet_id, std::span<const Subscr
     return frame(type_byte(PacketType::kSubscribe, 0x02), body);
 }
 
+std::vector<uint8_t> encode_unsubscribe(uint16_t packet_id, const std::string& topic_filter) {
+    if (packet_id == 0)
+        throw EncodeError("UNSUBSCRIBE with packet identifier 0 [MQTT-2.3.1-1]");
+    if (topic_filter.empty())
+        throw EncodeError("empty topic filter [MQTT-4.7.3-1]");
+    std::vector<uint8_t> body;
+    append_u16(body, packet_id);
+    append_string(body, topic_filter, "topic filter");
+    // Table 2.2: UNSUBSCRIBE's fixed-header flags are 0010 [MQTT-3.10.1-1].
+    return frame(type_byte(PacketType::kUnsubscribe, 0x02), body);
+}
+
 std::vector<uint8_t> encode_pingreq() {
     return {type_byte(PacketType::kPingReq), 0x00};
 }

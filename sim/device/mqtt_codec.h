@@ -89,6 +89,8 @@ struct Subscription {
 };
 /// At least one subscription [MQTT-3.8.3-3]; packet id non-zero.
 std::vector<uint8_t> encode_subscribe(uint16_t packet_id, std::span<const Subscription> subs);
+/// One topic filter [MQTT-3.10.3-2]; packet id non-zero.
+std::vector<uint8_t> encode_unsubscribe(uint16_t packet_id, const std::string& topic_filter);
 std::vector<uint8_t> encode_pingreq();
 std::vector<uint8_t> encode_disconnect();
 

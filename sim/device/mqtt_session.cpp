@@ -76,6 +76,12 @@ std::string_view to_string(StopReason reason) {
         return "protocol-error";
     case StopReason::kNotConnected:
         return "not-connected";
+    case StopReason::kActionDue:
+        return "action-due";
+    case StopReason::kAppStop:
+        return "app-stop";
+    case StopReason::kAppDrop:
+        return "app-drop";
     }
     return "unknown";
 }
@@ -314,29 +320,36 @@ std::optional<MqttSession::Stop> MqttSession::handle_packets() {
         } else if (std::holds_alternative<ConnAck>(pkt)) {
             return Stop{StopReason::kProtocolError, "second CONNACK on a connected session"};
         }
-        // UNSUBACK: this client never unsubscribes; a stray one is harmless.
+        // UNSUBACK (of an app action's unsubscribe) and extra SUBACKs need no handling.
     }
 }
 
 std::optional<MqttSession::Stop> MqttSession::publish_next() {
     const clock::SimTime now = clock_.now();
-    // Payload: a readable sequence number padded to the configured size, so a broker-side
-    // capture shows which publish is which.
-    std::string payload = "seq=" + std::to_string(publish_seq_++) + ";";
-    payload.resize(config_.publish_payload_size, '.');
-    const uint16_t id = config_.publish_qos > 0 ? next_packet_id() : 0;
-    PublishOptions opts;
-    opts.topic = config_.publish_topic;
-    opts.payload =
-        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(payload.data()), payload.size());
-    opts.qos = config_.publish_qos;
-    opts.retain = config_.publish_retain;
-    opts.packet_id = id;
-    std::vector<uint8_t> packet = encode_publish(opts);
-
     next_publish_ = next_publish_ + config_.publish_interval;
     if (next_publish_ <= now)
         next_publish_ = now + config_.publish_interval; // no catch-up burst
+    return publish_message(config_.publish_topic, config_.publish_payload_size, config_.publish_qos,
+                           config_.publish_retain);
+}
+
+std::optional<MqttSession::Stop> MqttSession::publish_message(const std::string& topic,
+                                                              size_t payload_size, uint8_t qos,
+                                                              bool retain) {
+    const clock::SimTime now = clock_.now();
+    // Payload: a readable sequence number padded to the configured size, so a broker-side
+    // capture shows which publish is which.
+    std::string payload = "seq=" + std::to_string(publish_seq_++) + ";";
+    payload.resize(payload_size, '.');
+    const uint16_t id = qos > 0 ? next_packet_id() : 0;
+    PublishOptions opts;
+    opts.topic = topic;
+    opts.payload =
+        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(payload.data()), payload.size());
+    opts.qos = qos;
+    opts.retain = retain;
+    opts.packet_id = id;
+    std::vector<uint8_t> packet = encode_publish(opts);
 
     // esp-mqtt stores a QoS > 0 message in the outbox before writing it. Without memory for the
     // item it writes the message all the same, but cannot resend it or match its PUBACK.
@@ -349,7 +362,7 @@ std::optional<MqttSession::Stop> MqttSession::publish_next() {
     if (auto stop = write_packet(packet, "PUBLISH"))
         return stop;
     ++counters_.publishes_sent;
-    observer_->on_publish_sent(id, config_.publish_qos);
+    observer_->on_publish_sent(id, qos);
     if (stored) {
         if (outbox_memory_)
             outbox_memory_->transmitted(id, clock_.now());
@@ -436,6 +449,9 @@ RunResult MqttSession::run_until(clock::SimTime deadline) {
         const clock::SimTime now = clock_.now();
         if (now >= deadline)
             return {StopReason::kDeadline, now, {}};
+        const std::optional<clock::SimTime> due = next_due_ ? next_due_() : std::nullopt;
+        if (due && now >= *due)
+            return {StopReason::kActionDue, now, {}};
         if (publishing && now >= next_publish_) {
             if (auto stop = publish_next())
                 return finish(std::move(*stop));
@@ -446,6 +462,8 @@ RunResult MqttSession::run_until(clock::SimTime deadline) {
             continue;
         }
         clock::SimTime wake = std::min(*poll_end_, deadline);
+        if (due)
+            wake = std::min(wake, *due);
         if (publishing)
             wake = std::min(wake, next_publish_);
         bool got = false;
@@ -464,6 +482,35 @@ IoResult MqttSession::disconnect() {
     connected_ = false;
     poll_end_.reset();
     return r;
+}
+
+std::optional<RunResult> MqttSession::app_write(std::optional<Stop> stop) {
+    if (!stop)
+        return std::nullopt;
+    return finish(std::move(*stop));
+}
+
+std::optional<RunResult> MqttSession::publish(const std::string& topic, size_t payload_size,
+                                              uint8_t qos) {
+    if (!connected_)
+        return RunResult{StopReason::kNotConnected, clock_.now(), "publish: not connected"};
+    if (qos > 1)
+        throw EncodeError("publish QoS " + std::to_string(qos) + " unsupported (0 or 1)");
+    return app_write(publish_message(topic, payload_size, qos, false));
+}
+
+std::optional<RunResult> MqttSession::subscribe(const std::string& topic_filter, uint8_t qos) {
+    if (!connected_)
+        return RunResult{StopReason::kNotConnected, clock_.now(), "subscribe: not connected"};
+    const Subscription sub{topic_filter, qos};
+    return app_write(write_packet(encode_subscribe(next_packet_id(), {&sub, 1}), "SUBSCRIBE"));
+}
+
+std::optional<RunResult> MqttSession::unsubscribe(const std::string& topic_filter) {
+    if (!connected_)
+        return RunResult{StopReason::kNotConnected, clock_.now(), "unsubscribe: not connected"};
+    return app_write(
+        write_packet(encode_unsubscribe(next_packet_id(), topic_filter), "UNSUBSCRIBE"));
 }
 
 } // namespace lwipsim::device

@@ -46,6 +46,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -142,6 +143,10 @@ enum class StopReason {
     kTransportError,  ///< a read or write failed, or a write timed out
     kProtocolError,   ///< the server sent bytes the decoder or the session rejects
     kNotConnected,    ///< run_until called without an accepted connect()
+    kActionDue,       ///< the wake time (set_wake) came; the session is still connected
+    // Ends the owner gives a session it closes on purpose (never returned by the session):
+    kAppStop, ///< the application stopped the client (DISCONNECT, then close)
+    kAppDrop, ///< the application closed the transport without DISCONNECT
 };
 
 struct RunResult {
@@ -181,6 +186,20 @@ class MqttSession {
     /// Sends DISCONNECT (the transport stays open; closing it is the owner's business).
     IoResult disconnect();
 
+    /// When the owner wants its thread back: run_until asks `next_due` at every iteration of its
+    /// loop and returns kActionDue (still connected) once now reaches the time it gives
+    /// (nullopt: nothing due). So a time known before a wait starts is met exactly; one that
+    /// appears during a wait is met at the end of that poll (at most poll_interval later).
+    void set_wake(std::function<std::optional<clock::SimTime>()> next_due) {
+        next_due_ = std::move(next_due);
+    }
+    // Application calls between run_until's (esp_mqtt_client_publish / _subscribe /
+    // _unsubscribe on a connected client). nullopt: written; otherwise the write failed and
+    // the session is dead, as if run_until had returned this result.
+    std::optional<RunResult> publish(const std::string& topic, size_t payload_size, uint8_t qos);
+    std::optional<RunResult> subscribe(const std::string& topic_filter, uint8_t qos);
+    std::optional<RunResult> unsubscribe(const std::string& topic_filter);
+
     [[nodiscard]] const SessionCounters& counters() const { return counters_; }
     [[nodiscard]] size_t unacked_publishes() const { return outbox_.size(); }
     [[nodiscard]] bool connected() const { return connected_; }
@@ -203,6 +222,9 @@ class MqttSession {
     std::optional<Stop> read_into_decoder(clock::SimDuration timeout, bool& got_bytes);
     std::optional<Stop> handle_packets();
     std::optional<Stop> publish_next();
+    std::optional<Stop> publish_message(const std::string& topic, size_t payload_size, uint8_t qos,
+                                        bool retain);
+    std::optional<RunResult> app_write(std::optional<Stop> stop);
     std::optional<Stop> resend_due();
     std::optional<Stop> keepalive_check();
     uint16_t next_packet_id();
@@ -223,6 +245,7 @@ class MqttSession {
     clock::SimTime next_publish_{};
     std::optional<clock::SimTime> poll_end_; // set while the loop is in its poll wait
     std::optional<clock::SimTime> stop_at_;  // no wait goes past it (connect / run_until)
+    std::function<std::optional<clock::SimTime>()> next_due_; // see set_wake
     uint16_t last_packet_id_ = 0;
     uint16_t subscribe_id_ = 0;
     uint64_t publish_seq_ = 0;

@@ -44,3 +44,12 @@ lwipsim_scenario_check(broker_clock_environment broker_clock_env_check.py e2e_ba
 # a plain session).
 lwipsim_scenario_check(determinism_broker_lossy determinism_broker_check.py lossy_qos1)
 lwipsim_scenario_check(determinism_broker_basic determinism_broker_check.py e2e_basic)
+
+# Issue 15: app.actions (scripted calls of the application), checked with tshark on device.pcap.
+foreach(case drop_idle drop_unacked stop_start validation)
+    add_test(NAME scenario.app_actions_${case}
+             COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/app_actions_check.py
+                     $<TARGET_FILE:lwipsim> ${CMAKE_SOURCE_DIR}/tests/data/scenarios
+                     ${CMAKE_BINARY_DIR}/scenario-results/app_actions_${case} ${case})
+    set_tests_properties(scenario.app_actions_${case} PROPERTIES LABELS scenario TIMEOUT 300)
+endforeach()

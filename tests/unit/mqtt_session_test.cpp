@@ -585,5 +585,44 @@ TEST(MqttSession, WriteTimeoutAbortsButTheDeadlineOnlyCuts) {
     }
 }
 
+// Issue 15 (app.actions): the wake hook gives the owner its thread back at exactly the due time,
+// mid-poll, with the session still connected; an application publish and unsubscribe then go
+// out at that instant and the loop carries on.
+TEST(MqttSession, WakeHookReturnsAtTheDueTimeAndAppCallsWrite) {
+    Fixture f;
+    MqttSession s(base_config(120), f.broker, f.clock, &f.obs);
+    ASSERT_EQ(s.connect().outcome, ConnectOutcome::kAccepted);
+    std::optional<SimTime> due = at_ms(2'500); // between the 1 s polls at 2 s and 3 s
+    s.set_wake([&due] { return due; });
+    const auto r = s.run_until(at_ms(10'000));
+    EXPECT_EQ(r.reason, StopReason::kActionDue);
+    EXPECT_EQ(r.at, at_ms(2'500));
+    EXPECT_TRUE(s.connected());
+    due.reset();
+    EXPECT_EQ(s.publish("app/burst", 10, 1), std::nullopt);
+    EXPECT_EQ(s.unsubscribe("app/in"), std::nullopt);
+    EXPECT_EQ(s.run_until(at_ms(10'000)).reason, StopReason::kDeadline);
+    ASSERT_EQ(f.broker.times_of(kPublish), (std::vector<SimTime>{at_ms(2'500)}));
+    // UNSUBSCRIBE is type 10 with flags 0010 [MQTT-3.10.1-1]: first byte 0xA2.
+    const auto unsub = std::find_if(f.broker.seen.begin(), f.broker.seen.end(),
+                                    [](const SeenPacket& p) { return p.type() == 10; });
+    ASSERT_NE(unsub, f.broker.seen.end());
+    EXPECT_EQ(unsub->first_byte, 0xA2);
+    EXPECT_EQ(unsub->at, at_ms(2'500));
+    // Body: packet id (2 bytes), then the filter as a UTF-8 string: length 6, "app/in".
+    EXPECT_EQ(unsub->body.size(), 2u + 2u + 6u);
+    EXPECT_EQ(std::string(unsub->body.begin() + 4, unsub->body.end()), "app/in");
+    EXPECT_EQ(f.obs.acked, 1); // the QoS 1 publish was acknowledged like a periodic one
+}
+
+TEST(MqttSession, AppCallsOnAClosedSessionAreRefused) {
+    Fixture f;
+    MqttSession s(base_config(120), f.broker, f.clock, &f.obs);
+    const auto r = s.publish("app/burst", 10, 0);
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->reason, StopReason::kNotConnected);
+    EXPECT_TRUE(f.broker.seen.empty());
+}
+
 } // namespace
 } // namespace lwipsim::device
