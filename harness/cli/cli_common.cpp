@@ -318,11 +318,21 @@ bool is_our_plots(const fs::path& dir) {
     return only_flat_files(dir, {".png", ".svg", ".dat", ".gp", ".log", ".csv"});
 }
 
-/// A `<variant>.partial/` result folder of a run cut short: flat result files and its plots.
+/// A `<variant>.partial/` result folder of a run cut short: empty, or result files of the
+/// kinds a run writes (docs/results.md) with its plots/, pki/ and www/ folders.
 bool is_our_partial(const fs::path& dir) {
+    static constexpr std::string_view kResultFiles[] = {
+        ".log", ".pcap", ".jsonl", ".csv", ".json", ".html", ".conf", ".clock", ".db"};
     for (const auto& e : fs::directory_iterator(dir)) {
-        if (e.is_directory() ? !(e.path().filename() == "plots" && is_our_plots(e.path()))
-                             : !e.is_regular_file())
+        const std::string name = e.path().filename().string();
+        const bool ok = e.is_directory()
+                            ? (name == "plots" && is_our_plots(e.path())) || name == "pki" ||
+                                  name == "www"
+                            : e.is_regular_file() &&
+                                  std::find(std::begin(kResultFiles), std::end(kResultFiles),
+                                            e.path().extension().string()) !=
+                                      std::end(kResultFiles);
+        if (!ok)
             return false;
     }
     return true;

@@ -32,6 +32,7 @@
 #include <linux/futex.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,9 @@ DECLARE_REAL(ssize_t, sendto, int, const void*, size_t, int, const struct sockad
 DECLARE_REAL(ssize_t, sendmsg, int, const struct msghdr*, int)
 DECLARE_REAL(int, shutdown, int, int)
 DECLARE_REAL(int, close, int)
+DECLARE_REAL(int, fflush, FILE*)
+DECLARE_REAL(size_t, fwrite, const void*, size_t, size_t, FILE*)
+DECLARE_REAL(int, fputs, const char*, FILE*)
 
 /* --- the page ------------------------------------------------------------------------------ */
 
@@ -636,4 +640,54 @@ EXPORT int shutdown(int fd, int how) {
 EXPORT int close(int fd) {
     before_socket_effect(fd);
     return get_close()(fd);
+}
+
+/* A line into a regular file (the broker's log): written at the worker's time too. The worker
+ * reads the log as it grows and stamps each line with the virtual time it reads it at, so under
+ * a grant the line must not be written while the program's own clock is ahead of the worker's.
+ * stdio writes reach the kernel through glibc's internal write, not the wrapper above, so the
+ * stdio calls mosquitto imports are wrapped (__fprintf_chk, fwrite, fputs, fflush). The grant
+ * is not spent: slirp does not read the log. */
+static void before_file_output(FILE* fp) {
+    if (!attached() || fp == NULL)
+        return;
+    struct stat st;
+    const int fd = fileno(fp);
+    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+        catch_up();
+}
+
+extern int __vfprintf_chk(FILE* fp, int flag, const char* format, va_list ap);
+
+EXPORT int __fprintf_chk(FILE* fp, int flag, const char* format, ...) {
+    before_file_output(fp);
+    va_list ap;
+    va_start(ap, format);
+    const int n = __vfprintf_chk(fp, flag, format, ap);
+    va_end(ap);
+    return n;
+}
+
+EXPORT int fprintf(FILE* fp, const char* format, ...) {
+    before_file_output(fp);
+    va_list ap;
+    va_start(ap, format);
+    const int n = vfprintf(fp, format, ap);
+    va_end(ap);
+    return n;
+}
+
+EXPORT size_t fwrite(const void* buf, size_t size, size_t count, FILE* fp) {
+    before_file_output(fp);
+    return get_fwrite()(buf, size, count, fp);
+}
+
+EXPORT int fputs(const char* text, FILE* fp) {
+    before_file_output(fp);
+    return get_fputs()(text, fp);
+}
+
+EXPORT int fflush(FILE* fp) {
+    before_file_output(fp);
+    return get_fflush()(fp);
 }
