@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -76,61 +77,10 @@ std::string script_json(const Json& j) {
     return out;
 }
 
-// Columns of timeseries.csv that hold heap of closed PCBs (named "...closed..."), per row in
-// file order; empty when the folder has none (written before the runner recorded them).
-struct ExtraColumns {
-    std::vector<std::string> names;
-    std::vector<std::vector<double>> rows;
-};
-
-std::vector<std::string> split_csv(const std::string& line) {
-    std::vector<std::string> cells;
-    std::string cell;
-    std::istringstream ss(line);
-    while (std::getline(ss, cell, ','))
-        cells.push_back(cell);
-    return cells;
-}
-
-ExtraColumns closed_pcb_columns(const fs::path& file) {
-    ExtraColumns out;
-    std::ifstream in(file, std::ios::binary);
-    std::string line;
-    if (!in || !std::getline(in, line))
-        return out;
-    if (!line.empty() && line.back() == '\r')
-        line.pop_back();
-    const auto header = split_csv(line);
-    std::vector<std::size_t> at;
-    for (std::size_t c = 0; c < header.size(); ++c) {
-        if (header[c].find("closed") != std::string::npos) {
-            at.push_back(c);
-            out.names.push_back(header[c]);
-        }
-    }
-    if (at.empty())
-        return out;
-    std::size_t line_no = 1;
-    while (std::getline(in, line)) {
-        ++line_no;
-        if (!line.empty() && line.back() == '\r')
-            line.pop_back();
-        if (line.empty())
-            continue;
-        const auto cells = split_csv(line);
-        std::vector<double> row;
-        for (std::size_t c : at) {
-            double v = 0;
-            const std::string cell = c < cells.size() ? cells[c] : "";
-            auto [end, ec] = std::from_chars(cell.data(), cell.data() + cell.size(), v);
-            if (ec != std::errc() || end != cell.data() + cell.size() || cell.empty())
-                throw ReportError(file.string() + ":" + std::to_string(line_no) + ": column '" +
-                                  header[c] + "': not a number: '" + cell + "'");
-            row.push_back(v);
-        }
-        out.rows.push_back(std::move(row));
-    }
-    return out;
+// Whether the run recorded the heap held by closed PCBs (timeseries.csv's closed_pcb_heap
+// columns; result_folder.h reads them as NaN in folders written before they existed).
+bool has_closed_pcb_heap(const RunResult& run) {
+    return !run.samples.empty() && !std::isnan(run.samples.front()[kColClosedHeap]);
 }
 
 struct Chart {
@@ -157,13 +107,6 @@ std::vector<std::pair<double, double>> drops_over_time(const RunResult& run) {
             out.emplace_back(e.t_s, ++n);
     out.emplace_back(run.run_length_s(), n);
     return out;
-}
-
-double closed_sum(const std::vector<double>& row) {
-    double s = 0;
-    for (double v : row)
-        s += v;
-    return s;
 }
 
 // One row per distinct time over all series, null where a series has no value at that time
@@ -363,15 +306,18 @@ std::string run_charts_html(const RunResult& run) {
     charts.push_back(std::move(heap));
 
     std::string note;
-    const ExtraColumns closed = closed_pcb_columns(run.dir / "timeseries.csv");
-    if (!closed.names.empty() && closed.rows.size() == run.samples.size()) {
+    if (has_closed_pcb_heap(run)) {
+        // One series per TCP state, stacked: their sum is the closed_pcb_heap total.
+        std::vector<std::string> states_held;
+        for (std::size_t k = 0; k < kStateColumnCount; ++k)
+            states_held.emplace_back(kTimeseriesColumns[kFirstStateColumn + k]);
         Chart held{"chart-closed-heap", "Heap held by PCBs the application already closed", "bytes",
-                   closed.names};
+                   states_held};
         held.stacked = true;
-        for (std::size_t i = 0; i < run.samples.size(); ++i) {
-            Json row = Json::array({run.samples[i][kColTime] / per});
-            for (double v : closed.rows[i])
-                row.push_back(v);
+        for (const Sample& smp : run.samples) {
+            Json row = Json::array({smp[kColTime] / per});
+            for (std::size_t k = 0; k < kStateColumnCount; ++k)
+                row.push_back(smp[kFirstClosedHeapColumn + k]);
             held.rows.push_back(std::move(row));
         }
         charts.push_back(std::move(held));
@@ -410,15 +356,13 @@ std::string comparison_charts_html(const std::vector<RunResult>& runs) {
         const RunResult& r = runs[i];
         names.push_back(r.summary.variant);
         all.push_back(&r);
-        const ExtraColumns closed = closed_pcb_columns(r.dir / "timeseries.csv");
-        const bool has_closed = !closed.names.empty() && closed.rows.size() == r.samples.size();
+        const bool has_closed = has_closed_pcb_heap(r);
         any_closed = any_closed || has_closed;
-        for (std::size_t k = 0; k < r.samples.size(); ++k) {
-            const Sample& s = r.samples[k];
+        for (const Sample& s : r.samples) {
             used[i].emplace_back(s[kColTime], s[kColUsed]);
             alive[i].emplace_back(s[kColTime], s[kColPcbsLive]);
             if (has_closed)
-                held[i].emplace_back(s[kColTime], closed_sum(closed.rows[k]));
+                held[i].emplace_back(s[kColTime], s[kColClosedHeap]);
         }
         drops[i] = drops_over_time(r);
         add_events(events, r, r.summary.variant, per);

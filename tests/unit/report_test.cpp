@@ -516,19 +516,33 @@ TEST(ReportCharts, DataBlockHoldsEverySampleAndTheEventsToHover) {
 TEST(ReportCharts, ClosedPcbHeapColumnsGetTheirOwnChart) {
     TempDir tmp;
     write_run_folder(tmp.path(), {});
-    // Add two columns named like closed-PCB heap by state to the synthetic timeseries.csv.
+    // The runner's closed-PCB heap columns (docs/results.md): the total, then one per state;
+    // one FIN_WAIT_1 PCB holding 1904 B.
     std::istringstream in(read_file(tmp.path() / "timeseries.csv"));
     std::ostringstream out;
     std::string line;
-    for (bool header = true; std::getline(in, line); header = false)
-        out << line << (header ? ",closed_FIN_WAIT_1,closed_TIME_WAIT\n" : ",1904,0\n");
+    const char* states[] = {"SYN_SENT",   "ESTABLISHED", "FIN_WAIT_1", "FIN_WAIT_2",
+                            "CLOSE_WAIT", "CLOSING",     "LAST_ACK",   "TIME_WAIT"};
+    for (bool header = true; std::getline(in, line); header = false) {
+        out << line << (header ? ",closed_pcb_heap" : ",1904");
+        for (const char* st : states) {
+            if (header)
+                out << ",closed_pcb_heap_" << st;
+            else
+                out << (std::string_view(st) == "FIN_WAIT_1" ? ",1904" : ",0");
+        }
+        out << '\n';
+    }
     write_file(tmp.path() / "timeseries.csv", out.str());
     const std::string html = read_file(write_report(tmp.path()));
     EXPECT_NE(html.find("\"id\":\"chart-closed-heap\""), std::string::npos);
-    EXPECT_NE(
-        html.find("\"labels\":[\"virtual time [s]\",\"closed_FIN_WAIT_1\",\"closed_TIME_WAIT\"]"),
-        std::string::npos);
-    EXPECT_NE(html.find(",1904.0,0.0]"), std::string::npos);
+    // Stacked by state, and only the states: charting the total too would double the height.
+    EXPECT_NE(html.find("\"labels\":[\"virtual time [s]\",\"SYN_SENT\",\"ESTABLISHED\","
+                        "\"FIN_WAIT_1\",\"FIN_WAIT_2\",\"CLOSE_WAIT\",\"CLOSING\",\"LAST_ACK\","
+                        "\"TIME_WAIT\"]"),
+              std::string::npos);
+    EXPECT_NE(html.find(",0.0,0.0,1904.0,0.0,0.0,0.0,0.0,0.0]"), std::string::npos);
+    EXPECT_EQ(html.find(",1904.0,0.0,0.0,1904.0"), std::string::npos);
     EXPECT_EQ(html.find("Heap held by closed PCBs: not recorded"), std::string::npos);
 }
 
