@@ -131,11 +131,7 @@ void ProgramRun::fail(const std::string& why) {
 
 void ProgramRun::event(const char* name, const char* detail) {
     std::string n = name != nullptr ? name : "";
-    bool ok = !n.empty() && n.size() <= 64;
-    for (char c : n)
-        ok =
-            ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-');
-    if (!ok) {
+    if (!scenario::is_event_name(n)) {
         fail("lwipsim_event: invalid event name '" + n +
              "' (1..64 of letters, digits, '_', '.', '-')");
         return;
@@ -154,6 +150,8 @@ void ProgramRun::event(const char* name, const char* detail) {
     }
     world_.rec.event(clock::Scheduler::current().now().seconds(), "program_event",
                      {{"name", n}, {"detail", text}});
+    if (world_.on_event)
+        world_.on_event(n);
 }
 
 void ProgramRun::log_line(int level, const char* tag, const std::string& text) {

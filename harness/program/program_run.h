@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -50,6 +51,8 @@ struct ProgramWorld {
     device::KeyLogSink keylog;
     std::filesystem::path log_file;          ///< program.log
     std::map<std::string, std::string> info; ///< lwipsim_run_info's keys and values
+    /// Told of every lwipsim_event (program_event triggers); may be empty.
+    std::function<void(const std::string&)> on_event;
 };
 
 /// One run of the program: its threads, events, device-heap blocks and how it ended.

@@ -42,8 +42,10 @@ link::FlowFilter to_flow_filter(const scenario::PacketFilter& f, const DeviceAdd
     return out;
 }
 
-bool TriggerCounter::on_event(scenario::TriggerEvent event) {
-    if (done_ || trigger_.event != event || ++seen_ != trigger_.count)
+bool TriggerCounter::on_event(scenario::TriggerEvent event, std::string_view name) {
+    if (done_ || trigger_.event != event ||
+        (event == scenario::TriggerEvent::kProgramEvent && trigger_.name != name) ||
+        ++seen_ != trigger_.count)
         return false;
     done_ = true;
     return true;
@@ -78,6 +80,13 @@ void FaultTriggers::on_event(scenario::TriggerEvent event) {
         l->on_event(event);
     for (auto& p : pending_) {
         if (p.counter.on_event(event))
+            fire(p);
+    }
+}
+
+void FaultTriggers::on_program_event(std::string_view name) {
+    for (auto& p : pending_) {
+        if (p.counter.on_event(scenario::TriggerEvent::kProgramEvent, name))
             fire(p);
     }
 }

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <string_view>
 #include <vector>
 
 namespace lwipsim::link {
@@ -38,7 +39,8 @@ class TriggerCounter {
     TriggerCounter(const scenario::Trigger& t, const DeviceAddresses& names)
         : trigger_(t), filter_(to_flow_filter(t.filter, names)) {}
     /// True when this event makes it fire.
-    bool on_event(scenario::TriggerEvent event);
+    /// True when this event makes it fire; `name` is a program_event's lwipsim_event name.
+    bool on_event(scenario::TriggerEvent event, std::string_view name = {});
     /// True when this frame (nth_packet) makes it fire.
     bool on_frame(const link::PacketInfo& frame);
     [[nodiscard]] const scenario::Trigger& trigger() const { return trigger_; }
@@ -69,6 +71,8 @@ class FaultTriggers {
     /// Who starts a triggered broker fault: fn(index in the scenario's faults, start time).
     void bind_broker(std::function<void(size_t, clock::SimTime)> fn) { broker_ = std::move(fn); }
     void on_event(scenario::TriggerEvent event);
+    /// A device program's lwipsim_event(name): program_event triggers count it.
+    void on_program_event(std::string_view name);
     /// Every frame at the device's edge (both directions, parsed once there), for nth_packet.
     void on_frame(const link::PacketInfo& frame);
     [[nodiscard]] bool any_packet_triggers() const { return packet_triggers_; }

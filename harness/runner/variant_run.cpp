@@ -795,7 +795,10 @@ void run_program_until_end(const BrokerTarget& broker, RunState& st, std::ofstre
                                 &st.obs,
                                 [&keylog](const std::string& line) { keylog << line << '\n'; },
                                 st.dir / "program.log",
-                                st.program_info};
+                                st.program_info,
+                                [&st](const std::string& name) {
+                                    st.triggers.on_program_event(name);
+                                }};
     world.info["broker.ip"] = broker.ip;
     world.info["broker.port"] = std::to_string(broker.port);
     world.info["broker.server_name"] = broker.server_name;

@@ -707,12 +707,12 @@ void refuse_misplaced_params(const Doc& doc, const YAML::Node& n, const std::str
 
 // `trigger:` of a fault or an app action.
 Trigger read_trigger(const Doc& doc, const Values& v, const Field& trig, const std::string& tpath) {
-    Section ts(doc, trig.value, tpath, {"event", "count", "filter", "delay"});
+    Section ts(doc, trig.value, tpath, {"event", "count", "filter", "delay", "name"});
     if (!trig.value.IsMap())
         v.fail(trig, "expected a map with 'event'");
     Values tv(doc, ts);
     Trigger t;
-    t.event = tv.choice(ts.require("event"), TriggerEvent::kNthPacket);
+    t.event = tv.choice(ts.require("event"), TriggerEvent::kProgramEvent);
     if (const Field* f = ts.find("count"))
         t.count = static_cast<uint32_t>(tv.integer(*f, 1, 1000000000));
     if (const Field* f = ts.find("filter")) {
@@ -722,6 +722,15 @@ Trigger read_trigger(const Doc& doc, const Values& v, const Field& trig, const s
     }
     if (const Field* f = ts.find("delay"))
         t.delay = tv.duration(*f);
+    // program_event counts one lwipsim_event name of the device program (docs/programs.md).
+    if (t.event == TriggerEvent::kProgramEvent) {
+        const Field& f = ts.require("name");
+        t.name = tv.str(f);
+        if (!is_event_name(t.name))
+            tv.fail(f, "not an event name (1..64 of letters, digits, '_', '.', '-')");
+    } else if (const Field* f = ts.find("name")) {
+        tv.fail(*f, "'name' applies only to event program_event");
+    }
     return t;
 }
 

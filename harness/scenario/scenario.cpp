@@ -1,6 +1,7 @@
 #include "harness/scenario/scenario.h"
 
 #include <algorithm>
+#include <cctype>
 
 namespace lwipsim::scenario {
 
@@ -123,8 +124,18 @@ const char* to_string(TriggerEvent v) {
         return "app_close";
     case TriggerEvent::kNthPacket:
         return "nth_packet";
+    case TriggerEvent::kProgramEvent:
+        return "program_event";
     }
     return "?";
+}
+
+bool is_event_name(std::string_view name) {
+    if (name.empty() || name.size() > 64)
+        return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+    });
 }
 const char* to_string(ActionKind v) {
     switch (v) {

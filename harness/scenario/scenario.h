@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -198,13 +199,14 @@ struct PacketFilter {
     bool operator==(const PacketFilter&) const = default;
 };
 
-enum class TriggerEvent { kMqttConnected, kTlsHandshake, kAppClose, kNthPacket };
+enum class TriggerEvent { kMqttConnected, kTlsHandshake, kAppClose, kNthPacket, kProgramEvent };
 
 struct Trigger {
     TriggerEvent event = TriggerEvent::kMqttConnected;
     uint32_t count = 1;   ///< fire on the count-th occurrence (1 = the first)
     PacketFilter filter;  ///< nth_packet only
     SimDuration delay{0}; ///< start this long after the event
+    std::string name;     ///< program_event only: the lwipsim_event name it counts
     bool operator==(const Trigger&) const = default;
 };
 
@@ -356,6 +358,9 @@ const char* to_string(BrokerMode v);
 const char* to_string(FaultType v);
 const char* to_string(Direction v);
 const char* to_string(TriggerEvent v);
+/// A device program's event name (lwipsim_event, trigger `name`): 1..64 letters, digits, '_',
+/// '.', '-'.
+bool is_event_name(std::string_view name);
 const char* to_string(ActionKind v);
 const char* to_string(CompareOp v);
 

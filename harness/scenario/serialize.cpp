@@ -95,6 +95,8 @@ void start_json(nlohmann::json& j, const std::variant<SimDuration, Trigger>& sta
                         {"count", t.count},
                         {"filter", filter_json(t.filter)},
                         {"delay", seconds(t.delay)}};
+        if (t.event == TriggerEvent::kProgramEvent)
+            j["trigger"]["name"] = t.name;
     }
 }
 
@@ -112,6 +114,8 @@ void emit_start(YAML::Emitter& out, const std::variant<SimDuration, Trigger>& st
         emit_filter(out, t.filter);
     }
     kv(out, "delay", format_duration(t.delay));
+    if (t.event == TriggerEvent::kProgramEvent)
+        kv(out, "name", t.name);
     out << YAML::EndMap;
 }
 

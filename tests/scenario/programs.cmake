@@ -20,3 +20,10 @@ add_test(NAME scenario.https_get
                  $<TARGET_FILE:lwipsim> ${CMAKE_SOURCE_DIR}/tests/data/scenarios/https_get.yaml
                  $<TARGET_FILE:https_get>)
 set_tests_properties(scenario.https_get PROPERTIES LABELS scenario TIMEOUT 600)
+
+# A fault triggered by the program's own lwipsim_event (trigger event program_event).
+add_test(NAME scenario.program_event_trigger
+         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/program_trigger_check.py
+                 $<TARGET_FILE:lwipsim> ${CMAKE_SOURCE_DIR}/tests/data/scenarios/program_event_trigger.yaml
+                 $<TARGET_FILE:tls_ping>)
+set_tests_properties(scenario.program_event_trigger PROPERTIES LABELS scenario TIMEOUT 300)
