@@ -14,12 +14,13 @@ virtual 0, so a line at virtual v reads floor(v) or floor(v) + 1 seconds after i
 clock the broker would not expire the client within the few seconds the run takes.
 usage: broker_keepalive_check.py <lwipsim> <scenario> [broker_clock]"""
 import datetime
-import math
 import re
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from mosquitto_expiry import expected_expiry
 
 lwipsim, scenario = sys.argv[1], sys.argv[2]
 extra = ["--set", f"time.broker_clock={sys.argv[3]}"] if len(sys.argv) > 3 else []
@@ -38,14 +39,7 @@ expired = [(datetime.datetime.fromisoformat(t) - t0).total_seconds()
 assert expired, "broker.log has no keepalive expiry of client 'expiry':\n" + \
     "\n".join(f"{t} {x}" for t, x in lines)
 
-uplink = subprocess.run(
-    ["tshark", "-r", str(run / "wire.pcap"), "-Y", "ip.src==10.0.2.15 && tcp.len>0",
-     "-T", "fields", "-e", "frame.time_epoch"],
-    check=True, capture_output=True, text=True).stdout.split()
-last_in = max(float(t) for t in uplink if float(t) < BLACKHOLE_AT) + LATENCY
-check = 0
-while check - math.floor(last_in) <= 1.5 * KEEPALIVE:
-    check += 6
+last_in, check = expected_expiry(run / "wire.pcap", BLACKHOLE_AT, LATENCY, KEEPALIVE)
 assert expired[0] in (check, check + 1), \
     f"broker expired the client at virtual ~{expired[0]} s, expected {check} s (its check " \
     f"after last packet in at {last_in:.3f} s + 90 s)"

@@ -29,6 +29,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from mosquitto_expiry import expected_expiry
+
 lwipsim, scenario = sys.argv[1], sys.argv[2]
 KEEPALIVE, LATENCY, BLACKHOLE_AT = 60.0, 0.010, 20.0  # broker_will_expiry.yaml
 CLIENT, WILL_TOPIC, WILL_PAYLOAD = "will-device", "devices/will-device/status", "offline (will)"
@@ -39,14 +41,7 @@ assert rc == 0, f"lwipsim run exited {rc}"
 run = out / "base"
 events = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]
 
-uplink = subprocess.run(
-    ["tshark", "-r", str(run / "wire.pcap"), "-Y", "ip.src==10.0.2.15 && tcp.len>0",
-     "-T", "fields", "-e", "frame.time_epoch"],
-    check=True, capture_output=True, text=True).stdout.split()
-last_in = max(float(t) for t in uplink if float(t) < BLACKHOLE_AT) + LATENCY
-check = 0
-while check - math.floor(last_in) <= 1.5 * KEEPALIVE:
-    check += 6
+last_in, check = expected_expiry(run / "wire.pcap", BLACKHOLE_AT, LATENCY, KEEPALIVE)
 
 expired = [e for e in events if e["type"] == "broker_client_disconnected"
            and e["client"] == CLIENT and e["reason"] == "keepalive_expired"]
