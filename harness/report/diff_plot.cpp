@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "harness/report/errors.h"
+#include "harness/report/gnuplot_run.h"
 #include "harness/report/result_folder.h"
 #include "harness/report/time_axis.h"
 #include "sim/host/child_process.h"
@@ -14,10 +15,6 @@ namespace lwipsim::report {
 namespace fs = std::filesystem;
 
 namespace {
-
-// One plot takes gnuplot well under a second; the bound only keeps a hung gnuplot from
-// hanging the CLI.
-constexpr std::chrono::minutes kGnuplotTimeout{5};
 
 // Run colours: one per run label, reused by its baseline and new curve.
 constexpr const char* kColours[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd",
@@ -91,21 +88,12 @@ std::vector<fs::path> plot_heap_overlay(const DiffResult& diff, const fs::path& 
     const fs::path log = out_dir / "heap_overlay.gnuplot.log";
     write_text(script, gp.str());
     fs::remove(log, ec);
-    host::CommandOptions io;
-    io.cwd = out_dir;
-    io.stdout_file = log;
-    io.stderr_file = log;
-    const host::CommandResult run =
-        host::run_command({gnuplot, script.filename().string()}, kGnuplotTimeout, io);
-    if (!run.success())
-        throw ReportError("gnuplot failed on " + script.string() + " (" +
-                          (run.timed_out ? std::string("timed out") : run.status.describe()) +
-                          "):\n" + read_text(log));
-    std::vector<fs::path> images = {out_dir / "heap_overlay.svg", out_dir / "heap_overlay.png"};
-    for (const fs::path& img : images)
-        if (fs::file_size(img, ec) == 0 || ec)
-            throw ReportError("gnuplot wrote no " + img.string() + " from " + script.string());
-    return images;
+    std::vector<GnuplotRun> runs(1);
+    runs[0].main_script = runs[0].script = script;
+    runs[0].log = log;
+    runs[0].outputs = {out_dir / "heap_overlay.svg", out_dir / "heap_overlay.png"};
+    run_gnuplot(out_dir, gnuplot, runs);
+    return runs[0].outputs;
 }
 
 } // namespace lwipsim::report

@@ -9,10 +9,10 @@
 #include <optional>
 #include <set>
 #include <sstream>
-#include <thread>
 
 #include "harness/report/decimate.h"
 #include "harness/report/errors.h"
+#include "harness/report/gnuplot_run.h"
 #include "harness/report/handshake_need.h"
 #include "harness/report/time_axis.h"
 #include "sim/host/child_process.h"
@@ -21,10 +21,6 @@ namespace lwipsim::report {
 namespace fs = std::filesystem;
 
 namespace {
-
-// A plot takes gnuplot well under a second; the bound only keeps a hung gnuplot from hanging
-// the CLI.
-constexpr std::chrono::minutes kGnuplotTimeout{5};
 
 // Enough digits for milliseconds over days of virtual time and for exact byte counts.
 std::string num(double v) {
@@ -765,14 +761,6 @@ std::string terminal_pass(const Context& c, const std::string& name, const std::
     return gp.str();
 }
 
-struct GnuplotRun {
-    fs::path main_script; // <name>.gp, all passes: what the reader reruns
-    fs::path script, log; // this pass only
-    std::vector<fs::path> outputs;
-    host::CommandResult result;
-    std::exception_ptr error;
-};
-
 // Writes each job's <name>.gp (every format, what a reader reruns) and runs one gnuplot per
 // job and format at once: gnuplot is single-threaded and the plots do not depend on each other.
 void render_all(const Context& c, const std::vector<PlotJob>& jobs, PlotResult& result) {
@@ -803,39 +791,10 @@ void render_all(const Context& c, const std::vector<PlotJob>& jobs, PlotResult& 
         }
         write_text(c.dir / (job.name + ".gp"), all.str());
     }
-    std::vector<std::thread> threads;
+    run_gnuplot(c.dir, c.options.gnuplot, runs);
     for (GnuplotRun& run : runs) {
-        threads.emplace_back([&c, &run] {
-            try {
-                host::CommandOptions io;
-                io.cwd = c.dir;
-                io.stdout_file = run.log;
-                io.stderr_file = run.log;
-                run.result = host::run_command({c.options.gnuplot, run.script.filename().string()},
-                                               kGnuplotTimeout, io);
-            } catch (...) {
-                run.error = std::current_exception();
-            }
-        });
-    }
-    for (std::thread& t : threads)
-        t.join();
-    for (GnuplotRun& run : runs) {
-        if (run.error)
-            std::rethrow_exception(run.error);
         const std::string messages = read_text(run.log);
-        if (!run.result.success())
-            throw ReportError(
-                "gnuplot failed on " + run.main_script.string() + " (" +
-                run.script.filename().string() + ", " +
-                (run.result.timed_out ? std::string("timed out") : run.result.status.describe()) +
-                "):\n" + messages);
-        for (const fs::path& o : run.outputs) {
-            if (fs::file_size(o, ec) == 0 || ec)
-                throw ReportError("gnuplot wrote no " + o.string() + " from " +
-                                  run.script.string() + "\n" + messages);
-            result.images.push_back(o);
-        }
+        result.images.insert(result.images.end(), run.outputs.begin(), run.outputs.end());
         std::istringstream lines(messages);
         for (std::string line; std::getline(lines, line);)
             if (!line.empty())
