@@ -13,6 +13,9 @@ foreach(id IN LISTS LWIPSIM_PROFILE_IDS)
     endif()
 endforeach()
 install(TARGETS ${_lwipsim_exes} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+if(LWIPSIM_ILP32) # the 32-bit device worker, built by cmake/ilp32_worker.cmake
+    install(PROGRAMS ${CMAKE_BINARY_DIR}/bin/lwipsim-ilp32 DESTINATION ${CMAKE_INSTALL_BINDIR})
+endif()
 # Found next to the executable (sim/host/vclock_peer.h).
 install(TARGETS lwipsim_vclock LIBRARY DESTINATION ${CMAKE_INSTALL_BINDIR})
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -55,16 +56,44 @@ std::string describe_exit(int code) {
 
 namespace {
 
-std::string profile_of(const scenario::Scenario& sc) {
-    return sc.profile == scenario::Profile::kEspIdfV44 ? "esp-idf-v4.4" : "upstream-2.1.3";
+// The executable built for a scenario's lwIP profile and device ABI, as installed side by side:
+// lwipsim (esp-idf-v4.4, host sizes), lwipsim-ilp32 (esp-idf-v4.4, 32-bit device) and
+// lwipsim-upstream-2.1.3.
+std::string worker_binary_of(const scenario::Scenario& sc) {
+    if (sc.profile == scenario::Profile::kUpstream213)
+        return "lwipsim-upstream-2.1.3";
+    return sc.abi == scenario::Abi::kIlp32 ? "lwipsim-ilp32" : "lwipsim";
 }
 
-// lwIP's options are compile-time: a variant of the other profile runs in the sibling binary
-// built for it, as a one-variant `run` into the same parent folder.
-[[noreturn]] void exec_sibling(const std::string& profile, const VariantJob& job) {
+bool is_worker_for(const scenario::Scenario& sc) {
+    const bool ilp32_build = sizeof(void*) == 4;
+    const std::string profile =
+        sc.profile == scenario::Profile::kEspIdfV44 ? "esp-idf-v4.4" : "upstream-2.1.3";
+    return profile == port::profile_name() && (sc.abi == scenario::Abi::kIlp32) == ilp32_build;
+}
+
+// A kernel without 32-bit support (IA32 emulation off, or a VM that lacks it) refuses the
+// 32-bit worker with ENOEXEC. It then runs under qemu-i386 (Debian's qemu-user): the same
+// 32-bit code, its system calls passed to this kernel (docs/design.md, "The device in 32 bits").
+[[noreturn]] void exec_under_qemu(std::vector<char*>& argv) {
+    std::string qemu = "qemu-i386";
+    argv.insert(argv.begin(), qemu.data());
+    setenv("LWIPSIM_DEVICE_EMULATOR", "qemu-i386", 1); // summary.json's device.emulator
+    execvp(argv[0], argv.data());
+    std::fprintf(stderr,
+                 "lwipsim: this kernel cannot run the 32-bit device worker %s (abi: ilp32), and "
+                 "qemu-i386 cannot be started (%s): install Debian's qemu-user "
+                 "(scripts/bootstrap does), or set abi: host\n",
+                 argv[1], std::strerror(errno));
+    _exit(kExitEnvironment);
+}
+
+// lwIP's options are compile-time, and so are structure sizes: a variant of another profile or
+// ABI runs in the sibling binary built for it, as a one-variant `run` into the same parent
+// folder.
+[[noreturn]] void exec_sibling(const std::string& binary, const VariantJob& job) {
     fs::path self = fs::read_symlink("/proc/self/exe");
-    fs::path sibling =
-        self.parent_path() / (profile == "esp-idf-v4.4" ? "lwipsim" : "lwipsim-" + profile);
+    fs::path sibling = self.parent_path() / binary;
     std::vector<std::string> args = {
         sibling.string(), "--quiet",   "run",   job.scenario,
         "--variant",      job.variant, "--out", job.parent_out.string(),
@@ -78,7 +107,13 @@ std::string profile_of(const scenario::Scenario& sc) {
         argv.push_back(a.data());
     argv.push_back(nullptr);
     execv(argv[0], argv.data());
-    std::fprintf(stderr, "lwipsim: cannot exec %s: %s\n", sibling.c_str(), std::strerror(errno));
+    if (errno == ENOEXEC && binary == "lwipsim-ilp32")
+        exec_under_qemu(argv);
+    std::fprintf(stderr, "lwipsim: cannot exec %s: %s%s\n", sibling.c_str(), std::strerror(errno),
+                 binary == "lwipsim-ilp32" && errno == ENOENT
+                     ? " (abi: ilp32 needs the 32-bit build: configure with LWIPSIM_ILP32=ON "
+                       "after scripts/bootstrap, or set abi: host)"
+                     : "");
     _exit(kExitEnvironment);
 }
 
@@ -92,8 +127,8 @@ std::string profile_of(const scenario::Scenario& sc) {
         auto sc = job.variant == "base" ? base : scenario::resolve_variant(base, job.variant);
         if (job.seed)
             sc.seed = *job.seed;
-        if (profile_of(sc) != port::profile_name())
-            exec_sibling(profile_of(sc), job);
+        if (!is_worker_for(sc))
+            exec_sibling(worker_binary_of(sc), job);
         auto result = runner::run_variant(sc, job.parent_out / job.variant);
         rc = result.expectations_passed ? kExitPassed : kExitFailed;
         for (const auto& w : result.warnings)

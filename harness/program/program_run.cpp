@@ -5,12 +5,15 @@
 #include "sim/heap/device_heap.h"
 
 #include <dlfcn.h>
+#include <elf.h>
 #include <unistd.h>
 
 #include <cctype>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <stdexcept>
 
 namespace lwipsim::program {
@@ -29,6 +32,37 @@ std::string load_error(const std::string& path, const std::string& dl) {
                "outside it are a load error, never a silent stub)";
     }
     return "app.program " + path + " cannot be loaded: " + dl;
+}
+
+// ELFCLASS32 or ELFCLASS64 from the file's ELF header; 0 when it is not an ELF file.
+int elf_class(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    unsigned char ident[EI_NIDENT] = {};
+    if (!in.read(reinterpret_cast<char*>(ident), EI_NIDENT) ||
+        std::memcmp(ident, ELFMAG, SELFMAG) != 0)
+        return 0;
+    return ident[EI_CLASS];
+}
+
+// The scenario names the program as built for the host (lib<name>.so); lwipsim_add_device_program
+// puts the same program built for the 32-bit device beside it, as ilp32/lib<name>.so. This
+// worker loads the build whose word size is its own.
+std::string build_for_this_device(const std::string& path) {
+    constexpr int kOwnClass = sizeof(void*) == 4 ? ELFCLASS32 : ELFCLASS64;
+    const int cls = elf_class(path);
+    if (cls == 0 || cls == kOwnClass)
+        return path; // dlopen says what is wrong with a file that is not ELF
+    namespace fs = std::filesystem;
+    const fs::path given(path);
+    const fs::path twin = kOwnClass == ELFCLASS32 ? given.parent_path() / "ilp32" / given.filename()
+                                                 : given.parent_path().parent_path() / given.filename();
+    if (elf_class(twin.string()) == kOwnClass)
+        return twin.string();
+    const char* device = kOwnClass == ELFCLASS32 ? "32-bit (abi: ilp32)" : "64-bit (abi: host)";
+    throw std::invalid_argument(
+        "app.program " + path + " is built for " + (cls == ELFCLASS32 ? "32" : "64") +
+        "-bit, and this device is " + device + "; no build for it at " + twin.string() +
+        " (lwipsim_add_device_program builds both; docs/programs.md), or set abi to match");
 }
 
 // A crash in the program takes the worker with it (one device per process): the CLI reports
@@ -74,7 +108,8 @@ void disarm_crash_note() {
 
 } // namespace
 
-LoadedProgram LoadedProgram::load(const std::string& path) {
+LoadedProgram LoadedProgram::load(const std::string& named) {
+    const std::string path = build_for_this_device(named);
     // RTLD_NOW: a missing symbol is found here, before the run starts, not at the first call.
     // RTLD_LOCAL: the program's own symbols do not leak into lwIP's or each other's.
     void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);

@@ -38,6 +38,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -941,6 +942,15 @@ MeasuredRun measured_run(const RunState& st) {
     return m;
 }
 
+// Which build ran the device: its structure sizes, and whether an emulator ran it (a kernel
+// without 32-bit support runs lwipsim-ilp32 under qemu-i386; harness/cli/cli_common.cpp).
+json device_json() {
+    const char* emulator = std::getenv("LWIPSIM_DEVICE_EMULATOR");
+    return {{"abi", sizeof(void*) == 4 ? "ilp32" : "host"},
+            {"pointer_bytes", sizeof(void*)},
+            {"emulator", emulator != nullptr ? json(emulator) : json(nullptr)}};
+}
+
 json options_json(const scenario::Scenario& sc) {
     return {{"tcp_maxrtx", lwipsim_tcp_maxrtx},
             {"tcp_synmaxrtx", lwipsim_tcp_synmaxrtx},
@@ -1116,7 +1126,9 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
 
     auto& heap = DeviceHeap::instance();
     // No budget in the scenario: measure only (a budget far above any device's heap).
-    heap.configure(sc.heap.budget.value_or(size_t{1} << 40), sc.heap.block_overhead);
+    // No budget: only measured (the loader caps a budget to what this build's size_t holds).
+    heap.configure(static_cast<size_t>(sc.heap.budget.value_or(SIZE_MAX)),
+                   static_cast<size_t>(sc.heap.block_overhead));
     port::install_mbedtls_platform(device_epoch(managed));
     port::apply_tcp_settings(tcp_settings(sc));
     auto& sched = create_scheduler(sc);
@@ -1213,6 +1225,7 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
         {"wall_time_s",
          std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count()},
         {"profile", port::profile_name()},
+        {"device", device_json()},
         {"options", options_json(sc)},
         {"heap", heap_json(st)},
         {"pcbs", Recorder::pcbs_json(st.probe.records())},

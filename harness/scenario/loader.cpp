@@ -1100,6 +1100,25 @@ void read_app(const Doc& doc, const YAML::Node& n, AppSettings& a,
         a.actions = read_app_actions(doc, v, *f, scenario_duration);
 }
 
+// A 32-bit device addresses 4 GiB in all; its heap gets at most a quarter (an ESP32 has MiBs).
+uint64_t max_heap_budget(Abi abi) {
+    return abi == Abi::kIlp32 ? uint64_t{1} << 30 : uint64_t{1} << 40;
+}
+
+// `abi`: the esp-idf-v4.4 profile is a 32-bit device unless the scenario asks for the host's
+// sizes; the upstream profile has no device behind it, and only the host build.
+void read_abi(const Doc& doc, const Section& top, const Values& v, Scenario& sc) {
+    const Field* f = top.find("abi");
+    if (f == nullptr) {
+        sc.abi = sc.profile == Profile::kEspIdfV44 ? Abi::kIlp32 : Abi::kHost;
+        return;
+    }
+    sc.abi = v.choice(*f, Abi::kHost);
+    if (sc.abi == Abi::kIlp32 && sc.profile != Profile::kEspIdfV44)
+        doc.fail(f->value, "abi: ilp32 is built for the esp-idf-v4.4 profile only (profile is " +
+                               std::string(to_string(sc.profile)) + "); use abi: host");
+}
+
 void read_lwip(const Doc& doc, const YAML::Node& n, LwipOverrides& l) {
     Section s(doc, n, "lwip",
               {"tcp_maxrtx", "tcp_synmaxrtx", "tcp_rto_initial", "tcp_msl", "tcp_fin_wait_timeout",
@@ -1223,7 +1242,7 @@ Scenario resolve_once(std::string_view text, const std::filesystem::path& file,
         doc.fail(root, std::string("the top level must be a map of keys, got ") + kind_name(root));
 
     static constexpr std::string_view kTop[] = {
-        "description", "seed",     "duration", "time",         "profile",
+        "description", "seed",     "duration", "time",         "profile",      "abi",
         "lwip",        "heap",     "link",     "broker",       "app",
         "faults",      "sampling", "variants", "expectations", "https_server"};
     std::vector<RawVariant> variants;
@@ -1308,6 +1327,7 @@ Scenario resolve_once(std::string_view text, const std::filesystem::path& file,
                              std::chrono::hours(24 * 365));
     if (const Field* f = top.find("profile"))
         sc.profile = v.choice(*f, Profile::kUpstream213);
+    read_abi(doc, top, v, sc);
     if (const Field* f = top.find("time")) {
         Section s(doc, f->value, "time", {"mode", "host_grace", "broker_clock"});
         Values tv(doc, s);
@@ -1324,7 +1344,7 @@ Scenario resolve_once(std::string_view text, const std::filesystem::path& file,
         Section s(doc, f->value, "heap", {"budget", "block_overhead"});
         Values hv(doc, s);
         if (const Field* g = s.find("budget"))
-            sc.heap.budget = hv.size(*g, 1024, uint64_t{1} << 40);
+            sc.heap.budget = hv.size(*g, 1024, max_heap_budget(sc.abi));
         if (const Field* g = s.find("block_overhead"))
             sc.heap.block_overhead = hv.size(*g, 0, 1024);
     }

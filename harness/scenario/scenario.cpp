@@ -45,6 +45,15 @@ const char* to_string(Profile v) {
     }
     return "?";
 }
+const char* to_string(Abi v) {
+    switch (v) {
+    case Abi::kIlp32:
+        return "ilp32";
+    case Abi::kHost:
+        return "host";
+    }
+    return "?";
+}
 const char* to_string(LinkKind v) {
     switch (v) {
     case LinkKind::kInMemory:

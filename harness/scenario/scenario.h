@@ -34,6 +34,9 @@ struct TimeSettings {
 };
 
 enum class Profile { kEspIdfV44, kUpstream213 };
+/// The device's structure sizes: ilp32 runs lwIP, mbedTLS, the app and the heap in the 32-bit
+/// build (`lwipsim-ilp32`, 4-byte pointers as on an ESP32); host in the 64-bit one.
+enum class Abi { kIlp32, kHost };
 
 struct KeepaliveOverrides {
     std::optional<bool> enabled;
@@ -326,6 +329,7 @@ struct Scenario {
     SimDuration duration{0};
     TimeSettings time;
     Profile profile = Profile::kEspIdfV44;
+    Abi abi = Abi::kIlp32; ///< the loader's default follows the profile (docs/scenarios.md)
     LwipOverrides lwip;
     HeapSettings heap;
     LinkSettings link;
@@ -353,6 +357,7 @@ bool applies_to(const Expectation& e, const Scenario& s);
 const char* to_string(TimeMode v);
 const char* to_string(BrokerClock v);
 const char* to_string(Profile v);
+const char* to_string(Abi v);
 const char* to_string(LinkKind v);
 const char* to_string(BrokerMode v);
 const char* to_string(FaultType v);

@@ -187,6 +187,7 @@ nlohmann::json to_json(const Scenario& s) {
                  {"host_grace", seconds(s.time.host_grace)},
                  {"broker_clock", to_string(s.time.broker_clock)}};
     j["profile"] = to_string(s.profile);
+    j["abi"] = to_string(s.abi);
     json l = json::object();
     auto opt_s = [](const std::optional<SimDuration>& d) { return d ? json(seconds(*d)) : json(); };
     auto opt = [](const auto& o) { return o ? json(*o) : json(); };
@@ -304,6 +305,7 @@ std::string to_yaml(const Scenario& s) {
     kv(out, "seed", s.seed);
     kv(out, "duration", format_duration(s.duration));
     kv(out, "profile", to_string(s.profile));
+    kv(out, "abi", to_string(s.abi));
     out << YAML::Key << "time" << YAML::Value << YAML::BeginMap;
     kv(out, "mode", to_string(s.time.mode));
     kv(out, "host_grace", format_duration(s.time.host_grace));

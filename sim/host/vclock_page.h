@@ -42,3 +42,18 @@ struct lwipsim_vclock_page {
     int32_t attached_pid;       /* getpid() of the program once the library mapped the page */
     char error[512];            /* why the library gave up (an uncovered wait), NUL-terminated */
 };
+
+/* The 32-bit device build (issue 16) shares this page with the 64-bit broker: every field must
+ * sit at the same offset in both ABIs (int64_t is only 4-aligned in i386 structs, so each one
+ * is placed at an 8-aligned offset by hand). */
+#ifdef __cplusplus
+#define LWIPSIM_VCLOCK_ASSERT static_assert
+#else
+#define LWIPSIM_VCLOCK_ASSERT _Static_assert
+#endif
+LWIPSIM_VCLOCK_ASSERT(__builtin_offsetof(struct lwipsim_vclock_page, deadline_ns) == 40,
+                      "vclock page layout differs between ABIs");
+LWIPSIM_VCLOCK_ASSERT(__builtin_offsetof(struct lwipsim_vclock_page, grant_ns) == 56,
+                      "vclock page layout differs between ABIs");
+LWIPSIM_VCLOCK_ASSERT(__builtin_offsetof(struct lwipsim_vclock_page, error) == 72,
+                      "vclock page layout differs between ABIs");

@@ -24,8 +24,17 @@ class Rng {
     /// True with probability p; p <= 0 never, p >= 1 always.
     bool bernoulli(double p) { return uniform01() < p; }
     /// Uniform integer in [0, n), n > 0 (multiply-shift; bias is below 2^-32 for our n).
-    uint64_t below(uint64_t n) {
-        return static_cast<uint64_t>((static_cast<unsigned __int128>(next_u64()) * n) >> 64);
+    uint64_t below(uint64_t n) { return mul_high(next_u64(), n); }
+
+    /// The high 64 bits of the 128-bit product a * b, from 32-bit halves: the 32-bit device
+    /// build (issue 16) has no unsigned __int128, and both builds must draw the same numbers.
+    static constexpr uint64_t mul_high(uint64_t a, uint64_t b) {
+        const uint64_t a_lo = a & 0xFFFFFFFFu, a_hi = a >> 32;
+        const uint64_t b_lo = b & 0xFFFFFFFFu, b_hi = b >> 32;
+        const uint64_t lo_lo = a_lo * b_lo, hi_lo = a_hi * b_lo;
+        const uint64_t lo_hi = a_lo * b_hi, hi_hi = a_hi * b_hi;
+        const uint64_t middle = (lo_lo >> 32) + (hi_lo & 0xFFFFFFFFu) + lo_hi;
+        return hi_hi + (hi_lo >> 32) + (middle >> 32);
     }
 
     static constexpr uint64_t mix(uint64_t z) {

@@ -219,6 +219,23 @@ TEST(LinkFaults, SameSeedSameDecisionsDifferentSeedDifferent) {
     EXPECT_NE(derive_seed(11, "a"), derive_seed(11, "b"));
 }
 
+// Rng::below's 64x64 -> high 64 multiply is built from 32-bit halves so that the 32-bit device
+// build (no __int128) draws the same numbers: here it must equal the compiler's 128-bit product.
+TEST(LinkFaults, MulHighMatchesThe128BitProduct) {
+    Rng draws(99);
+    const uint64_t edges[] = {0, 1, 0xFFFFFFFFu, 0x100000000ULL, ~0ULL, ~0ULL - 1};
+    auto wide = [](uint64_t a, uint64_t b) {
+        return static_cast<uint64_t>((static_cast<unsigned __int128>(a) * b) >> 64);
+    };
+    for (uint64_t a : edges)
+        for (uint64_t b : edges)
+            EXPECT_EQ(Rng::mul_high(a, b), wide(a, b)) << a << " * " << b;
+    for (int i = 0; i < 100000; ++i) {
+        const uint64_t a = draws.next_u64(), b = draws.next_u64();
+        ASSERT_EQ(Rng::mul_high(a, b), wide(a, b)) << a << " * " << b;
+    }
+}
+
 TEST(LinkFaults, DelayWithJitterStaysInRange) {
     Rig rig(spec("delay", {{"delay_ms", 100}, {"jitter_ms", 20}}), 9);
     for (int i = 0; i < 1000; ++i) {
