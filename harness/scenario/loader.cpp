@@ -1104,7 +1104,8 @@ void read_app(const Doc& doc, const YAML::Node& n, AppSettings& a,
 // cost, so it replaces the default allocator's; poisoning and task tracking only exist in
 // ESP-IDF's heap, and task tracking needs poisoning there (Kconfig HEAP_TASK_TRACKING).
 void read_heap(const Doc& doc, const YAML::Node& n, HeapSettings& h) {
-    Section s(doc, n, "heap", {"budget", "allocator", "block_overhead", "poisoning", "task_tracking"});
+    Section s(doc, n, "heap",
+              {"budget", "allocator", "block_overhead", "poisoning", "task_tracking"});
     Values v(doc, s);
     if (const Field* f = s.find("budget"))
         h.budget = v.size(*f, 1024, uint64_t{1} << 40);
@@ -1351,8 +1352,8 @@ Scenario resolve_once(std::string_view text, const std::filesystem::path& file,
     }
     if (const Field* f = top.find("lwip"))
         read_lwip(doc, f->value, sc.lwip);
-    sc.heap.allocator = sc.profile == Profile::kEspIdfV44 ? HeapAllocator::kEspIdfV44
-                                                          : HeapAllocator::kNone;
+    sc.heap.allocator =
+        sc.profile == Profile::kEspIdfV44 ? HeapAllocator::kEspIdfV44 : HeapAllocator::kNone;
     if (const Field* f = top.find("heap"))
         read_heap(doc, f->value, sc.heap);
     if (const Field* f = top.find("link")) {

@@ -67,7 +67,7 @@ struct HeapSettings {
     HeapAllocator allocator = HeapAllocator::kEspIdfV44;
     uint64_t block_overhead = 0; ///< allocator none: bytes charged per block on top of its size
     HeapPoisoning poisoning = HeapPoisoning::kNone; ///< allocator esp-idf-v4.4 only
-    bool task_tracking = false; ///< HEAP_TASK_TRACKING; needs poisoning
+    bool task_tracking = false;                     ///< HEAP_TASK_TRACKING; needs poisoning
     bool operator==(const HeapSettings&) const = default;
 };
 

@@ -19,12 +19,12 @@ using lwipsim::heap::Subsystem;
 
 TEST(BlockCost, EspIdfWithoutPoisoning) {
     BlockCost c = BlockCost::esp_idf_v4_4(Poisoning::kNone, false);
-    EXPECT_EQ(c.charge(1), 16u);    // 1 -> 4 -> min 12, + 4
-    EXPECT_EQ(c.charge(12), 16u);   // exactly the smallest block, + 4
-    EXPECT_EQ(c.charge(13), 20u);   // 13 -> 16, + 4
-    EXPECT_EQ(c.charge(16), 20u);   // already a multiple of 4
-    EXPECT_EQ(c.charge(17), 24u);   // 17 -> 20, + 4
-    EXPECT_EQ(c.charge(40), 44u);   // esp-mqtt's outbox_item_t
+    EXPECT_EQ(c.charge(1), 16u);  // 1 -> 4 -> min 12, + 4
+    EXPECT_EQ(c.charge(12), 16u); // exactly the smallest block, + 4
+    EXPECT_EQ(c.charge(13), 20u); // 13 -> 16, + 4
+    EXPECT_EQ(c.charge(16), 20u); // already a multiple of 4
+    EXPECT_EQ(c.charge(17), 24u); // 17 -> 20, + 4
+    EXPECT_EQ(c.charge(40), 44u); // esp-mqtt's outbox_item_t
     EXPECT_EQ(c.charge(4096), 4100u);
     EXPECT_EQ(c.charge(4097), 4104u); // 4097 -> 4100, + 4
 }
@@ -32,10 +32,10 @@ TEST(BlockCost, EspIdfWithoutPoisoning) {
 TEST(BlockCost, EspIdfPoisoningAddsTwelveBytesBeforeRounding) {
     for (Poisoning p : {Poisoning::kLight, Poisoning::kComprehensive}) {
         BlockCost c = BlockCost::esp_idf_v4_4(p, false);
-        EXPECT_EQ(c.charge(1), 20u);       // 1 + 12 = 13 -> 16, + 4
-        EXPECT_EQ(c.charge(4), 20u);       // 4 + 12 = 16, + 4
-        EXPECT_EQ(c.charge(13), 32u);      // 13 + 12 = 25 -> 28, + 4
-        EXPECT_EQ(c.charge(4096), 4112u);  // 4096 + 12 = 4108, + 4
+        EXPECT_EQ(c.charge(1), 20u);      // 1 + 12 = 13 -> 16, + 4
+        EXPECT_EQ(c.charge(4), 20u);      // 4 + 12 = 16, + 4
+        EXPECT_EQ(c.charge(13), 32u);     // 13 + 12 = 25 -> 28, + 4
+        EXPECT_EQ(c.charge(4096), 4112u); // 4096 + 12 = 4108, + 4
     }
 }
 
