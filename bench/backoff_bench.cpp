@@ -27,7 +27,7 @@ int main() {
     int attempts = 0;
     auto wall0 = std::chrono::steady_clock::now();
     s.run("app", 5, [&] {
-        heap::DeviceHeap::instance().configure(1 << 20, 0);
+        heap::DeviceHeap::instance().configure(1 << 20, heap::BlockCost{});
         port::apply_tcp_settings(port::profile_defaults());
         port::LinkNetif netif(&nothing);
         port::start_stack(&netif, {}, 1);

@@ -10,6 +10,7 @@
 #include "harness/runner/broker_faults.h"
 #include "harness/runner/broker_side.h"
 #include "harness/runner/fault_triggers.h"
+#include "harness/runner/heap_cost.h"
 #include "harness/runner/heap_outbox.h"
 #include "harness/runner/https_server.h"
 #include "harness/runner/metrics_eval.h"
@@ -952,6 +953,8 @@ json device_json() {
 }
 
 json options_json(const scenario::Scenario& sc) {
+    // Each heap key is null where the allocator has no such setting.
+    const bool esp_idf_heap = sc.heap.allocator == scenario::HeapAllocator::kEspIdfV44;
     return {{"tcp_maxrtx", lwipsim_tcp_maxrtx},
             {"tcp_synmaxrtx", lwipsim_tcp_synmaxrtx},
             {"tcp_rto_initial_ms", lwipsim_tcp_rto_initial_ms},
@@ -960,7 +963,10 @@ json options_json(const scenario::Scenario& sc) {
             {"so_linger_available", lwipsim_so_linger_available != 0},
             {"tcp_pcb_cap", lwipsim_tcp_pcb_cap},
             {"linger_s", sc.app.linger ? json(SimTime{*sc.app.linger}.seconds()) : json(nullptr)},
-            {"heap_block_overhead", sc.heap.block_overhead}};
+            {"heap_allocator", scenario::to_string(sc.heap.allocator)},
+            {"heap_block_overhead", esp_idf_heap ? json(nullptr) : json(sc.heap.block_overhead)},
+            {"heap_poisoning", esp_idf_heap ? json(to_string(sc.heap.poisoning)) : json(nullptr)},
+            {"heap_task_tracking", esp_idf_heap ? json(sc.heap.task_tracking) : json(nullptr)}};
 }
 
 json heap_json(const RunState& st) {
@@ -1125,10 +1131,8 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
         start_broker(sc, partial, tap.get(), managed, vclock ? &*vclock : nullptr);
 
     auto& heap = DeviceHeap::instance();
-    // No budget in the scenario: measure only (a budget far above any device's heap).
     // No budget: only measured (the loader caps a budget to what this build's size_t holds).
-    heap.configure(static_cast<size_t>(sc.heap.budget.value_or(SIZE_MAX)),
-                   static_cast<size_t>(sc.heap.block_overhead));
+    heap.configure(static_cast<size_t>(sc.heap.budget.value_or(SIZE_MAX)), block_cost(sc.heap));
     port::install_mbedtls_platform(device_epoch(managed));
     port::apply_tcp_settings(tcp_settings(sc));
     auto& sched = create_scheduler(sc);

@@ -1119,6 +1119,38 @@ void read_abi(const Doc& doc, const Section& top, const Values& v, Scenario& sc)
                                std::string(to_string(sc.profile)) + "); use abi: host");
 }
 
+// `h.allocator` holds the profile's default on entry. `block_overhead` is the user's own flat
+// cost, so it replaces the default allocator's; poisoning and task tracking only exist in
+// ESP-IDF's heap, and task tracking needs poisoning there (Kconfig HEAP_TASK_TRACKING).
+void read_heap(const Doc& doc, const YAML::Node& n, uint64_t max_budget, HeapSettings& h) {
+    Section s(doc, n, "heap",
+              {"budget", "allocator", "block_overhead", "poisoning", "task_tracking"});
+    Values v(doc, s);
+    if (const Field* f = s.find("budget"))
+        h.budget = v.size(*f, 1024, max_budget);
+    const Field* allocator = s.find("allocator");
+    if (allocator != nullptr)
+        h.allocator = v.choice(*allocator, HeapAllocator::kNone);
+    if (const Field* f = s.find("block_overhead")) {
+        if (allocator != nullptr && h.allocator != HeapAllocator::kNone)
+            v.fail(*f, std::string("only with allocator none (allocator ") +
+                           to_string(h.allocator) + " charges its own per-block cost)");
+        h.allocator = HeapAllocator::kNone;
+        h.block_overhead = v.size(*f, 0, 1024);
+    }
+    if (const Field* f = s.find("poisoning")) {
+        h.poisoning = v.choice(*f, HeapPoisoning::kComprehensive);
+        if (h.allocator != HeapAllocator::kEspIdfV44 && h.poisoning != HeapPoisoning::kNone)
+            v.fail(*f, "only with allocator esp-idf-v4.4 (heap poisoning is ESP-IDF's)");
+    }
+    if (const Field* f = s.find("task_tracking")) {
+        h.task_tracking = v.boolean(*f);
+        if (h.task_tracking && h.poisoning == HeapPoisoning::kNone)
+            v.fail(*f, "needs poisoning light or comprehensive (ESP-IDF keeps the task in the "
+                       "poisoning header)");
+    }
+}
+
 void read_lwip(const Doc& doc, const YAML::Node& n, LwipOverrides& l) {
     Section s(doc, n, "lwip",
               {"tcp_maxrtx", "tcp_synmaxrtx", "tcp_rto_initial", "tcp_msl", "tcp_fin_wait_timeout",
@@ -1340,14 +1372,10 @@ Scenario resolve_once(std::string_view text, const std::filesystem::path& file,
     }
     if (const Field* f = top.find("lwip"))
         read_lwip(doc, f->value, sc.lwip);
-    if (const Field* f = top.find("heap")) {
-        Section s(doc, f->value, "heap", {"budget", "block_overhead"});
-        Values hv(doc, s);
-        if (const Field* g = s.find("budget"))
-            sc.heap.budget = hv.size(*g, 1024, max_heap_budget(sc.abi));
-        if (const Field* g = s.find("block_overhead"))
-            sc.heap.block_overhead = hv.size(*g, 0, 1024);
-    }
+    sc.heap.allocator =
+        sc.profile == Profile::kEspIdfV44 ? HeapAllocator::kEspIdfV44 : HeapAllocator::kNone;
+    if (const Field* f = top.find("heap"))
+        read_heap(doc, f->value, max_heap_budget(sc.abi), sc.heap);
     if (const Field* f = top.find("link")) {
         Section s(doc, f->value, "link", {"kind", "latency", "rate", "queue_frames", "capture"});
         Values lv(doc, s);

@@ -54,6 +54,26 @@ const char* to_string(Abi v) {
     }
     return "?";
 }
+const char* to_string(HeapAllocator v) {
+    switch (v) {
+    case HeapAllocator::kEspIdfV44:
+        return "esp-idf-v4.4";
+    case HeapAllocator::kNone:
+        return "none";
+    }
+    return "?";
+}
+const char* to_string(HeapPoisoning v) {
+    switch (v) {
+    case HeapPoisoning::kNone:
+        return "none";
+    case HeapPoisoning::kLight:
+        return "light";
+    case HeapPoisoning::kComprehensive:
+        return "comprehensive";
+    }
+    return "?";
+}
 const char* to_string(LinkKind v) {
     switch (v) {
     case LinkKind::kInMemory:

@@ -59,9 +59,18 @@ struct LwipOverrides {
     bool operator==(const LwipOverrides&) const = default;
 };
 
+/// Whose per-block cost the device heap charges (docs/fidelity.md).
+enum class HeapAllocator { kEspIdfV44, kNone };
+/// ESP-IDF's heap poisoning level (Kconfig HEAP_CORRUPTION_DETECTION).
+enum class HeapPoisoning { kNone, kLight, kComprehensive };
+
+/// Resolved by the loader: `allocator` is the profile's unless the scenario names one.
 struct HeapSettings {
     std::optional<uint64_t> budget; ///< bytes; empty = unlimited (measure only)
-    uint64_t block_overhead = 0;    ///< bytes charged per allocation on top of its size
+    HeapAllocator allocator = HeapAllocator::kEspIdfV44;
+    uint64_t block_overhead = 0; ///< allocator none: bytes charged per block on top of its size
+    HeapPoisoning poisoning = HeapPoisoning::kNone; ///< allocator esp-idf-v4.4 only
+    bool task_tracking = false;                     ///< HEAP_TASK_TRACKING; needs poisoning
     bool operator==(const HeapSettings&) const = default;
 };
 
@@ -358,6 +367,8 @@ const char* to_string(TimeMode v);
 const char* to_string(BrokerClock v);
 const char* to_string(Profile v);
 const char* to_string(Abi v);
+const char* to_string(HeapAllocator v);
+const char* to_string(HeapPoisoning v);
 const char* to_string(LinkKind v);
 const char* to_string(BrokerMode v);
 const char* to_string(FaultType v);

@@ -203,7 +203,11 @@ nlohmann::json to_json(const Scenario& s) {
                       {"intvl", opt_s(s.lwip.keepalive.intvl)},
                       {"cnt", opt(s.lwip.keepalive.cnt)}};
     j["lwip"] = l;
-    j["heap"] = {{"budget", opt(s.heap.budget)}, {"block_overhead", s.heap.block_overhead}};
+    j["heap"] = {{"budget", opt(s.heap.budget)},
+                 {"allocator", to_string(s.heap.allocator)},
+                 {"block_overhead", s.heap.block_overhead},
+                 {"poisoning", to_string(s.heap.poisoning)},
+                 {"task_tracking", s.heap.task_tracking}};
     j["link"] = {{"kind", to_string(s.link.kind)},
                  {"latency", seconds(s.link.latency)},
                  {"rate", opt(s.link.rate)},
@@ -342,7 +346,14 @@ std::string to_yaml(const Scenario& s) {
     out << YAML::Key << "heap" << YAML::Value << YAML::BeginMap;
     if (s.heap.budget)
         kv(out, "budget", format_size(*s.heap.budget));
-    kv(out, "block_overhead", format_size(s.heap.block_overhead));
+    // Only the keys the allocator takes, so the resolved scenario loads again as it is.
+    kv(out, "allocator", to_string(s.heap.allocator));
+    if (s.heap.allocator == HeapAllocator::kNone) {
+        kv(out, "block_overhead", format_size(s.heap.block_overhead));
+    } else {
+        kv(out, "poisoning", to_string(s.heap.poisoning));
+        kv(out, "task_tracking", s.heap.task_tracking);
+    }
     out << YAML::EndMap;
 
     out << YAML::Key << "link" << YAML::Value << YAML::BeginMap;

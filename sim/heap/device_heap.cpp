@@ -42,11 +42,11 @@ DeviceHeap& DeviceHeap::instance() {
     return heap;
 }
 
-void DeviceHeap::configure(size_t budget, size_t block_overhead) {
+void DeviceHeap::configure(size_t budget, BlockCost cost) {
     if (in_use_ != 0)
         heap_corrupt("configure() while blocks are live");
     budget_ = budget;
-    overhead_ = block_overhead;
+    cost_ = cost;
     peak_ = 0;
     window_ = {};
     alloc_counter_ = 0;
@@ -86,7 +86,7 @@ bool DeviceHeap::should_fail(Subsystem s, size_t charge, bool& injected) {
 void* DeviceHeap::allocate(Subsystem s, size_t size) {
     auto& st = stats_[static_cast<size_t>(s)];
     ++alloc_counter_;
-    size_t charge = size + overhead_;
+    size_t charge = cost_.charge(size);
     bool injected = false;
     if (should_fail(s, charge, injected)) {
         ++st.failures;
@@ -132,7 +132,7 @@ void DeviceHeap::release(void* ptr) {
         return;
     auto* h = static_cast<BlockHeader*>(ptr) - 1;
     auto& st = stats_[static_cast<size_t>(h->subsystem)];
-    size_t charge = h->size + overhead_;
+    size_t charge = cost_.charge(h->size);
     if (st.in_use < charge || in_use_ < charge)
         heap_corrupt("free of more than is in use");
     // The observer sees the block while it is still intact (a PCB probe reads its fields).
@@ -152,13 +152,13 @@ void DeviceHeap::release(void* ptr) {
 }
 
 size_t DeviceHeap::charge_of(const void* ptr) const {
-    return (static_cast<const BlockHeader*>(ptr) - 1)->size + overhead_;
+    return cost_.charge((static_cast<const BlockHeader*>(ptr) - 1)->size);
 }
 
 size_t DeviceHeap::sum_live_blocks() const {
     size_t sum = 0;
     for (const BlockHeader* h = g_live; h != nullptr; h = h->next)
-        sum += h->size + overhead_;
+        sum += cost_.charge(h->size);
     return sum;
 }
 

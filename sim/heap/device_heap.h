@@ -1,13 +1,15 @@
 #pragma once
 // The device heap: one byte budget (the device's free heap at start) that lwIP, mbedTLS and the
 // device application all allocate from, as on an ESP32. Past the budget an allocation fails
-// (NULL) as it would on the device. Accounting is by subsystem; each block is charged its size
-// plus a per-block overhead (the allocator header a real device heap spends).
+// (NULL) as it would on the device. Accounting is by subsystem; each block is charged what the
+// device's allocator would take from its free heap for that request (BlockCost: header,
+// alignment, smallest block, poisoning canaries).
 //
 // One simulated device per process, so the heap is a process-wide instance. Only simulated
 // threads (one runs at a time) call into it; no locking is needed or done.
 
 #include "sim/clock/sim_time.h"
+#include "sim/heap/block_cost.h"
 
 #include <array>
 #include <cstddef>
@@ -23,7 +25,7 @@ inline constexpr size_t kSubsystemCount = 3;
 std::string_view subsystem_name(Subsystem s);
 
 struct SubsystemStats {
-    size_t in_use = 0; ///< bytes charged (size + overhead) of live blocks
+    size_t in_use = 0; ///< bytes charged (BlockCost::charge) of live blocks
     size_t peak = 0;
     uint64_t allocs = 0;
     uint64_t frees = 0;
@@ -50,8 +52,8 @@ class DeviceHeap {
   public:
     static DeviceHeap& instance();
 
-    /// Sets the budget and per-block overhead; only while nothing is allocated.
-    void configure(size_t budget, size_t block_overhead);
+    /// Sets the budget and what each block costs; only while nothing is allocated.
+    void configure(size_t budget, BlockCost cost);
     /// Changes the budget at any time (not below what is in use): "free heap drops to N".
     void set_budget(size_t budget);
     void set_clock(std::function<clock::SimTime()> now) { now_ = std::move(now); }
@@ -71,8 +73,8 @@ class DeviceHeap {
     [[nodiscard]] const SubsystemStats& stats(Subsystem s) const {
         return stats_[static_cast<size_t>(s)];
     }
-    [[nodiscard]] size_t block_overhead() const { return overhead_; }
-    /// Bytes the accounting charges for one live block (its size plus the block overhead).
+    [[nodiscard]] const BlockCost& block_cost() const { return cost_; }
+    /// Bytes the accounting charges for one live block (BlockCost::charge of its size).
     /// `ptr` must be what allocate() returned and not yet released (probes attributing heap to
     /// an owner, e.g. a PCB and its queued segments).
     [[nodiscard]] size_t charge_of(const void* ptr) const;
@@ -93,7 +95,7 @@ class DeviceHeap {
     bool should_fail(Subsystem s, size_t charge, bool& injected);
 
     size_t budget_ = 320 * 1024;
-    size_t overhead_ = 0;
+    BlockCost cost_;
     size_t in_use_ = 0;
     size_t peak_ = 0;
     UseWindow window_;

@@ -570,7 +570,7 @@ def case_unlimited_heap():
     heap = s["heap"]
     stand_in = [str(heap["min_free"]), str(heap["final_free"]), str(heap["baseline_free"])]
     # Independent of the free figures: the subsystems' own accounting. Bytes in use at the
-    # end are the sum of what each subsystem holds (heap.block_overhead is 0 here); the peak
+    # end are the sum of what each subsystem holds (each holds its blocks as charged); the peak
     # of the total lies between the largest subsystem peak and the sum of the peaks.
     subs = heap["by_subsystem"].values()
     final_used = sum(x["in_use"] for x in subs)

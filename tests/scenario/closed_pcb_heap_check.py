@@ -7,8 +7,9 @@ Usage: closed_pcb_heap_check.py RUN_FOLDER STRUCT_SIZES_PROGRAM
 For every sample t and state S, the PCBs closed by the application and not yet freed
 (closed_at_s <= t < freed_at_s) whose state at t is S are counted from pcbs.csv:
   - closed_pcb_heap_S is > 0 exactly when that count is > 0;
-  - closed_pcb_heap_S >= sum over them of sizeof(struct tcp_pcb) + block overhead +
-    unacked_bytes_at_close (each queued payload byte lives in a pbuf of a queued segment);
+  - closed_pcb_heap_S >= sum over them of the heap's charge for a block of
+    sizeof(struct tcp_pcb) + unacked_bytes_at_close (each queued payload byte lives in a pbuf
+    of a queued segment);
   - closed_pcb_heap == the sum of the per-state columns.
 Samples taken at the very instant of a close, free or state change are skipped: which side of
 the change a sample falls on is a matter of event order within the instant.
@@ -27,6 +28,18 @@ def struct_sizes(program):
     return {name: int(size) for name, size in (line.split() for line in out.splitlines())}
 
 
+def block_charge(size, options):
+    """Bytes one block of `size` takes from the device heap (summary.json's options). With
+    allocator esp-idf-v4.4, ESP-IDF v4.4.4's TLSF heap (docs/fidelity.md): the request grows by
+    heap poisoning's canaries (head 8, +4 with task tracking, tail 4), is rounded up to 4 bytes
+    and to at least 12, and the block's 4-byte size field comes on top."""
+    if options["heap_allocator"] == "none":
+        return size + options["heap_block_overhead"]
+    if options["heap_poisoning"] != "none":
+        size += 12 + (4 if options["heap_task_tracking"] else 0)
+    return max((size + 3) // 4 * 4, 12) + 4
+
+
 def state_at(states, t):
     current = None
     for name, at in states:
@@ -40,7 +53,7 @@ def main():
     sizes = struct_sizes(program)
     with open(f"{folder}/summary.json") as f:
         summary = json.load(f)
-    overhead = summary["options"].get("heap_block_overhead", 0)
+    pcb_block = block_charge(sizes["tcp_pcb"], summary["options"])
     pcbs = []
     with open(f"{folder}/pcbs.csv") as f:
         for row in csv.DictReader(f):
@@ -72,7 +85,7 @@ def main():
                 held = [p for p in pcbs
                         if p["closed"] is not None and p["closed"] < t
                         and (p["freed"] is None or t < p["freed"]) and state_at(p["states"], t) == s]
-                floor = sum(sizes["tcp_pcb"] + overhead + p["unacked"] for p in held)
+                floor = sum(pcb_block + p["unacked"] for p in held)
                 got = columns[s]
                 nonzero += got > 0
                 if (got > 0) != bool(held):

@@ -39,7 +39,7 @@ using lwipsim::testing::TcpPeer;
 struct Device {
     explicit Device(bool answer_syn, bool linger_available = true)
         : peer(TcpPeer::Behaviour{.answer_syn = answer_syn}), netif(&peer) {
-        DeviceHeap::instance().configure(256 * 1024, 0);
+        DeviceHeap::instance().configure(256 * 1024, heap::BlockCost{});
         auto settings = port::profile_defaults();
         settings.so_linger_available = linger_available;
         port::apply_tcp_settings(settings);

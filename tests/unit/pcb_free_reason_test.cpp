@@ -39,7 +39,7 @@ constexpr double kTick = 0.5;
 struct Device {
     explicit Device(TcpPeer::Behaviour b, port::TcpSettings settings = port::profile_defaults())
         : peer(b), netif(&peer), probe(nullptr) {
-        heap::DeviceHeap::instance().configure(256 * 1024, 0);
+        heap::DeviceHeap::instance().configure(256 * 1024, heap::BlockCost{});
         port::apply_tcp_settings(settings);
         peer.attach(&netif);
         peer.on_device_segment = [this](const link::PacketInfo& in) {

@@ -133,6 +133,7 @@ TEST(ScenarioLoader, FullScenarioValuesInSiUnits) {
     EXPECT_EQ(s.lwip.keepalive.cnt, 9u);
     EXPECT_EQ(s.heap.budget, 122880u); // 120 * 1024
     EXPECT_EQ(s.heap.block_overhead, 8u);
+    EXPECT_EQ(s.heap.allocator, HeapAllocator::kNone); // block_overhead is a flat cost
     EXPECT_EQ(s.link.rate, 1000000u);
     EXPECT_TRUE(s.link.capture);
     EXPECT_EQ(s.broker.mode, BrokerMode::kExternal);
@@ -390,6 +391,39 @@ TEST(ScenarioLoader, WillWithoutPayloadRoundTrips) {
     EXPECT_EQ(a, b);
 }
 
+// The heap's per-block cost follows the profile unless the scenario says otherwise
+// (docs/scenarios.md, `heap`): ESP-IDF's heap for the ESP-IDF profile, none for upstream lwIP;
+// a block_overhead is the user's own flat cost. Each resolved form loads again as it is.
+TEST(ScenarioLoader, HeapAllocatorFollowsTheProfile) {
+    const std::filesystem::path file = "/nonexistent/heap.yaml";
+    auto load = [&](const std::string& text) {
+        Scenario a = load_scenario_text("duration: 1h\n" + text, file);
+        Scenario b = load_scenario_text(to_yaml(a), file);
+        b.source_text = a.source_text;
+        EXPECT_EQ(a, b) << to_yaml(a);
+        return a.heap;
+    };
+    HeapSettings h = load("");
+    EXPECT_EQ(h.allocator, HeapAllocator::kEspIdfV44);
+    EXPECT_EQ(h.poisoning, HeapPoisoning::kNone); // ESP-IDF's Kconfig default
+    EXPECT_FALSE(h.task_tracking);
+    h = load("profile: upstream-2.1.3\n");
+    EXPECT_EQ(h.allocator, HeapAllocator::kNone);
+    EXPECT_EQ(h.block_overhead, 0u);
+    h = load("heap: {block_overhead: 16B}\n");
+    EXPECT_EQ(h.allocator, HeapAllocator::kNone);
+    EXPECT_EQ(h.block_overhead, 16u);
+    h = load("profile: upstream-2.1.3\nheap: {allocator: esp-idf-v4.4, poisoning: light}\n");
+    EXPECT_EQ(h.allocator, HeapAllocator::kEspIdfV44);
+    EXPECT_EQ(h.poisoning, HeapPoisoning::kLight);
+    h = load("heap: {poisoning: comprehensive, task_tracking: true}\n");
+    EXPECT_EQ(h.poisoning, HeapPoisoning::kComprehensive);
+    EXPECT_TRUE(h.task_tracking);
+    h = load("heap: {allocator: none}\n");
+    EXPECT_EQ(h.allocator, HeapAllocator::kNone);
+    EXPECT_EQ(h.block_overhead, 0u);
+}
+
 TEST(ScenarioLoader, JsonInSiUnits) {
     TempDir dir;
     Scenario s = resolve_variant(load_full(dir), "abort");
@@ -398,6 +432,8 @@ TEST(ScenarioLoader, JsonInSiUnits) {
     EXPECT_DOUBLE_EQ(j["duration"].get<double>(), 1800.0);
     EXPECT_DOUBLE_EQ(j["time"]["host_grace"].get<double>(), 0.05);
     EXPECT_EQ(j["heap"]["budget"].get<uint64_t>(), 122880u);
+    EXPECT_EQ(j["heap"]["allocator"], "none");
+    EXPECT_EQ(j["heap"]["block_overhead"].get<uint64_t>(), 8u);
     EXPECT_EQ(j["link"]["rate"].get<uint64_t>(), 1000000u);
     EXPECT_DOUBLE_EQ(j["app"]["linger"].get<double>(), 0.0);
     EXPECT_EQ(j["app"]["password"], "(set)") << "results never show the password";

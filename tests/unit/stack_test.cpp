@@ -22,7 +22,7 @@ using heap::Subsystem;
 namespace {
 
 void start_loopback_stack(size_t budget = 256 * 1024) {
-    DeviceHeap::instance().configure(budget, 0);
+    DeviceHeap::instance().configure(budget, heap::BlockCost{});
     port::apply_tcp_settings(port::profile_defaults());
     port::start_stack(nullptr, {}, 1);
 }
@@ -115,7 +115,7 @@ TEST(Stack, HeapReturnsToBaselineAfterSocketOpenCloseAndPcbExpiry) {
 TEST(Stack, HeapUseWindowKeepsThePeakBetweenSamples) {
     lwipsim::testing::run_as_device([] {
         auto& heap = DeviceHeap::instance();
-        heap.configure(64 * 1024, 16);
+        heap.configure(64 * 1024, lwipsim::heap::BlockCost::flat(16));
         void* a = heap.allocate(heap::Subsystem::kApp, 1000);
         auto w = heap.take_use_window(); // since configure: 0 .. 1016
         EXPECT_EQ(w.min_used, 0u);
@@ -185,7 +185,7 @@ size_t live_pcbs() { return lwip_stats.memp[MEMP_TCP_PCB]->used; }
 
 TEST(Stack, PcbCapKillsTheOldestTimeWaitPcbLikeEspLwip) {
     lwipsim::testing::run_as_device([] {
-        DeviceHeap::instance().configure(256 * 1024, 0);
+        DeviceHeap::instance().configure(256 * 1024, heap::BlockCost{});
         auto settings = port::profile_defaults();
         settings.pcb_cap = 2;
         port::apply_tcp_settings(settings);
@@ -206,7 +206,7 @@ TEST(Stack, PcbCapKillsTheOldestTimeWaitPcbLikeEspLwip) {
 
 TEST(Stack, WithoutACapTimeWaitPcbsAccumulateAsUpstream) {
     lwipsim::testing::run_as_device([] {
-        DeviceHeap::instance().configure(256 * 1024, 0);
+        DeviceHeap::instance().configure(256 * 1024, heap::BlockCost{});
         auto settings = port::profile_defaults();
         settings.pcb_cap = 0;
         port::apply_tcp_settings(settings);

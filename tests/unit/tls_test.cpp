@@ -99,7 +99,7 @@ void serve_one_echo(const Pki& pki, uint16_t port) {
 }
 
 void start_device() {
-    heap::DeviceHeap::instance().configure(512 * 1024, 0);
+    heap::DeviceHeap::instance().configure(512 * 1024, heap::BlockCost{});
     port::install_mbedtls_platform(std::time(nullptr));
     port::apply_tcp_settings(port::profile_defaults());
     port::start_stack(nullptr, {}, 7);
