@@ -1,0 +1,187 @@
+"""examples/mqtt_reference gives the built-in client's results on the field case (issue 15).
+
+The field case (scenarios/field_case.yaml) is run twice with the same seed, variants linger_off
+and linger_0: once with the built-in client, once with examples/mqtt_reference/field_case.yaml,
+the same scenario with the program as the application. A second pair publishes every 30 s
+(the field case itself never gets to publish: every session dies of the keepalive first).
+
+First the two scenarios are checked to be the same run apart from the application: every
+top-level key of scenario_resolved but `app` (and the text-only ones) is equal, the linger
+variants set the same keys, and the program's app.args are the built-in client's app keys
+converted to the program's units.
+
+Then the results that matter must be EQUAL, with no tolerance. Why equality is the expected
+value: the program allocates from the device heap exactly what lwipsim models for esp-mqtt
+(the receive and send buffers, buffer_size each, once at start; QoS 0 needs no outbox), it
+runs on the program's main thread, whose stack is not device heap (as the built-in client's
+thread), it writes the same MQTT bytes (CONNECT, PINGREQ, PUBLISH "seq=N;" padded to the size)
+at the same virtual instants (esp-mqtt's loop, docs/programs.md), and both open TLS through
+the same esp-tls path with the run's seed, so lwIP and mbedTLS see the same calls in the same
+order. Compared:
+* connects: the built-in's app.connects and its mqtt_connected instants against the
+  program's mqtt_connected events; the heap in use at each (mqtt_connected heap_used against
+  budget - the program's free_heap);
+* TLS handshake failures (tls_handshake_failed events, recorded by the harness for both) and
+  the built-in's app.tls_handshake_failures;
+* every PCB of pcbs.csv (opened, closed, freed, free reason, states), in particular the ones
+  abandoned in FIN_WAIT_1 and their close->free times;
+* heap.min_free, heap.alloc_failures, and the heap time series (timeseries.csv);
+* with publishing: the built-in's app.publishes_sent against the program's mqtt_published.
+What cannot be equal is not compared: the app.* metrics are null in a program run (they are the
+built-in client's), and event names differ (program_event vs the built-in's own events).
+
+The comparison is not vacuous: linger_off must leave at least two PCBs in FIN_WAIT_1 for more
+than 10 minutes and fail at least one handshake for lack of heap; linger_0 none.
+"""
+import csv
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+lwipsim, field_case, program_scenario, program = sys.argv[1:5]
+VARIANTS = ["linger_off", "linger_0"]
+out = Path(tempfile.mkdtemp(prefix="lwipsim-mqtt-reference-"))
+failures = []
+
+
+def check(ok, what):
+    if not ok:
+        failures.append(what)
+    return ok
+
+
+def run(name, scenario, *sets, must_pass=False):
+    """Runs the linger variants; must_pass: every expectation of the scenario must hold."""
+    args = [lwipsim, "run", scenario, "--out", str(out / name), "--no-plots", "--quiet"]
+    for v in VARIANTS:
+        args += ["--variant", v]
+    for s in sets:
+        args += ["--set", s]
+    r = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    # Otherwise exit 1 (an expectation failed: publishing changes the field case) is allowed;
+    # what was measured is judged below.
+    assert r.returncode in ((0,) if must_pass else (0, 1)), (name, r.returncode, r.stdout,
+                                                             r.stderr)
+    return out / name
+
+
+def load(folder, variant):
+    d = folder / variant
+    summary = json.loads((d / "summary.json").read_text())
+    events = [json.loads(line) for line in (d / "events.jsonl").open()]
+    with (d / "pcbs.csv").open() as f:
+        pcbs = list(csv.DictReader(f))
+    series = (d / "timeseries.csv").read_text()
+    return summary, events, pcbs, series
+
+
+def program_events(events, name):
+    return [e for e in events if e["type"] == "program_event" and e["name"] == name]
+
+
+def abandoned(pcbs):
+    """PCBs the application closed in FIN_WAIT_1: (closed, freed, close->free seconds)."""
+    rows = []
+    for p in pcbs:
+        if p["closed_at_s"] and f"FIN_WAIT_1@{p['closed_at_s']}" in p["states"]:
+            freed = float(p["freed_at_s"]) if p["freed_at_s"] else None
+            closed = float(p["closed_at_s"])
+            rows.append((closed, freed, None if freed is None else round(freed - closed, 3)))
+    return rows
+
+
+def same_scenario(builtin, prog):
+    """The program scenario is the field case but for its application."""
+    a, b = builtin["scenario_resolved"], prog["scenario_resolved"]
+    text_only = {"app", "description", "expectations", "variants", "source_path", "set_overrides"}
+    for key in sorted(set(a) | set(b)):
+        if key not in text_only:
+            check(a.get(key) == b.get(key), f"scenario key {key}: {a.get(key)} != {b.get(key)}")
+    sets = lambda sc: {v["name"]: v["set"] for v in sc["variants"]}
+    for v in VARIANTS:
+        check(sets(a)[v] == sets(b)[v], f"variant {v} sets {sets(a)[v]} != {sets(b)[v]}")
+    app, papp = a["app"], b["app"]
+    # What lwipsim_tls_connect applies (esp-tls) comes from the scenario in both runs.
+    for key in ("linger", "close_notify", "network_timeout"):
+        check(app[key] == papp[key], f"app.{key}: {app[key]} != {papp[key]}")
+    pub = app["publish"]
+    expected_args = {
+        "client_id": app["client_id"],
+        "keepalive_s": str(round(app["keepalive"])),
+        "topic": pub["topic"],
+        "publish_interval_ms": str(round(pub["interval"] * 1000)),
+        "publish_size": str(pub["size"]),
+        "publish_qos": str(pub["qos"]),
+        "reconnect_delay_ms": str(round(app["reconnect_delay"] * 1000)),
+        "network_timeout_ms": str(round(app["network_timeout"] * 1000)),
+        "buffer_size": str(app["buffer_size"]),
+    }
+    check(papp["args"] == expected_args, f"program args {papp['args']} != {expected_args}")
+    # Client settings the program has no argument for must be the program's fixed choices.
+    check(app["out_buffer_size"] == 0 and not pub["retain"] and app["clean_session"]
+          and app.get("will") is None and app.get("subscribe") is None
+          and app["username"] is None and not app["actions"],
+          f"the field case uses client settings the program does not take: {app}")
+
+
+def compare(label, builtin_dir, prog_dir, variant):
+    b_sum, b_ev, b_pcbs, b_series = load(builtin_dir, variant)
+    p_sum, p_ev, p_pcbs, p_series = load(prog_dir, variant)
+    tag = f"{label}/{variant}"
+    check(p_sum["program"]["failure"] is None, f"{tag}: program failed: {p_sum['program']}")
+    budget = b_sum["heap"]["budget"]
+    check(budget == p_sum["heap"]["budget"], f"{tag}: heap budgets differ")
+
+    b_conn = [(e["t_s"], e["heap_used"]) for e in b_ev if e["type"] == "mqtt_connected"]
+    p_conn = [(e["t_s"], budget - int(e["detail"].removeprefix("free_heap=")))
+              for e in program_events(p_ev, "mqtt_connected")]
+    check(len(b_conn) == b_sum["app"]["connects"], f"{tag}: built-in connects vs its events")
+    check(b_conn == p_conn, f"{tag}: connects (time, heap used) {b_conn} != {p_conn}")
+
+    hs = lambda ev: [e["t_s"] for e in ev if e["type"] == "tls_handshake_failed"]
+    check(len(hs(b_ev)) == b_sum["app"]["tls_handshake_failures"],
+          f"{tag}: built-in handshake failures vs its events")
+    check(hs(b_ev) == hs(p_ev), f"{tag}: handshake failures {len(hs(b_ev))} != {len(hs(p_ev))}")
+
+    check(abandoned(b_pcbs) == abandoned(p_pcbs),
+          f"{tag}: abandoned FIN_WAIT_1 PCBs {abandoned(b_pcbs)} != {abandoned(p_pcbs)}")
+    check(b_pcbs == p_pcbs, f"{tag}: pcbs.csv differs")
+    for key in ("min_free", "alloc_failures"):
+        check(b_sum["heap"][key] == p_sum["heap"][key],
+              f"{tag}: heap.{key} {b_sum['heap'][key]} != {p_sum['heap'][key]}")
+    check(b_series == p_series, f"{tag}: timeseries.csv differs")
+    return b_sum, b_ev, b_pcbs
+
+
+builtin = run("builtin", field_case, must_pass=True)
+prog = run("program", program_scenario, f"app.program={program}", must_pass=True)
+same_scenario(load(builtin, "linger_off")[0], load(prog, "linger_off")[0])
+for v in VARIANTS:
+    b_sum, b_ev, b_pcbs = compare("field_case", builtin, prog, v)
+    # Not vacuous: the field case's effect is there (linger_off) or gone (linger_0).
+    long_lived = [a for a in abandoned(b_pcbs) if a[2] is None or a[2] > 600]
+    handshake_failures = b_sum["app"]["tls_handshake_failures"]
+    if v == "linger_off":
+        check(len(long_lived) >= 2 and handshake_failures >= 1,
+              f"{v}: the field case did not show ({long_lived}, {handshake_failures})")
+    else:
+        check(not abandoned(b_pcbs) and handshake_failures == 0,
+              f"{v}: linger 0 left PCBs or failed handshakes")
+
+# Publishing every 30 s (QoS 0): the program's publish path against the built-in's.
+builtin_pub = run("builtin_publish", field_case, "app.publish.interval=30s")
+prog_pub = run("program_publish", program_scenario, f"app.program={program}",
+               "app.args.publish_interval_ms=30000")
+for v in VARIANTS:
+    b_sum, _, _ = compare("publish_30s", builtin_pub, prog_pub, v)
+    p_sum = load(prog_pub, v)[0]
+    sent = b_sum["app"]["publishes_sent"]
+    got = p_sum["program"]["events"].get("mqtt_published", 0)
+    check(sent >= 10 and sent == got, f"publish_30s/{v}: publishes {sent} != {got}")
+
+if failures:
+    print("\n".join(failures))
+    sys.exit(1)
+print(f"mqtt_reference matches the built-in client on the field case ({out})")
