@@ -26,7 +26,8 @@
  *
  * Events (summary.json program.events, metrics program.events.<name>): mqtt_connected (detail:
  * free device heap at the CONNACK), mqtt_disconnected (detail: why), connect_failed (esp-tls
- * failed, detail: why), mqtt_connect_failed, ping_timeout, mqtt_published, client_init_failed.
+ * failed, detail: why), mqtt_connect_failed, ping_timeout, mqtt_published, mqtt_received (a
+ * message of the subscription), client_init_failed.
  *
  * args (app.args; defaults are the built-in client's): client_id (lwipsim-device), keepalive_s
  * (120; 0 = no pings), topic (lwipsim/telemetry), publish_interval_ms (0 = no publishing),
@@ -338,6 +339,7 @@ static int handle_packets(struct session* s) {
             const unsigned qos = (type >> 1) & 3;
             if (qos > 1)
                 return fail(s, "QoS 2 PUBLISH: this client subscribes at QoS <= 1");
+            lwipsim_event("mqtt_received", NULL);
             if (qos == 1) {
                 size_t topic_len = first16;
                 if (len < 2 + topic_len + 2)

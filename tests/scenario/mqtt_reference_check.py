@@ -26,7 +26,8 @@ order. Compared:
 * every PCB of pcbs.csv (opened, closed, freed, free reason, states), in particular the ones
   abandoned in FIN_WAIT_1 and their close->free times;
 * heap.min_free, heap.alloc_failures, and the heap time series (timeseries.csv);
-* with publishing: the built-in's app.publishes_sent against the program's mqtt_published.
+* with publishing: the built-in's app.publishes_sent against the program's mqtt_published;
+* every frame the device sent or received (device.pcap): same instant, same length.
 A third pair publishes at QoS 1: there the program's outbox item record differs in size from
 the one lwipsim charges for esp-mqtt, so heap.min_free gets a tolerance derived from that
 (see below), and the program, blocked in close at the end like the built-in client, must not be
@@ -40,6 +41,7 @@ import csv
 import ctypes
 import json
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -57,10 +59,10 @@ def check(ok, what):
     return ok
 
 
-def run(name, scenario, *sets, must_pass=False):
+def run(name, scenario, *sets, must_pass=False, variants=VARIANTS):
     """Runs the linger variants; must_pass: every expectation of the scenario must hold."""
     args = [lwipsim, "run", scenario, "--out", str(out / name), "--no-plots", "--quiet"]
-    for v in VARIANTS:
+    for v in variants:
         args += ["--variant", v]
     for s in sets:
         args += ["--set", s]
@@ -80,6 +82,21 @@ def load(folder, variant):
         pcbs = list(csv.DictReader(f))
     series = (d / "timeseries.csv").read_text()
     return summary, events, pcbs, series
+
+
+def frames(folder, variant):
+    """device.pcap (classic pcap, written by lwipsim): each frame's (seconds, microseconds,
+    length). The device's frames carry the same bytes counts at the same instants when the two
+    applications send the same packets at the same times (TLS randoms differ in content only)."""
+    data = (folder / variant / "device.pcap").read_bytes()
+    magic = struct.unpack("<I", data[:4])[0]
+    assert magic in (0xA1B2C3D4, 0xA1B23C4D), hex(magic)
+    out, off = [], 24
+    while off < len(data):
+        sec, frac, caplen, length = struct.unpack("<IIII", data[off:off + 16])
+        out.append((sec, frac, length))
+        off += 16 + caplen
+    return out
 
 
 def program_events(events, name):
@@ -161,6 +178,8 @@ def compare(label, builtin_dir, prog_dir, variant):
         check(b_sum["heap"][key] == p_sum["heap"][key],
               f"{tag}: heap.{key} {b_sum['heap'][key]} != {p_sum['heap'][key]}")
     check(b_series == p_series, f"{tag}: timeseries.csv differs")
+    check(frames(builtin_dir, variant) == frames(prog_dir, variant),
+          f"{tag}: device.pcap frames (time, length) differ")
     return b_sum, b_ev, b_pcbs
 
 
@@ -225,6 +244,7 @@ for v in VARIANTS:
     hs = lambda ev: [e["t_s"] for e in ev if e["type"] == "tls_handshake_failed"]
     check(hs(b_ev) == hs(p_ev), f"{tag}: handshake failures {len(hs(b_ev))} != {len(hs(p_ev))}")
     check(b_pcbs == p_pcbs, f"{tag}: pcbs.csv differs")
+    check(frames(builtin_q1, v) == frames(prog_q1, v), f"{tag}: device.pcap frames differ")
     check(b_sum["heap"]["alloc_failures"] == p_sum["heap"]["alloc_failures"],
           f"{tag}: heap.alloc_failures differ")
     pub = b_sum["scenario_resolved"]["app"]["publish"]
@@ -238,6 +258,25 @@ for v in VARIANTS:
     sent = b_sum["app"]["publishes_sent"]
     got = p_sum["program"]["events"].get("mqtt_published", 0)
     check(sent >= 10 and sent == got, f"{tag}: publishes {sent} != {got}")
+
+# A subscription to its own topic at QoS 1 (10 minutes, linger 0): the broker sends each
+# publish back; the messages received (and acknowledged) must be the built-in's.
+topic = load(builtin, "linger_0")[0]["scenario_resolved"]["app"]["publish"]["topic"]
+short = ["duration=10min", "app.publish.interval=30s", "app.publish.qos=1"]
+builtin_sub = run("builtin_subscribe", field_case, *short,
+                  f"app.subscribe={{topic: {topic}, qos: 1}}", variants=["linger_0"])
+prog_sub = run("program_subscribe", program_scenario, f"app.program={program}",
+               "duration=10min", "app.args.publish_interval_ms=30000", "app.args.publish_qos=1",
+               f"app.args.subscribe_topic={topic}", "app.args.subscribe_qos=1",
+               variants=["linger_0"])
+b_sum, _, b_pcbs, _ = load(builtin_sub, "linger_0")
+p_sum, _, p_pcbs, _ = load(prog_sub, "linger_0")
+received = b_sum["app"]["messages_received"]
+check(received >= 5 and received == p_sum["program"]["events"].get("mqtt_received", 0),
+      f"subscribe: messages received {received} != {p_sum['program']['events']}")
+check(b_pcbs == p_pcbs, "subscribe: pcbs.csv differs")
+check(frames(builtin_sub, "linger_0") == frames(prog_sub, "linger_0"),
+      "subscribe: device.pcap frames (time, length) differ (e.g. a PUBACK missing)")
 
 if failures:
     print("\n".join(failures))
