@@ -4,6 +4,11 @@
 #include "sim/clock/sync.h"
 #include "sim/heap/device_heap.h"
 
+extern "C" {
+#include "lwip/api.h"
+#include "lwip/priv/sockets_priv.h"
+}
+
 #include <dlfcn.h>
 #include <elf.h>
 #include <unistd.h>
@@ -104,6 +109,20 @@ void arm_crash_note(const std::string& path) {
 void disarm_crash_note() {
     for (int sig : kCrashSignals)
         std::signal(sig, SIG_DFL);
+}
+
+// lwIP still owes a socket call its answer: a netconn has an operation in progress (a write
+// waiting for room in the send buffer, a close waiting to send its FIN or to linger, a blocking
+// connect). Its caller waits with no deadline of its own, but the tcpip thread completes or
+// fails the operation by itself (on an ACK, at its poll timer when heap frees up or a send
+// timeout expires, when the retransmissions run out), so that caller is not hung.
+bool lwip_call_in_progress() {
+    for (int fd = LWIP_SOCKET_OFFSET; fd < LWIP_SOCKET_OFFSET + NUM_SOCKETS; ++fd) {
+        const lwip_sock* sock = lwip_socket_dbg_get_socket(fd);
+        if (sock != nullptr && sock->conn != nullptr && sock->conn->current_msg != nullptr)
+            return true;
+    }
+    return false;
 }
 
 } // namespace
@@ -242,7 +261,8 @@ void ProgramRun::run_until(clock::SimTime end) {
 }
 
 // The run's verdict on the program: a non-zero return, a hang (every thread of the program
-// waits with no deadline: nothing in the simulation will ever wake it but the program itself),
+// waits with no deadline and lwIP owes none of them an answer: nothing in the simulation will
+// ever wake it but the program itself),
 // or device heap the program allocated and never freed after main returned.
 void ProgramRun::judge_end(bool main_returned) {
     state_ = main_returned ? "returned" : "running_at_end";
@@ -260,7 +280,7 @@ void ProgramRun::judge_end(bool main_returned) {
         waits.push_back("'" + clock::Scheduler::name_of(t) + "' on " +
                         clock::Scheduler::describe_wait(t));
     }
-    if (all_forever && !waits.empty()) {
+    if (all_forever && !waits.empty() && !lwip_call_in_progress()) {
         state_ = "hung";
         std::string list;
         for (const auto& w : waits)

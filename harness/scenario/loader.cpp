@@ -705,14 +705,17 @@ void refuse_misplaced_params(const Doc& doc, const YAML::Node& n, const std::str
     }
 }
 
-// `trigger:` of a fault or an app action.
-Trigger read_trigger(const Doc& doc, const Values& v, const Field& trig, const std::string& tpath) {
+// `trigger:` of a fault or an app action. `no_program_events`: why event program_event can
+// never fire here (empty: it can).
+Trigger read_trigger(const Doc& doc, const Values& v, const Field& trig, const std::string& tpath,
+                     std::string_view no_program_events) {
     Section ts(doc, trig.value, tpath, {"event", "count", "filter", "delay", "name"});
     if (!trig.value.IsMap())
         v.fail(trig, "expected a map with 'event'");
     Values tv(doc, ts);
     Trigger t;
-    t.event = tv.choice(ts.require("event"), TriggerEvent::kProgramEvent);
+    const Field& ef = ts.require("event");
+    t.event = tv.choice(ef, TriggerEvent::kProgramEvent);
     if (const Field* f = ts.find("count"))
         t.count = static_cast<uint32_t>(tv.integer(*f, 1, 1000000000));
     if (const Field* f = ts.find("filter")) {
@@ -731,13 +734,16 @@ Trigger read_trigger(const Doc& doc, const Values& v, const Field& trig, const s
     } else if (const Field* f = ts.find("name")) {
         tv.fail(*f, "'name' applies only to event program_event");
     }
+    if (t.event == TriggerEvent::kProgramEvent && !no_program_events.empty())
+        tv.fail(ef, "program_event " + std::string(no_program_events));
     return t;
 }
 
 // `at: <time>` or `trigger:` of a fault or an app action (`what` names it in messages).
 std::variant<SimDuration, Trigger> read_start(const Doc& doc, const Section& s, const Values& v,
                                               const std::string& path, const std::string& what,
-                                              SimDuration scenario_duration) {
+                                              SimDuration scenario_duration,
+                                              std::string_view no_program_events) {
     const Field* at = s.find("at");
     const Field* trig = s.find("trigger");
     if (at && trig)
@@ -745,7 +751,7 @@ std::variant<SimDuration, Trigger> read_start(const Doc& doc, const Section& s, 
     if (!at && !trig)
         doc.fail(s.node(), what + " needs a start: 'at: <time>' or 'trigger: {event: ...}'");
     if (trig)
-        return read_trigger(doc, v, *trig, path + ".trigger");
+        return read_trigger(doc, v, *trig, path + ".trigger", no_program_events);
     SimDuration t = v.duration(*at);
     if (t >= scenario_duration)
         v.fail(*at, "starts at " + format_duration(t) + ", not before the scenario ends (" +
@@ -754,7 +760,7 @@ std::variant<SimDuration, Trigger> read_start(const Doc& doc, const Section& s, 
 }
 
 FaultSpec read_fault(const Doc& doc, const YAML::Node& n, const std::string& path, size_t index,
-                     SimDuration scenario_duration) {
+                     SimDuration scenario_duration, bool has_program) {
     refuse_misplaced_params(doc, n, path);
     Section s(doc, n, path,
               {"type", "name", "at", "trigger", "for", "every", "direction", "filter", "params"});
@@ -766,7 +772,11 @@ FaultSpec read_fault(const Doc& doc, const YAML::Node& n, const std::string& pat
     fs.name = std::string(to_string(fs.type)) + "_" + std::to_string(index);
     if (const Field* f = s.find("name"))
         fs.name = v.str(*f);
-    fs.start = read_start(doc, s, v, path, "fault '" + fs.name + "'", scenario_duration);
+    // Only a device program calls lwipsim_event; the built-in client records no such events.
+    fs.start = read_start(doc, s, v, path, "fault '" + fs.name + "'", scenario_duration,
+                          has_program ? ""
+                                      : "never fires without app.program (only a device "
+                                        "program's lwipsim_event makes program events)");
     bool instantaneous = is_instantaneous(fs.type);
     const Field* dur = s.find("for");
     if (instantaneous && dur)
@@ -877,7 +887,11 @@ AppAction read_action(const Doc& doc, const YAML::Node& n, const std::string& pa
     a.name = std::string(to_string(a.kind)) + "_" + std::to_string(index);
     if (const Field* f = s.find("name"))
         a.name = v.str(*f);
-    a.start = read_start(doc, s, v, path, "action '" + a.name + "'", scenario_duration);
+    // Actions are refused beside app.program (read_app), so no program event reaches them.
+    a.start = read_start(doc, s, v, path, "action '" + a.name + "'", scenario_duration,
+                         "never fires for app.actions: program events come only from "
+                         "app.program, and actions drive the built-in client, which does not "
+                         "run with a program");
     // Which keys each `do:` takes besides the timing ones.
     std::vector<std::string_view> takes;
     if (a.kind == ActionKind::kPublish)
@@ -1096,8 +1110,12 @@ void read_app(const Doc& doc, const YAML::Node& n, AppSettings& a,
         a.buffer_size = v.size(*f, 1, 1 << 20);
     if (const Field* f = s.find("out_buffer_size"))
         a.out_buffer_size = v.size(*f, 0, 1 << 20);
-    if (const Field* f = s.find("actions"))
+    if (const Field* f = s.find("actions")) {
+        if (a.program && f->value.IsSequence() && f->value.size() > 0)
+            doc.fail_key(*f, "app.actions drive the built-in MQTT client, which does not run with "
+                             "app.program (a program makes its own calls; docs/programs.md)");
         a.actions = read_app_actions(doc, v, *f, scenario_duration);
+    }
 }
 
 // A 32-bit device addresses 4 GiB in all; its heap gets at most a quarter (an ESP32 has MiBs).
@@ -1400,8 +1418,8 @@ Scenario resolve_once(std::string_view text, const std::filesystem::path& file,
         if (!f->value.IsSequence())
             v.fail(*f, std::string("expected a list of faults, got ") + kind_name(f->value));
         for (size_t i = 0; i < f->value.size(); ++i) {
-            FaultSpec fs =
-                read_fault(doc, f->value[i], "faults[" + std::to_string(i) + "]", i, sc.duration);
+            FaultSpec fs = read_fault(doc, f->value[i], "faults[" + std::to_string(i) + "]", i,
+                                      sc.duration, sc.app.program.has_value());
             for (const FaultSpec& other : sc.faults)
                 if (other.name == fs.name)
                     doc.fail(f->value[i], "duplicate fault name '" + fs.name + "'");
@@ -1494,8 +1512,16 @@ size_t edit_distance(std::string_view a, std::string_view b) {
 Scenario load_scenario_text(std::string_view yaml, const std::filesystem::path& file,
                             std::span<const std::string> set_overrides) {
     Scenario base = resolve(yaml, file, {}, set_overrides);
-    for (const Variant& v : base.variants)
-        resolve(yaml, file, v.name, set_overrides);
+    for (const Variant& v : base.variants) {
+        try {
+            resolve(yaml, file, v.name, set_overrides);
+        } catch (const ScenarioError& e) {
+            // The base resolved, so the variant's overrides made this wrong; the position may
+            // be a key of the file the variant conflicts with: name the variant.
+            throw ScenarioError(e.file(), e.line(), e.column(),
+                                "variant '" + v.name + "': " + e.message(), e.set_override());
+        }
+    }
     return base;
 }
 

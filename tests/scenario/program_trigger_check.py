@@ -5,7 +5,8 @@ tests/data/scenarios/program_event_trigger.yaml runs examples/tls_ping (a round 
 from lwipsim's output: the fault starts at the very instant of the third connack event (the
 round at 60 s); the round at 90 s falls inside the blackhole and fails after network_timeout
 (10 s), at 100 s; the rounds at 0, 30, 60, 120 and 150 s get their CONNACK. A program_event
-trigger without a name is a scenario error with its position (exit 2).
+trigger without a name is a scenario error with its position (exit 2), and so is the file alone
+(no app.program, so no program events).
 usage: program_trigger_check.py <lwipsim> <scenario> <tls_ping.so>"""
 import json
 import subprocess
@@ -43,3 +44,10 @@ assert r.returncode == 2 and f"bad.yaml:{line}:" in r.stderr and "'name'" in r.s
     (r.returncode, r.stderr)
 print("program_event trigger: fault at", connacks[2], "s; bad trigger refused:",
       r.stderr.strip().splitlines()[0])
+# Without app.program nothing makes program events: the file alone is refused at the event.
+r = subprocess.run([lwipsim, "validate", scenario], capture_output=True, text=True, timeout=60)
+line = next(i for i, l in enumerate(Path(scenario).read_text().splitlines(), 1)
+            if "event: program_event" in l)
+assert r.returncode == 2 and f"program_event_trigger.yaml:{line}:" in r.stderr \
+    and "without app.program" in r.stderr, (r.returncode, r.stderr)
+print("without app.program:", r.stderr.strip().splitlines()[0])

@@ -27,3 +27,12 @@ add_test(NAME scenario.program_event_trigger
                  $<TARGET_FILE:lwipsim> ${CMAKE_SOURCE_DIR}/tests/data/scenarios/program_event_trigger.yaml
                  $<TARGET_FILE:tls_ping>)
 set_tests_properties(scenario.program_event_trigger PROPERTIES LABELS scenario TIMEOUT 300)
+
+# examples/mqtt_reference: the built-in client as a program gives the built-in's results on the
+# field case (same seed; connects, handshake failures, pcbs.csv, heap all equal).
+add_test(NAME scenario.mqtt_reference
+         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/mqtt_reference_check.py
+                 $<TARGET_FILE:lwipsim> ${CMAKE_SOURCE_DIR}/scenarios/field_case.yaml
+                 ${CMAKE_SOURCE_DIR}/examples/mqtt_reference/field_case.yaml
+                 $<TARGET_FILE:mqtt_reference>)
+set_tests_properties(scenario.mqtt_reference PROPERTIES LABELS scenario TIMEOUT 300)
