@@ -1164,6 +1164,8 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
     const bool broker_virtual = static_cast<bool>(vclock);
     const char* broker_clock = managed ? (broker_virtual ? "virtual" : "wall") : nullptr;
     sched.set_host_peer(nullptr);
+    if (vclock && managed)
+        managed->signal_stop(); // before the detach: docs/design.md, "Stopping"
     if (vclock)
         vclock->detach();
     if (managed)

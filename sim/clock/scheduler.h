@@ -85,6 +85,10 @@ class HostPeer {
         (void)quiet_until;
         wake(now);
     }
+    /// A count that changes whenever the program may have run since it was last read (a wake
+    /// passed on, a detach): input only the program writes (its log) need not be looked at
+    /// again while it stays the same. nullopt: unknown, look every time.
+    [[nodiscard]] virtual std::optional<uint64_t> activity() const { return std::nullopt; }
 };
 
 enum class TimeMode {
