@@ -236,7 +236,7 @@ class Scheduler {
     bool trace_enabled_ = false;
     std::vector<std::string> trace_;
 
-    // Hand-over of the baton between OS threads, and the end of run().
+    // The end of run() (the baton itself is a futex word per thread, scheduler.cpp).
     std::mutex handoff_mu_;
     std::condition_variable* done_cv_ = nullptr;
     bool run_done_ = false;
