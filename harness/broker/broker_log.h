@@ -70,8 +70,8 @@ class BrokerLogTail final : public clock::HostIo {
     Sink sink_;
     const clock::HostPeer* writer_;
     std::optional<uint64_t> read_at_; ///< writer_'s activity at the latest read
-    int fd_ = -1;         ///< opened on the first read (the broker creates the file)
-    std::string partial_; ///< bytes after the last newline read so far
+    int fd_ = -1;                     ///< opened on the first read (the broker creates the file)
+    std::string partial_;             ///< bytes after the last newline read so far
 };
 
 } // namespace lwipsim::broker

@@ -99,7 +99,7 @@ class VclockPeer final : public clock::HostPeer {
     bool held_ = false;
     uint64_t wakes_ = 0;
     uint64_t grants_ = 0;
-    uint64_t activity_ = 0; ///< bumped by every wake passed on, detach and reattach
+    uint64_t activity_ = 0;  ///< bumped by every wake passed on, detach and reattach
     unsigned next_peer_ = 0; ///< the peer table entry name_peer writes next
 };
 

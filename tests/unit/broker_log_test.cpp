@@ -126,7 +126,8 @@ TEST(BrokerLogTail, WithAWriterReadsOnlyAfterItRan) {
     out << "start\n" << std::flush;
     FakeWriter writer;
     std::vector<std::string> got;
-    BrokerLogTail tail(log, [&](std::string_view line) { got.emplace_back(line); }, &writer);
+    BrokerLogTail tail(
+        log, [&](std::string_view line) { got.emplace_back(line); }, &writer);
     tail.on_polled({});
     EXPECT_EQ(got, (std::vector<std::string>{"start"})) << "the first poll reads what is there";
     out << "written without a run\n" << std::flush; // not what a broker on virtual time does
