@@ -110,8 +110,18 @@ void BrokerCounts::add(const BrokerLogEvent& e) {
         ++clients_expired;
 }
 
-BrokerLogTail::BrokerLogTail(std::filesystem::path log, Sink sink)
-    : log_(std::move(log)), sink_(std::move(sink)) {}
+BrokerLogTail::BrokerLogTail(std::filesystem::path log, Sink sink, const clock::HostPeer* writer)
+    : log_(std::move(log)), sink_(std::move(sink)), writer_(writer) {}
+
+void BrokerLogTail::on_polled(std::span<const pollfd>) {
+    if (writer_ != nullptr) {
+        const std::optional<uint64_t> activity = writer_->activity();
+        if (activity && read_at_ == activity && fd_ >= 0)
+            return; // the broker has not run since the latest read: nothing new
+        read_at_ = activity;
+    }
+    read_new_lines();
+}
 
 BrokerLogTail::~BrokerLogTail() {
     if (fd_ >= 0)

@@ -47,11 +47,13 @@ struct BrokerCounts {
 /// broker on virtual time reported idle, so everything it wrote for this instant is in the file:
 /// mosquitto line-buffers its log), the whole lines added since the last poll go to `sink`,
 /// which stamps them with the current virtual time. A line still being written waits for its
-/// newline. No fds of its own: the file is read on each poll.
+/// newline. No fds of its own: the file is read on each poll, or with `writer` (the broker on
+/// virtual time) only on the polls after it may have run (HostPeer::activity), since nothing
+/// else writes the log while the tail follows it.
 class BrokerLogTail final : public clock::HostIo {
   public:
     using Sink = std::function<void(std::string_view line)>;
-    BrokerLogTail(std::filesystem::path log, Sink sink);
+    BrokerLogTail(std::filesystem::path log, Sink sink, const clock::HostPeer* writer = nullptr);
     ~BrokerLogTail() override;
     BrokerLogTail(const BrokerLogTail&) = delete;
     BrokerLogTail& operator=(const BrokerLogTail&) = delete;
@@ -60,14 +62,16 @@ class BrokerLogTail final : public clock::HostIo {
     void read_new_lines();
 
     void fill_pollfds(std::vector<pollfd>&) override {}
-    void on_polled(std::span<const pollfd>) override { read_new_lines(); }
+    void on_polled(std::span<const pollfd>) override;
     [[nodiscard]] bool awaiting_host() const override { return false; }
 
   private:
     std::filesystem::path log_;
     Sink sink_;
-    int fd_ = -1;         ///< opened on the first read (the broker creates the file)
-    std::string partial_; ///< bytes after the last newline read so far
+    const clock::HostPeer* writer_;
+    std::optional<uint64_t> read_at_; ///< writer_'s activity at the latest read
+    int fd_ = -1;                     ///< opened on the first read (the broker creates the file)
+    std::string partial_;             ///< bytes after the last newline read so far
 };
 
 } // namespace lwipsim::broker

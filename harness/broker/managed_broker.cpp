@@ -299,7 +299,8 @@ bool ManagedBroker::launch(const std::string& what) {
         if (ready && !host::child_has_exited(pid_)) {
             return true;
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        // mosquitto needs tens of ms to start; a short step keeps the wait close to that.
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
     stop();
     throw BrokerError("managed broker: mosquitto did not accept connections on " + host_ + ":" +
@@ -315,6 +316,11 @@ void ManagedBroker::stop() {
     const pid_t pid = pid_;
     pid_ = -1;
     host::stop_child(pid, options_.stop_grace);
+}
+
+void ManagedBroker::signal_stop() {
+    if (pid_ > 0)
+        host::signal_child(pid_, SIGTERM);
 }
 
 void ManagedBroker::kill() {

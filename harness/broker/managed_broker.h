@@ -75,6 +75,9 @@ class ManagedBroker {
 
     // SIGTERM to the broker's pid, wait stop_grace, then SIGKILL. Idempotent.
     void stop();
+    // SIGTERM only, without waiting; stop() follows. A broker on virtual time gets it before its
+    // clock is detached, so the detach's wake finds it pending (docs/design.md, "Stopping").
+    void signal_stop();
     // SIGKILL at once, as a crash: mosquitto saves nothing. Idempotent.
     void kill();
     // Starts a stopped broker again with the same configuration on the same port(s), so

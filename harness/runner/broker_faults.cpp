@@ -146,8 +146,11 @@ void BrokerFaults::end(const scenario::FaultSpec& f) {
 void BrokerFaults::stop_broker(const scenario::FaultSpec& f) {
     const auto* params = std::get_if<scenario::BrokerStopParams>(&f.params);
     const bool kill = params != nullptr && params->kill;
-    // Real waits first, so that SIGTERM ends mosquitto's wait (docs/design.md "Stopping"); a
-    // SIGKILLed program leaves the page as it was (reattach() clears it).
+    // SIGTERM, then real waits: the detach ends mosquitto's wait, which held the signal blocked
+    // (docs/design.md "Stopping"); a SIGKILLed program leaves the page as it was (reattach()
+    // clears it).
+    if (clock_ != nullptr && !kill)
+        broker_->signal_stop();
     if (clock_ != nullptr)
         clock_->detach();
     try {

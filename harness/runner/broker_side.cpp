@@ -29,7 +29,8 @@ void put_payload(nlohmann::json& event, const std::vector<uint8_t>& payload) {
 
 BrokerSide::BrokerSide(Recorder& rec, BrokerSideOptions options)
     : rec_(rec), options_(std::move(options)),
-      tail_(options_.log, [this](std::string_view line) { on_line(line); }) {}
+      tail_(
+          options_.log, [this](std::string_view line) { on_line(line); }, options_.peer) {}
 
 BrokerSide::~BrokerSide() = default;
 

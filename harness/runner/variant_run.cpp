@@ -591,7 +591,8 @@ BrokerTarget start_broker(const scenario::Scenario& sc, const fs::path& run_dir,
         if (vclock != nullptr) {
             bo.environment = vclock->environment();
             bo.command_prefix = vclock->command_prefix();
-            bo.config_port = kManagedBrokerPort; // its log and TLS tickets name no host port
+            if (tap == nullptr)
+                bo.config_port = kManagedBrokerPort; // its log and TLS tickets name no host port
             // Its clock starts when its PKI was made: the same for every run on one cached PKI.
             bo.on_pki = [vclock](const broker::TestPki& pki) {
                 vclock->set_epoch_realtime(std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -601,14 +602,18 @@ BrokerTarget start_broker(const scenario::Scenario& sc, const fs::path& run_dir,
         }
         // The harness's subscriber to the device's will (broker_side.h) needs a listener it
         // can reach without TLS; only with the broker on virtual time are its receipt times exact.
-        bo.plain_listener = vclock != nullptr && sc.app.will.has_value();
+        // In a TAP run the broker listens inside the namespace, out of the observer's reach.
+        bo.plain_listener = vclock != nullptr && sc.app.will.has_value() && tap == nullptr;
         // RSA 2048, as most cloud brokers present: fixed-length signatures keep every TLS
         // record the same size run to run (EC signatures vary), so traces repeat exactly.
         bo.pki_options.key_type = broker::KeyType::kRsa2048;
         bo.pki_cache_dir = broker::default_pki_cache_dir(); // made once, not per run
         if (tap != nullptr) {
             bo.listen_address = kTapHostIp;
-            bo.command_prefix = tap->netns_exec_prefix(); // `ip netns exec` execs mosquitto
+            // `ip netns exec` execs mosquitto (through setarch on virtual time).
+            auto prefix = tap->netns_exec_prefix();
+            prefix.insert(prefix.end(), bo.command_prefix.begin(), bo.command_prefix.end());
+            bo.command_prefix = prefix;
         }
         managed.emplace(bo);
         target.port = managed->tls_port();
@@ -634,14 +639,13 @@ BrokerTarget start_broker(const scenario::Scenario& sc, const fs::path& run_dir,
     return target;
 }
 
-// The managed broker on the run's virtual time (time.broker_clock: virtual) on a slirp link:
-// the clock page it shares with this worker, made before the broker starts. TAP runs and
-// external brokers keep the wall clock and time.host_grace (docs/design.md).
+// The managed broker on the run's virtual time (time.broker_clock: virtual), on a slirp link or
+// inside a TAP run's namespace: the clock page it shares with this worker, made before the
+// broker starts. External brokers keep the wall clock and time.host_grace (docs/design.md).
 void make_broker_clock(const scenario::Scenario& sc, const fs::path& run_dir,
                        std::optional<host::VclockPeer>& vclock) {
     // https_server runs on the wall clock: the broker then does too (one peer per schedule).
     if (sc.broker.mode != scenario::BrokerMode::kManaged || sc.https_server ||
-        sc.link.kind == scenario::LinkKind::kTap ||
         sc.time.broker_clock != scenario::BrokerClock::kVirtual ||
         sc.time.mode != scenario::TimeMode::kVirtual)
         return;
@@ -848,6 +852,13 @@ void run_device(RunState& st, const BrokerTarget& target, SchedulerTimer& timer,
     sched.add_host_io(&host_io);
     if (slirp && target.host_port != 0)
         slirp->map_tcp_port(target.port, target.host_port);
+    if (tap != nullptr && st.broker_peer != nullptr) {
+        // The kernel in the namespace is the broker's only input: wake it after every frame
+        // written to the TAP. No lookahead: the kernel's own timers (real time) may act on the
+        // broker's sockets at any moment (docs/design.md, "The TAP link").
+        host::VclockPeer* peer = st.broker_peer;
+        tap->set_host_written_hook([peer, &sched] { peer->wake(sched.now()); });
+    }
     if (slirp && st.broker_peer != nullptr) {
         host::VclockPeer* peer = st.broker_peer;
         slirp->set_host_written_hook([peer, &sched] { peer->wake(sched.now()); });
@@ -1180,6 +1191,8 @@ RunOutcome run_variant(const scenario::Scenario& sc, const fs::path& out_dir) {
     const bool broker_virtual = static_cast<bool>(vclock);
     const char* broker_clock = managed ? (broker_virtual ? "virtual" : "wall") : nullptr;
     sched.set_host_peer(nullptr);
+    if (vclock && managed)
+        managed->signal_stop(); // before the detach: docs/design.md, "Stopping"
     if (vclock)
         vclock->detach();
     if (managed)

@@ -26,7 +26,7 @@ enum class BrokerClock { kVirtual, kWall };
 
 struct TimeSettings {
     TimeMode mode = TimeMode::kVirtual;
-    /// Managed broker on a slirp link only; TAP runs and external brokers stay on the wall clock.
+    /// Managed broker only (slirp link or TAP namespace); external brokers stay on the wall clock.
     BrokerClock broker_clock = BrokerClock::kVirtual;
     /// Wall-clock time the scheduler may hold virtual time still for a pending host reply.
     SimDuration host_grace = std::chrono::milliseconds(20);

@@ -1,6 +1,7 @@
 #include "sim/clock/scheduler.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cassert>
 #include <chrono>
 #include <condition_variable>
@@ -8,6 +9,10 @@
 #include <cstdlib>
 #include <sstream>
 #include <thread>
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 namespace lwipsim::clock {
 
@@ -21,13 +26,38 @@ class SimThread {
     WaitReason waiting;
     std::optional<EventId> timeout_event;
     bool timed_out = false;
-    bool has_baton = false;
-    std::condition_variable cv;
+    /// The baton, handed between OS threads: kNoBaton, kBaton, or kSleeping (the thread waits
+    /// for it in the futex). Only a sleeping receiver costs the giver a system call.
+    std::atomic<uint32_t> baton{0};
     std::function<void()> body;
 };
 
 namespace {
 Scheduler* g_current = nullptr;
+
+// A hand-over is one futex wake (when the receiver sleeps) and one futex wait, and nothing else:
+// a mutex and condition variable per hand-over cost about twice the system calls (the woken
+// thread first wakes, then contends for the mutex its waker still holds), and on a
+// paravirtualised machine each call is microseconds (docs/performance.md, the idle hour).
+constexpr uint32_t kNoBaton = 0, kBaton = 1, kSleeping = 2;
+static_assert(sizeof(std::atomic<uint32_t>) == sizeof(uint32_t), "a futex word");
+
+void give_baton(SimThread* to) {
+    if (to->baton.exchange(kBaton, std::memory_order_release) == kSleeping)
+        ::syscall(SYS_futex, &to->baton, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+}
+
+void take_baton(SimThread* me) {
+    for (;;) {
+        uint32_t seen = kBaton;
+        if (me->baton.compare_exchange_strong(seen, kNoBaton, std::memory_order_acquire))
+            return;
+        if (seen == kNoBaton &&
+            !me->baton.compare_exchange_strong(seen, kSleeping, std::memory_order_relaxed))
+            continue; // the baton came meanwhile
+        ::syscall(SYS_futex, &me->baton, FUTEX_WAIT_PRIVATE, kSleeping, nullptr, nullptr, 0);
+    }
+}
 
 [[noreturn]] void invariant_broken(const char* what) {
     std::fprintf(stderr, "lwipsim: scheduler invariant broken: %s\n", what);
@@ -96,11 +126,10 @@ void Scheduler::run(const std::string& name, int priority, std::function<void()>
     first->state = ThreadState::kRunning;
     current_ = first;
     std::unique_lock lk(handoff_mu_);
-    first->has_baton = true;
-    first->cv.notify_one();
     // The main thread's finish (or a deadlock) ends the run; other threads stay parked.
     static std::condition_variable done_cv;
     done_cv_ = &done_cv;
+    give_baton(first);
     done_cv.wait(lk, [this] { return run_done_; });
     g_current = nullptr;
     if (!deadlock_.empty())
@@ -127,22 +156,18 @@ void Scheduler::spawn(const std::string& name, int priority, std::function<void(
 }
 
 void Scheduler::wait_for_baton(SimThread* me) {
-    std::unique_lock lk(handoff_mu_);
-    me->cv.wait(lk, [me] { return me->has_baton; });
+    take_baton(me);
 }
 
 void Scheduler::hand_baton(SimThread* from, SimThread* to) {
     ++stats_.switches;
     if (trace_enabled_)
         record("run " + to->name);
-    std::unique_lock lk(handoff_mu_);
-    if (from != nullptr)
-        from->has_baton = false;
-    to->has_baton = true;
-    to->cv.notify_one();
-    if (from != nullptr && from->state != ThreadState::kFinished) {
-        from->cv.wait(lk, [from] { return from->has_baton; });
-    }
+    // Read before the baton leaves: from then on `to` may change `from`'s state.
+    const bool wait_for_return = from != nullptr && from->state != ThreadState::kFinished;
+    give_baton(to);
+    if (wait_for_return)
+        take_baton(from);
 }
 
 void Scheduler::thread_finished(SimThread* me) {
@@ -369,12 +394,13 @@ bool Scheduler::any_host_pending() const {
 
 void Scheduler::fail_deadlock(SimThread* me) {
     std::fprintf(stderr, "lwipsim: deadlock at t=%.6fs\n%s", now_.seconds(), deadlock_.c_str());
-    std::unique_lock lk(handoff_mu_);
-    run_done_ = true;
-    done_cv_->notify_one();
-    // Park this thread for good: nothing can ever wake it.
-    me->has_baton = false;
-    me->cv.wait(lk, [me] { return me->has_baton; });
+    {
+        std::lock_guard lk(handoff_mu_);
+        run_done_ = true;
+        done_cv_->notify_one();
+    }
+    // Park this thread for good: nothing can ever give it the baton again.
+    take_baton(me);
 }
 
 std::string Scheduler::describe_threads() const {

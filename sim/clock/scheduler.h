@@ -85,6 +85,10 @@ class HostPeer {
         (void)quiet_until;
         wake(now);
     }
+    /// A count that changes whenever the program may have run since it was last read (a wake
+    /// passed on, a detach): input only the program writes (its log) need not be looked at
+    /// again while it stays the same. nullopt: unknown, look every time.
+    [[nodiscard]] virtual std::optional<uint64_t> activity() const { return std::nullopt; }
 };
 
 enum class TimeMode {
@@ -232,7 +236,7 @@ class Scheduler {
     bool trace_enabled_ = false;
     std::vector<std::string> trace_;
 
-    // Hand-over of the baton between OS threads, and the end of run().
+    // The end of run() (the baton itself is a futex word per thread, scheduler.cpp).
     std::mutex handoff_mu_;
     std::condition_variable* done_cv_ = nullptr;
     bool run_done_ = false;

@@ -133,6 +133,7 @@ void VclockPeer::detach() {
     if (load(page_->detached) != 0)
         return;
     store(page_->detached, 1U);
+    ++activity_;
     store(page_->wake_seq, ++seq_);
     futex_wake(page_->wake_seq);
 }
@@ -145,6 +146,7 @@ void VclockPeer::reattach(clock::SimTime now) {
     page_->error[0] = '\0';
     store(page_->idle_ack, seq_ - 1); // not idle until the new program reports
     store(page_->detached, 0U);
+    ++activity_;
     pid_ = -1;
 }
 
@@ -161,6 +163,7 @@ void VclockPeer::wake(clock::SimTime now) {
     if (held_)
         return; // a frozen program sees what came when it is released
     ++wakes_;
+    ++activity_;
     store(page_->now_ns, static_cast<int64_t>(now.since_start.count()));
     store(page_->wake_seq, ++seq_);
     futex_wake(page_->wake_seq);

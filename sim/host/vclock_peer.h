@@ -75,6 +75,7 @@ class VclockPeer final : public clock::HostPeer {
     void wake_with_grant(clock::SimTime now, clock::SimTime quiet_until) override;
     /// The pid the library wrote when it mapped the page inside the program, or 0 while it
     /// has not (not started yet, or the dynamic loader ignored LD_PRELOAD).
+    [[nodiscard]] std::optional<uint64_t> activity() const override { return activity_; }
     [[nodiscard]] pid_t attached_pid() const;
     /// Throws EnvironmentError unless the library attached inside `pid`. Call once the
     /// program has reached its main loop (its constructors, ours included, have run by then).
@@ -98,6 +99,7 @@ class VclockPeer final : public clock::HostPeer {
     bool held_ = false;
     uint64_t wakes_ = 0;
     uint64_t grants_ = 0;
+    uint64_t activity_ = 0;  ///< bumped by every wake passed on, detach and reattach
     unsigned next_peer_ = 0; ///< the peer table entry name_peer writes next
 };
 

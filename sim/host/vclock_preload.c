@@ -31,6 +31,7 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -88,6 +89,9 @@ DECLARE_REAL(int, close, int)
 DECLARE_REAL(int, fflush, FILE*)
 DECLARE_REAL(size_t, fwrite, const void*, size_t, size_t, FILE*)
 DECLARE_REAL(int, fputs, const char*, FILE*)
+DECLARE_REAL(int, pthread_sigmask, int, const sigset_t*, sigset_t*)
+DECLARE_REAL(pid_t, fork, void)
+DECLARE_REAL(int, pthread_create, pthread_t*, const pthread_attr_t*, void* (*)(void*), void*)
 
 /* --- the page ------------------------------------------------------------------------------ */
 
@@ -260,9 +264,107 @@ static int64_t grant_for(uint32_t seq) {
     return __atomic_load_n(&g_page->grant_ns, __ATOMIC_SEQ_CST);
 }
 
+/* --- signal masks under a grant ----------------------------------------------------------- */
+
+/* mosquitto blocks its signals around every epoll_wait (sigprocmask before, sigprocmask after).
+ * Under a grant the wait itself makes no system call, but the two mask changes would: 72,000 in
+ * an idle hour, each a trap that costs microseconds on a paravirtualised machine, more than the
+ * rest of the run (docs/performance.md). While the program runs on a grant nothing the worker
+ * does can signal it (the worker waits for its idle report; stops and pauses come only from
+ * worker events, and an event ends every grant before it), so a mask change then is only
+ * recorded, per thread: the kernel's mask is brought in line (one real call) before the library
+ * does anything that can block, touch a socket or a file, or start a thread or process
+ * (apply_deferred_mask). A block/restore pair around a locally answered timeout thus costs
+ * nothing. Limits: a signal from outside the simulation (a user's SIGHUP) that arrives in such
+ * a stretch meets the older mask, and a system call the library does not wrap made in it runs
+ * with the older mask. Outside a grant every call is the real one. */
+static __thread int t_mask_known; /* under a grant: t_mask and t_kernel_mask are valid */
+static __thread uint64_t t_mask;  /* the mask the program asked for */
+static __thread uint64_t t_kernel_mask;
+
+/* The kernel's part of a sigset_t: signals 1..64 in its first 8 bytes (glibc hands the kernel
+ * _NSIG / 8 bytes and leaves the rest of a returned set as it was), bit n - 1 for signal n. */
+static uint64_t mask_bits(const sigset_t* set) {
+    uint64_t bits;
+    memcpy(&bits, set, sizeof bits);
+    return bits;
+}
+
+static uint64_t signal_bit(int sig) {
+    return UINT64_C(1) << (sig - 1);
+}
+
+static void apply_deferred_mask(void) {
+    if (!t_mask_known)
+        return;
+    t_mask_known = 0;
+    if (t_mask == t_kernel_mask)
+        return;
+    sigset_t set;
+    sigemptyset(&set);
+    memcpy(&set, &t_mask, sizeof t_mask);
+    get_pthread_sigmask()(SIG_SETMASK, &set, NULL);
+}
+
+/* pthread_sigmask's contract (0 or an error number). */
+static int change_mask(int how, const sigset_t* set, sigset_t* old) {
+    if (!attached() ||
+        grant_for(__atomic_load_n(&g_page->wake_seq, __ATOMIC_SEQ_CST)) == INT64_MIN) {
+        apply_deferred_mask();
+        return get_pthread_sigmask()(how, set, old);
+    }
+    if (set != NULL && how != SIG_BLOCK && how != SIG_UNBLOCK && how != SIG_SETMASK)
+        return EINVAL;
+    if (!t_mask_known) { /* once per granted stretch */
+        sigset_t kernel;
+        int err = get_pthread_sigmask()(SIG_SETMASK, NULL, &kernel);
+        if (err != 0)
+            return err;
+        t_mask = t_kernel_mask = mask_bits(&kernel);
+        t_mask_known = 1;
+    }
+    if (old != NULL)
+        memcpy(old, &t_mask, sizeof t_mask);
+    if (set == NULL)
+        return 0;
+    const uint64_t bits = mask_bits(set);
+    t_mask = how == SIG_BLOCK ? t_mask | bits : how == SIG_UNBLOCK ? t_mask & ~bits : bits;
+    /* What the kernel and glibc leave out: SIGKILL and SIGSTOP cannot be blocked, and glibc
+     * keeps its own two real-time signals (cancellation, set*id) unblocked. */
+    t_mask &= ~(signal_bit(SIGKILL) | signal_bit(SIGSTOP) | signal_bit(__SIGRTMIN) |
+                signal_bit(__SIGRTMIN + 1));
+    return 0;
+}
+
+EXPORT int pthread_sigmask(int how, const sigset_t* set, sigset_t* old) {
+    return change_mask(how, set, old);
+}
+
+EXPORT int sigprocmask(int how, const sigset_t* set, sigset_t* old) {
+    int err = change_mask(how, set, old);
+    if (err != 0) {
+        errno = err;
+        return -1;
+    }
+    return 0;
+}
+
+/* A new thread or process inherits the kernel's mask: the program's first. */
+EXPORT pid_t fork(void) {
+    apply_deferred_mask();
+    return get_fork()();
+}
+
+EXPORT int pthread_create(pthread_t* thread, const pthread_attr_t* attr, void* (*start)(void*),
+                          void* arg) {
+    apply_deferred_mask();
+    return get_pthread_create()(thread, attr, start, arg);
+}
+
 /* Reports "idle until `deadline`" for the wake `seq` and sleeps until the next wake or a detach.
  * 0, or EINTR when a signal handler without SA_RESTART interrupted the sleep. */
 static int report_idle_and_sleep(uint32_t seq, int64_t deadline) {
+    apply_deferred_mask(); /* the program blocks with the mask it asked for */
     __atomic_store_n(&g_page->deadline_ns, deadline, __ATOMIC_SEQ_CST);
     __atomic_store_n(&g_page->idle_ack, seq, __ATOMIC_SEQ_CST);
     futex(&g_page->idle_ack, FUTEX_WAKE, 1, NULL);
@@ -297,6 +399,7 @@ static void catch_up(void) {
 static void before_socket_effect(int fd) {
     if (!attached())
         return;
+    apply_deferred_mask();
     struct stat st;
     if (fstat(fd, &st) != 0 || S_ISREG(st.st_mode))
         return;
@@ -324,6 +427,8 @@ static enum wait_end covered_wait(int64_t deadline, check_fn check, void* ctx, i
                                        __ATOMIC_SEQ_CST); /* before the check: no lost wake-up */
         int64_t grant = grant_for(seq);
         int skip = deadline < grant && quiet_under_grant(seq, epfd);
+        if (!skip)
+            apply_deferred_mask();
         *result = skip ? 0 : check(ctx);
         if (*result != 0) {
             if (*result > 0) { /* input the program will read: the worker's time first */
@@ -372,20 +477,23 @@ static int is_zero_timeout(int64_t deadline) {
     return deadline != LWIPSIM_VCLOCK_NO_DEADLINE && deadline <= virtual_now();
 }
 
-/* Maps a covered wait's end to the return value of a readiness call. */
+/* Maps a covered wait's end to the return value of a readiness call. A detach (the worker is
+ * about to stop the program, docs/design.md "Stopping") ends the wait at once as a timeout: the
+ * program's loop comes round and acts on the SIGTERM the worker sent just before. A real wait
+ * instead would hold that signal for its whole timeout in a program that blocks its signals
+ * while it waits, as mosquitto does (100 ms per stop). The next wait is the real one. */
 static int readiness_result(enum wait_end end, int ready) {
     switch (end) {
     case kReady:
         return ready;
     case kTimedOut:
+    case kDetached:
         return 0;
     case kInterrupted:
         errno = EINTR;
         return -1;
-    case kDetached:
-        break;
     }
-    return -2; /* caller falls back to the real wait */
+    return 0;
 }
 
 /* epoll */
@@ -407,8 +515,7 @@ EXPORT int epoll_wait(int epfd, struct epoll_event* events, int max, int timeout
     struct epoll_ctx c = {epfd, events, max, NULL};
     int ready = 0;
     enum wait_end end = covered_wait(deadline_after_ms(timeout), epoll_check, &c, &ready, epfd);
-    int r = readiness_result(end, ready);
-    return r != -2 ? r : get_epoll_wait()(epfd, events, max, timeout);
+    return readiness_result(end, ready);
 }
 
 EXPORT int epoll_pwait(int epfd, struct epoll_event* events, int max, int timeout,
@@ -418,8 +525,7 @@ EXPORT int epoll_pwait(int epfd, struct epoll_event* events, int max, int timeou
     struct epoll_ctx c = {epfd, events, max, mask};
     int ready = 0;
     enum wait_end end = covered_wait(deadline_after_ms(timeout), epoll_check, &c, &ready, epfd);
-    int r = readiness_result(end, ready);
-    return r != -2 ? r : get_epoll_pwait()(epfd, events, max, timeout, mask);
+    return readiness_result(end, ready);
 }
 
 EXPORT int epoll_pwait2(int epfd, struct epoll_event* events, int max,
@@ -459,8 +565,7 @@ EXPORT int poll(struct pollfd* fds, nfds_t n, int timeout) {
     struct poll_ctx c = {fds, n, NULL};
     int ready = 0;
     enum wait_end end = covered_wait(deadline_after_ms(timeout), poll_check, &c, &ready, -1);
-    int r = readiness_result(end, ready);
-    return r != -2 ? r : get_poll()(fds, n, timeout);
+    return readiness_result(end, ready);
 }
 
 EXPORT int ppoll(struct pollfd* fds, nfds_t n, const struct timespec* timeout,
@@ -471,8 +576,7 @@ EXPORT int ppoll(struct pollfd* fds, nfds_t n, const struct timespec* timeout,
     struct poll_ctx c = {fds, n, mask};
     int ready = 0;
     enum wait_end end = covered_wait(deadline, poll_check, &c, &ready, -1);
-    int r = readiness_result(end, ready);
-    return r != -2 ? r : get_ppoll()(fds, n, timeout, mask);
+    return readiness_result(end, ready);
 }
 
 /* select: a zero-timeout select overwrites the sets, so each check starts from a copy. */
@@ -507,16 +611,15 @@ static int covered_select(int nfds, fd_set* r, fd_set* w, fd_set* e, int64_t dea
         c.e0 = *e;
     int ready = 0;
     enum wait_end end = covered_wait(deadline, select_check, &c, &ready, -1);
-    if (end == kTimedOut || end == kDetached) {
-        /* A timed-out select returns empty sets; a detached one is redone on the originals. */
+    if (end == kTimedOut || end == kDetached) { /* a timed-out select returns empty sets */
         fd_set none;
         FD_ZERO(&none);
         if (r != NULL)
-            *r = end == kDetached ? c.r0 : none;
+            *r = none;
         if (w != NULL)
-            *w = end == kDetached ? c.w0 : none;
+            *w = none;
         if (e != NULL)
-            *e = end == kDetached ? c.e0 : none;
+            *e = none;
     }
     return readiness_result(end, ready);
 }
@@ -530,8 +633,7 @@ EXPORT int select(int nfds, fd_set* r, fd_set* w, fd_set* e, struct timeval* tv)
     }
     if (!attached() || !valid || is_zero_timeout(deadline))
         return get_select()(nfds, r, w, e, tv);
-    int res = covered_select(nfds, r, w, e, deadline, NULL);
-    return res != -2 ? res : get_select()(nfds, r, w, e, tv);
+    return covered_select(nfds, r, w, e, deadline, NULL);
 }
 
 EXPORT int pselect(int nfds, fd_set* r, fd_set* w, fd_set* e, const struct timespec* ts,
@@ -539,8 +641,7 @@ EXPORT int pselect(int nfds, fd_set* r, fd_set* w, fd_set* e, const struct times
     int64_t deadline = attached() ? deadline_after(ts) : 0;
     if (!attached() || is_zero_timeout(deadline) || (ts != NULL && !valid_timespec(ts)))
         return get_pselect()(nfds, r, w, e, ts, mask);
-    int res = covered_select(nfds, r, w, e, deadline, mask);
-    return res != -2 ? res : get_pselect()(nfds, r, w, e, ts, mask);
+    return covered_select(nfds, r, w, e, deadline, mask);
 }
 
 /* sleeps: a wait on nothing but the deadline */
@@ -651,6 +752,7 @@ EXPORT int close(int fd) {
 static void before_file_output(FILE* fp) {
     if (!attached() || fp == NULL)
         return;
+    apply_deferred_mask();
     struct stat st;
     const int fd = fileno(fp);
     if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode))

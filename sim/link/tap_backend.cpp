@@ -1,5 +1,7 @@
 #include "sim/link/tap_backend.h"
 
+#include <arpa/inet.h>
+
 #include "sim/host/child_process.h"
 #include "sim/link/packet.h"
 
@@ -22,6 +24,20 @@ namespace lwipsim::link {
 namespace {
 
 constexpr size_t kMaxFrame = 65536;
+
+// "10.0.3.1/24" -> "10.0.3.0/24": the connected route the kernel made for the address.
+std::string network_of(const std::string& cidr) {
+    const size_t slash = cidr.find('/');
+    in_addr a{};
+    const int bits = slash == std::string::npos ? 32 : std::stoi(cidr.substr(slash + 1));
+    if (::inet_pton(AF_INET, cidr.substr(0, slash).c_str(), &a) != 1 || bits < 0 || bits > 32)
+        throw std::invalid_argument("TAP backend: not an IPv4 CIDR address: '" + cidr + "'");
+    const uint32_t mask = bits == 0 ? 0 : ~uint32_t{0} << (32 - bits);
+    a.s_addr = htonl(ntohl(a.s_addr) & mask);
+    char text[INET_ADDRSTRLEN];
+    ::inet_ntop(AF_INET, &a, text, sizeof text);
+    return std::string(text) + "/" + std::to_string(bits);
+}
 // `ip` answers in milliseconds; the bound only keeps a hung command from hanging the run.
 constexpr std::chrono::seconds kIpTimeout{30};
 
@@ -105,6 +121,10 @@ TapBackend::TapBackend(Timer& timer, FrameSink& downlink, TapOptions options)
         ip({"ip", "-n", netns_, "addr", "add", options_.address, "dev", options_.ifname});
         ip({"ip", "-n", netns_, "link", "set", "dev", options_.ifname, "up"});
         ip({"ip", "-n", netns_, "link", "set", "dev", "lo", "up"});
+        // No delayed ACKs towards the device (route metric quickack): an ACK the kernel holds
+        // for 40 ms of real time would reach a device on virtual time hours later.
+        ip({"ip", "-n", netns_, "route", "change", network_of(options_.address), "dev",
+            options_.ifname, "quickack", "1"});
     } catch (...) {
         if (fd_ >= 0)
             ::close(fd_);
@@ -136,6 +156,8 @@ void TapBackend::deliver(Frame frame) {
     } else {
         ++write_errors_;
     }
+    if (host_written_)
+        host_written_();
 }
 
 void TapBackend::fill_pollfds(std::vector<pollfd>& fds) {

@@ -18,6 +18,7 @@
 #include <poll.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <span>
@@ -62,6 +63,10 @@ class TapBackend final : public FrameSink, public clock::HostIo {
 
     [[nodiscard]] const std::string& netns() const { return netns_; }
     [[nodiscard]] const std::string& ifname() const { return options_.ifname; }
+    /// `hook` runs after every frame written to the TAP (the kernel has processed it by the
+    /// time write() returns, as loopback does): used to wake a broker on virtual time inside the
+    /// namespace, whose input only ever comes from the TAP.
+    void set_host_written_hook(std::function<void()> hook) { host_written_ = std::move(hook); }
     /// argv prefix that runs a command inside the namespace: {"ip", "netns", "exec", <name>}.
     [[nodiscard]] std::vector<std::string> netns_exec_prefix() const;
     [[nodiscard]] uint64_t frames_written() const { return frames_written_; }
@@ -74,6 +79,7 @@ class TapBackend final : public FrameSink, public clock::HostIo {
     Timer& timer_;
     FrameSink& downlink_;
     TapOptions options_;
+    std::function<void()> host_written_;
     std::string netns_;
     bool netns_created_ = false;
     int fd_ = -1;

@@ -16,7 +16,16 @@
  *       ("rem <s> <ns>", SIGUSR1 has a handler without SA_RESTART); then sleeps for LONG_MAX
  *       seconds and writes "woke" if that ever ends.
  *   vclock_helper pwait2-real: epoll_pwait2 on an empty set with a 1 ms timeout, for a run
- *       without a page: exits 0 when it timed out like the real call. */
+ *       without a page: exits 0 when it timed out like the real call.
+ *   vclock_helper masker <port>: the ticker's loop with mosquitto's sigprocmask pair around each
+ *       epoll_wait (SIGTERM blocked inside). Once 1 s of its clock has passed it blocks SIGUSR1
+ *       and writes, on one line, whether sigprocmask then says SIGUSR1 is blocked and whether
+ *       the kernel's mask (/proc/self/status SigBlk, read past the library) has it ("1 0": the
+ *       change waits for the next call the library wraps); then, after that write, the
+ *       kernel's view again ("1\n").
+ *   vclock_helper term-blocked <port>: connects, installs a SIGTERM handler and loops in
+ *       epoll_wait(10 s) with SIGTERM blocked inside, as mosquitto does; exits 0 once the
+ *       handler has run. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -133,6 +142,84 @@ static int ticker(const char* port) {
     }
 }
 
+/* SIGUSR1 in the kernel's mask of this thread, from /proc (read(2) is not wrapped). */
+static int kernel_blocks_usr1(void) {
+    char buf[4096];
+    FILE* f = fopen("/proc/thread-self/status", "r");
+    unsigned long long blocked = 0;
+    while (f != NULL && fgets(buf, sizeof buf, f) != NULL) {
+        if (sscanf(buf, "SigBlk: %llx", &blocked) == 1)
+            break;
+    }
+    if (f != NULL)
+        fclose(f);
+    return (int)((blocked >> (SIGUSR1 - 1)) & 1);
+}
+
+static int masker(const char* port) {
+    int fd = connect_to(port);
+    int ep = epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
+    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+    sigset_t term, usr1, orig, seen;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    int64_t start = ns(CLOCK_MONOTONIC);
+    for (;;) {
+        struct epoll_event got;
+        sigprocmask(SIG_SETMASK, &term, &orig);
+        int n = epoll_wait(ep, &got, 1, 100);
+        sigprocmask(SIG_SETMASK, &orig, NULL);
+        if (n > 0) {
+            char buf[64];
+            if (read(fd, buf, sizeof buf) <= 0)
+                return 0; /* the test closed */
+        }
+        if (ns(CLOCK_MONOTONIC) - start >= 1000000000LL && !sigismember(&orig, SIGUSR1)) {
+            sigprocmask(SIG_BLOCK, &usr1, NULL);
+            sigprocmask(SIG_BLOCK, NULL, &seen);
+            char line[32];
+            int len = snprintf(line, sizeof line, "%d %d\n", sigismember(&seen, SIGUSR1),
+                               kernel_blocks_usr1());
+            if (write(fd, line, (size_t)len) != len)
+                return 1;
+            len = snprintf(line, sizeof line, "%d\n", kernel_blocks_usr1());
+            if (write(fd, line, (size_t)len) != len)
+                return 1;
+        }
+    }
+}
+
+static volatile sig_atomic_t g_terminated;
+static void on_term(int sig) {
+    (void)sig;
+    g_terminated = 1;
+}
+
+static int term_blocked(const char* port) {
+    int fd = connect_to(port);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_term;
+    sa.sa_flags = SA_RESTART; /* as mosquitto's signal() */
+    sigaction(SIGTERM, &sa, NULL);
+    int ep = epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
+    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+    sigset_t term, orig;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    while (!g_terminated) {
+        struct epoll_event got;
+        sigprocmask(SIG_SETMASK, &term, &orig);
+        epoll_wait(ep, &got, 1, 10000);
+        sigprocmask(SIG_SETMASK, &orig, NULL);
+    }
+    return 0;
+}
+
 static const char* errno_name(int rc, int err) {
     if (rc == 0)
         return "0";
@@ -180,6 +267,10 @@ static int timespecs(const char* port) {
 int main(int argc, char** argv) {
     if (argc == 3 && strcmp(argv[1], "ticker") == 0)
         return ticker(argv[2]);
+    if (argc == 3 && strcmp(argv[1], "masker") == 0)
+        return masker(argv[2]);
+    if (argc == 3 && strcmp(argv[1], "term-blocked") == 0)
+        return term_blocked(argv[2]);
     if (argc == 3 && strcmp(argv[1], "timespecs") == 0)
         return timespecs(argv[2]);
     if (argc == 2 && strcmp(argv[1], "pwait2-real") == 0) {

@@ -52,7 +52,8 @@ class HelperRun {
         ::listen(listener_, 1);
         ::getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len);
         std::vector<std::string> argv{LWIPSIM_VCLOCK_HELPER, mode};
-        if (mode == "slow-reader" || mode == "sleeper" || mode == "ticker" || mode == "timespecs")
+        if (mode == "slow-reader" || mode == "sleeper" || mode == "ticker" || mode == "timespecs" ||
+            mode == "masker" || mode == "term-blocked")
             argv.push_back(std::to_string(ntohs(a.sin_port)));
         pid_ = spawn_child(argv, -1, peer_->environment());
         peer_->watch(pid_);
@@ -211,6 +212,39 @@ TEST(Vclock, GrantedTimeoutsPassLocallyAndOutputsWaitForTheWorker) {
     ASSERT_EQ(run.peer().wait_idle().error, "");
     EXPECT_DOUBLE_EQ(deadline_s(run.peer()), 3.0);
     EXPECT_EQ(run.peer().grants(), 3U);
+}
+
+// Under a grant, mosquitto's sigprocmask pair around each locally answered epoll_wait costs
+// no system call (docs/design.md, "Signal masks under a grant"): the program always reads back
+// the mask it set, but the kernel gets it only before the next call the library wraps (here the
+// write). The helper's line "1 0" says SIGUSR1 is blocked for the program and not yet in the
+// kernel's mask; the next line, after that write, that the kernel has it.
+TEST(Vclock, MaskChangesUnderAGrantReachTheKernelAtTheNextWrappedCall) {
+    HelperRun run("masker");
+    ASSERT_EQ(run.peer().wait_idle().error, "");
+    run.peer().wake_with_grant(at_ms(100), at_ms(5000));
+    ASSERT_EQ(run.peer().wait_idle().error, "");
+    ASSERT_DOUBLE_EQ(deadline_s(run.peer()), 1.0); // catching up before its write
+    run.peer().wake_with_grant(at_ms(1000), at_ms(5000));
+    ASSERT_EQ(run.peer().wait_idle().error, "");
+    EXPECT_EQ(run.read_now(), "1 0\n1\n");
+    // Outside a grant every change is the real call at once.
+    EXPECT_DOUBLE_EQ(deadline_s(run.peer()), 1.1);
+}
+
+// Stopping a program that blocks SIGTERM while it waits (mosquitto): SIGTERM, then detach. The
+// detach ends the covered wait at once as a timeout, the loop comes round, the handler runs and
+// the program exits; a real wait would have held the signal for its whole 10 s timeout.
+TEST(Vclock, DetachEndsTheWaitSoAPendingSigtermIsHandled) {
+    HelperRun run("term-blocked");
+    ASSERT_EQ(run.peer().wait_idle().error, "");
+    ASSERT_DOUBLE_EQ(deadline_s(run.peer()), 10.0);
+    ASSERT_EQ(::kill(run.pid(), SIGTERM), 0);
+    run.peer().detach();
+    const auto give_up = std::chrono::steady_clock::now() + 5s;
+    while (!child_has_exited(run.pid()) && std::chrono::steady_clock::now() < give_up)
+        std::this_thread::sleep_for(1ms);
+    EXPECT_TRUE(child_has_exited(run.pid())) << "still waiting 5 s after the detach";
 }
 
 // Bad and extreme timeouts behave like the kernel's: EFAULT/EINVAL at once (not a sleep on a

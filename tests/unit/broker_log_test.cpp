@@ -104,5 +104,39 @@ TEST(BrokerLogTail, HandsOverWholeLinesAsTheFileGrows) {
     EXPECT_EQ(got, (std::vector<std::string>{"one", "two", "three"}));
 }
 
+// A writer on virtual time (a HostPeer) whose activity count the test moves by hand.
+class FakeWriter final : public clock::HostPeer {
+  public:
+    uint64_t runs = 0;
+    Idle wait_idle() override { return {}; }
+    [[nodiscard]] bool idle() const override { return true; }
+    [[nodiscard]] std::optional<clock::SimTime> deadline() const override { return std::nullopt; }
+    void wake(clock::SimTime) override {}
+    [[nodiscard]] std::optional<uint64_t> activity() const override { return runs; }
+};
+
+// With the broker on virtual time the log is read only on the polls after the broker may have
+// run (a wake, a detach): nothing else writes it, and reading it on every poll of an idle hour
+// was one system call per scheduler step. Lines are never lost, only read at the next poll
+// after the broker ran, which is when they were written.
+TEST(BrokerLogTail, WithAWriterReadsOnlyAfterItRan) {
+    lwipsim::testing::TempDir dir("broker-log-writer");
+    const auto log = dir.path() / "broker.log";
+    std::ofstream out(log);
+    out << "start\n" << std::flush;
+    FakeWriter writer;
+    std::vector<std::string> got;
+    BrokerLogTail tail(
+        log, [&](std::string_view line) { got.emplace_back(line); }, &writer);
+    tail.on_polled({});
+    EXPECT_EQ(got, (std::vector<std::string>{"start"})) << "the first poll reads what is there";
+    out << "written without a run\n" << std::flush; // not what a broker on virtual time does
+    tail.on_polled({});
+    EXPECT_EQ(got, (std::vector<std::string>{"start"})) << "read although the writer never ran";
+    ++writer.runs;
+    tail.on_polled({});
+    EXPECT_EQ(got, (std::vector<std::string>{"start", "written without a run"}));
+}
+
 } // namespace
 } // namespace lwipsim::broker
