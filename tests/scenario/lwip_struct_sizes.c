@@ -7,13 +7,14 @@
 #include "lwip/pbuf.h"
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/tcp.h"
+#include "lwip/timeouts.h"
 
 #include <stdio.h>
 
 int main(void) {
     printf("tcp_pcb %zu\ntcp_seg %zu\npbuf %zu\n", sizeof(struct tcp_pcb), sizeof(struct tcp_seg),
            sizeof(struct pbuf));
-    printf("netconn %zu\n", sizeof(struct netconn));
+    printf("netconn %zu\nsys_timeo %zu\n", sizeof(struct netconn), sizeof(struct sys_timeo));
     /* What lwIP asks the heap for (MEM_LIBC_MALLOC, MEMP_MEM_MALLOC): memp.c allocates
      * MEMP_ALIGN_SIZE(size) per object; pbuf.c's PBUF_RAM allocates the aligned struct, the
      * aligned header room of its layer and the aligned payload (SIZEOF_STRUCT_PBUF, private to

@@ -8,8 +8,11 @@
  *   baseline    the free heap at start
  *   socket      lwip_socket(AF_INET, SOCK_STREAM): its netconn and its tcp_pcb
  *   session     one established TLS connection after an MQTT CONNECT/CONNACK
- *   time_wait   10 s after that session was closed by the device first (no DISCONNECT, so the
- *               device's FIN leads and its PCB ends in TIME_WAIT, 2 x TCP_MSL = 120 s)
+ *   time_wait   10 s after that session was closed by the device first: shutdown(SHUT_WR) sends
+ *               its FIN, the broker answers with its TLS close_notify and FIN, which the device
+ *               reads to the end before destroying the connection, so its PCB is in TIME_WAIT
+ *               (2 x TCP_MSL = 120 s) with nothing queued. (Destroying at once would make the
+ *               close_notify arrive after the close: lwIP answers data after close with a RST.)
  *   clean       after TIME_WAIT has expired: must be 0 (nothing else was left behind)
  *   fin_wait_1  5 s after a second session was closed with an MQTT PINGREQ unacknowledged (the
  *               event "blackhole" starts the scenario's blackhole just before that PINGREQ):
@@ -82,6 +85,10 @@ int lwipsim_program_main(const lwipsim_args* args) {
     if (tls == NULL)
         return 1;
     record("session", held());
+    shutdown(lwipsim_tls_fd(tls), SHUT_WR);
+    uint8_t rest[64];
+    while (lwipsim_tls_read(tls, rest, sizeof rest, 10000) > 0) {
+    }
     lwipsim_tls_destroy(tls);
     lwipsim_sleep_ms(10000);
     record("time_wait", held());
