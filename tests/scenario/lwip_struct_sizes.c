@@ -20,8 +20,8 @@ int main(void) {
      * aligned header room of its layer and the aligned payload (SIZEOF_STRUCT_PBUF, private to
      * pbuf.c, is LWIP_MEM_ALIGN_SIZE(sizeof(struct pbuf))). */
     printf("mem_alignment %d\n", (int)MEM_ALIGNMENT);
-    printf("pbuf_ram_transport_header %zu\n",
-           (size_t)(LWIP_MEM_ALIGN_SIZE(sizeof(struct pbuf)) + LWIP_MEM_ALIGN_SIZE(PBUF_TRANSPORT)));
+    printf("pbuf_ram_transport_header %zu\n", (size_t)(LWIP_MEM_ALIGN_SIZE(sizeof(struct pbuf)) +
+                                                       LWIP_MEM_ALIGN_SIZE(PBUF_TRANSPORT)));
     printf("tcp_mss %d\n", (int)TCP_MSS);
     return 0;
 }

@@ -42,7 +42,7 @@ static size_t held(void) {
  * the CONNACK: 1 when the broker accepted. */
 static int mqtt_connect(lwipsim_tls* tls) {
     static const uint8_t connect[] = {0x10, 0x12, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x04, 0x02,
-                                      0x00, 0x00, 0x00, 0x06, 'f',  'i', 'g', 'u', 'r', 'e'};
+                                      0x00, 0x00, 0x00, 0x06, 'f', 'i', 'g', 'u', 'r',  'e'};
     uint8_t connack[4];
     if (lwipsim_tls_write(tls, connect, sizeof connect, 10000) != (int)sizeof connect)
         return 0;
