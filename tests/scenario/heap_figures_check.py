@@ -58,8 +58,12 @@ def struct_sizes(program):
     try:
         out = subprocess.run([program], check=True, capture_output=True, text=True).stdout
     except OSError:  # ENOEXEC: no 32-bit exec in this kernel; run it as lwipsim does
-        out = subprocess.run(["qemu-i386", program], check=True, capture_output=True,
-                             text=True).stdout
+        try:
+            out = subprocess.run(["qemu-i386", program], check=True, capture_output=True,
+                                 text=True).stdout
+        except FileNotFoundError:
+            sys.exit(f"{program} cannot be executed here and qemu-i386 is missing "
+                     "(scripts/bootstrap installs qemu-user)")
     return {name: int(size) for name, size in (line.split() for line in out.splitlines())}
 
 
