@@ -4,8 +4,9 @@
  * Deliberate choices for the host:
  * - MEM_LIBC_MALLOC / MEMP_MEM_MALLOC in every profile, so all of lwIP's memory comes from the
  *   device heap (sim/heap) and can be budgeted and accounted.
- * - MEM_ALIGNMENT 8: structures hold 64-bit pointers here, so they are larger than on a 32-bit
- *   ESP32 (documented in docs/design.md when per-PCB costs are compared).
+ * - MEM_ALIGNMENT: 4 in the 32-bit device build (abi: ilp32), as ESP-IDF's own lwipopts.h
+ *   (components/lwip/port/esp32/include/lwipopts.h); 8 in the 64-bit build, whose structures
+ *   hold 8-byte pointers (docs/fidelity.md compares both).
  * - MEM_STATS off (it would add a header to every block, which ESP-IDF does not have);
  *   MEMP_STATS on to cross-check the heap accounting by pool. */
 #ifndef LWIPSIM_LWIPOPTS_H
@@ -34,7 +35,11 @@ void lwipsim_lwip_free(void* ptr);
 #define mem_clib_malloc lwipsim_lwip_malloc
 #define mem_clib_calloc lwipsim_lwip_calloc
 #define mem_clib_free lwipsim_lwip_free
+#if defined(__i386__)
+#define MEM_ALIGNMENT 4
+#else
 #define MEM_ALIGNMENT 8
+#endif
 
 #define TCPIP_THREAD_NAME "tcpip_thread"
 #define TCPIP_THREAD_PRIO 18 /* ESP-IDF: above application tasks (5) */
