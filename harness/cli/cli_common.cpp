@@ -80,6 +80,11 @@ bool is_worker_for(const scenario::Scenario& sc) {
     argv.insert(argv.begin(), qemu.data());
     setenv("LWIPSIM_DEVICE_EMULATOR", "qemu-i386", 1); // summary.json's device.emulator
     execvp(argv[0], argv.data());
+    // The device's runner is part of lwipsim's install, not a tool the user picks by PATH
+    // (tests narrow PATH to hide mosquitto): Debian's qemu-user puts it here.
+    std::string packaged = "/usr/bin/qemu-i386";
+    argv[0] = packaged.data();
+    execv(argv[0], argv.data());
     std::fprintf(stderr,
                  "lwipsim: this kernel cannot run the 32-bit device worker %s (abi: ilp32), and "
                  "qemu-i386 cannot be started (%s): install Debian's qemu-user "
