@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -72,6 +73,9 @@ bool is_worker_for(const scenario::Scenario& sc) {
     return profile == port::profile_name() && (sc.abi == scenario::Abi::kIlp32) == ilp32_build;
 }
 
+// Set in a sibling's environment: the fd of the first CLI's error pipe for this variant.
+constexpr const char* kErrorFdEnv = "LWIPSIM_PARENT_ERROR_FD";
+
 // A kernel without 32-bit support (IA32 emulation off, or a VM that lacks it) refuses the
 // 32-bit worker with ENOEXEC. It then runs under qemu-i386 (Debian's qemu-user): the same
 // 32-bit code, its system calls passed to this kernel (docs/design.md, "The device in 32 bits").
@@ -96,7 +100,11 @@ bool is_worker_for(const scenario::Scenario& sc) {
 // lwIP's options are compile-time, and so are structure sizes: a variant of another profile or
 // ABI runs in the sibling binary built for it, as a one-variant `run` into the same parent
 // folder.
-[[noreturn]] void exec_sibling(const std::string& binary, const VariantJob& job) {
+[[noreturn]] void exec_sibling(const std::string& binary, const VariantJob& job, int error_fd) {
+    // The sibling's own worker reports why it failed to this process's parent too (JUnit's
+    // <error> message), through the pipe it inherits.
+    fcntl(error_fd, F_SETFD, 0);
+    setenv(kErrorFdEnv, std::to_string(error_fd).c_str(), 1);
     fs::path self = fs::read_symlink("/proc/self/exe");
     fs::path sibling = self.parent_path() / binary;
     std::vector<std::string> args = {
@@ -133,7 +141,7 @@ bool is_worker_for(const scenario::Scenario& sc) {
         if (job.seed)
             sc.seed = *job.seed;
         if (!is_worker_for(sc))
-            exec_sibling(worker_binary_of(sc), job);
+            exec_sibling(worker_binary_of(sc), job, error_fd);
         auto result = runner::run_variant(sc, job.parent_out / job.variant);
         rc = result.expectations_passed ? kExitPassed : kExitFailed;
         for (const auto& w : result.warnings)
@@ -155,6 +163,8 @@ bool is_worker_for(const scenario::Scenario& sc) {
     if (!error.empty()) {
         std::fprintf(stderr, "lwipsim: %s: %s\n", job.label.c_str(), error.c_str());
         (void)!write(error_fd, error.data(), error.size());
+        if (const char* outer = std::getenv(kErrorFdEnv)) // run as a sibling: the first CLI's
+            (void)!write(std::atoi(outer), error.data(), error.size());
     }
     std::fflush(nullptr);
     _exit(rc); // lwIP's threads stay parked; nothing else to tear down
