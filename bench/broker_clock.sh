@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Benchmark (prints figures, asserts nothing): the managed broker on virtual time
 # (time.broker_clock: virtual, the default) side by side with the wall-clock grace mode, for the
-# whole `lwipsim run` command, broker start included (issue 13).
+# whole `lwipsim run` command, broker start included (issue 13), for both device ABIs:
+# `abi: host` (the 64-bit worker: the broker-clock mechanism itself) and `abi: ilp32` (the
+# esp-idf-v4.4 default: what a user gets, under qemu-i386 where the kernel cannot run 32-bit
+# programs; summary.json's device.emulator says which).
 #   bash bench/broker_clock.sh BUILD_DIR [OUT_DIR]
 # Rows: telemetry every 1 s for 10 min at QoS 0 and QoS 1 (bench/scenarios/telemetry.yaml),
 # one session then a 1 h blackhole (bench/scenarios/idle_hour.yaml). The grace mode uses the
@@ -17,32 +20,34 @@ here=$(cd "$(dirname "$0")" && pwd)
 lwipsim=$build/bin/lwipsim
 mkdir -p "$out"
 echo "nproc $(nproc), load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-22s %-8s %10s %9s %10s %7s %12s %10s %8s\n' row clock simulated wall ratio cpu \
-    host_wait_s deadlines pending
+printf '%-16s %-6s %-9s %-8s %10s %9s %10s %7s %12s %10s %8s\n' row abi emulator clock \
+    simulated wall ratio cpu host_wait_s deadlines pending
 
-row() { # name scenario clock [--set ...]
-    local name=$1 scenario=$2 clock=$3
-    shift 3
-    local dir="$out/$name-$clock"
-    local times="$out/$name-$clock.time"
+row() { # name scenario abi clock [--set ...]
+    local name=$1 scenario=$2 abi=$3 clock=$4
+    shift 4
+    local dir="$out/$name-$abi-$clock"
+    local times="$out/$name-$abi-$clock.time"
     # bash's time: wall, and user + system CPU of the command and every child it waited for.
     local TIMEFORMAT='%R %U %S'
     { time "$lwipsim" run "$here/scenarios/$scenario" --no-plots --quiet --jobs 1 \
-        --out "$dir" --set time.broker_clock=$clock "$@" >/dev/null 2>&1 ||
-        echo "  ($name $clock: exit $? — see $dir)" >&2; } 2>"$times"
+        --out "$dir" --set abi=$abi --set time.broker_clock=$clock "$@" >/dev/null 2>&1 ||
+        echo "  ($name $abi $clock: exit $? — see $dir)" >&2; } 2>"$times"
     read -r wall user sys < <(tail -n1 "$times")
-    jq -r --arg name "$name" --arg clock "$clock" --arg wall "$wall" \
+    jq -r --arg name "$name" --arg abi "$abi" --arg clock "$clock" --arg wall "$wall" \
         --arg cpu "$(echo "$user + $sys" | bc)" \
-        '[$name, $clock, .sim_time_s, ($wall|tonumber), (.sim_time_s / ($wall|tonumber) | round),
+        '[$name, $abi, (.device.emulator // "none"), $clock, .sim_time_s, ($wall|tonumber), (.sim_time_s / ($wall|tonumber) | round),
           ($cpu|tonumber), (.time.host_wait_s*1000|round/1000), .time.broker_deadlines,
           .time.jumps_with_host_pending] | @tsv' "$dir/base/summary.json" |
-        awk -F'\t' '{printf "%-22s %-8s %9.0fs %8.2fs %9dx %6.2fs %12s %10s %8s\n",
-                      $1,$2,$3,$4,$5,$6,$7,$8,$9}'
+        awk -F'\t' '{printf "%-16s %-6s %-9s %-8s %9.0fs %8.2fs %9dx %6.2fs %12s %10s %8s\n",
+                      $1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11}'
 }
 
-for clock in virtual wall; do
-    row telemetry_qos0 telemetry.yaml "$clock" --set app.publish.qos=0
-    row telemetry_qos1 telemetry.yaml "$clock" --set app.publish.qos=1
-    row idle_hour idle_hour.yaml "$clock"
+for abi in host ilp32; do
+    for clock in virtual wall; do
+        row telemetry_qos0 telemetry.yaml "$abi" "$clock" --set app.publish.qos=0
+        row telemetry_qos1 telemetry.yaml "$abi" "$clock" --set app.publish.qos=1
+        row idle_hour idle_hour.yaml "$abi" "$clock"
+    done
 done
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg); results in $out"
