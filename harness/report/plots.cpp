@@ -143,7 +143,7 @@ struct Context {
     std::vector<std::string> tags; // per run: "<index>_<variant>" for data file names
 };
 
-// "scenario field_case · seed 42 · profile esp-idf-v4.4": the values of all runs, each
+// "scenario field_case · seed 42 · profile esp-idf-v4.4 (ilp32)": the values of all runs, each
 // distinct value once, so a comparison of seeds or profiles says so.
 std::string caption(const Context& c) {
     auto values = [&](auto field) {
@@ -160,7 +160,9 @@ std::string caption(const Context& c) {
     };
     return "scenario " + values([](const Summary& s) { return s.scenario; }) + "  \xc2\xb7  seed " +
            values([](const Summary& s) { return s.seed; }) + "  \xc2\xb7  profile " +
-           values([](const Summary& s) { return s.profile; });
+           values([](const Summary& s) {
+               return s.abi.empty() ? s.profile : s.profile + " (" + s.abi + ")";
+           });
 }
 
 // Pixel plan of a figure of stacked panels sharing the time axis: a title on top, per panel

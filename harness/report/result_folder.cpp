@@ -133,6 +133,8 @@ Summary load_summary(const fs::path& file) {
     s.sim_time_s = r.num(doc, "$", "sim_time_s");
     s.wall_time_s = r.num(doc, "$", "wall_time_s");
     s.profile = r.str(doc, "$", "profile");
+    if (doc.contains("device") && doc["device"].is_object())
+        s.abi = r.str(doc["device"], "$.device", "abi");
     s.options = key_values(r, r.member(doc, "$", "options"), "$.options");
 
     const Json& heap = r.member(doc, "$", "heap");

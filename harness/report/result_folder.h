@@ -61,6 +61,7 @@ using KeyValues = std::vector<std::pair<std::string, std::string>>;
 struct Summary {
     std::string status; // "passed" | "failed" | "error"
     std::string scenario, variant, profile;
+    std::string abi; ///< device.abi ("ilp32" | "host"); empty in folders older than the key
     std::string seed; // rendered: seeds may exceed what a double holds
     double sim_time_s = 0, wall_time_s = 0;
     KeyValues options;
