@@ -1,5 +1,6 @@
 #include "harness/cli/cli_common.h"
 
+#include "harness/program/program_watchdog.h"
 #include "harness/runner/variant_run.h"
 #include "harness/scenario/loader.h"
 #include "harness/scenario/scenario_error.h"
@@ -142,6 +143,8 @@ constexpr const char* kErrorFdEnv = "LWIPSIM_PARENT_ERROR_FD";
             sc.seed = *job.seed;
         if (!is_worker_for(sc))
             exec_sibling(worker_binary_of(sc), job, error_fd);
+        const char* outer = std::getenv(kErrorFdEnv);
+        program::report_stalls_to(error_fd, outer != nullptr ? std::atoi(outer) : -1);
         auto result = runner::run_variant(sc, job.parent_out / job.variant);
         rc = result.expectations_passed ? kExitPassed : kExitFailed;
         for (const auto& w : result.warnings)

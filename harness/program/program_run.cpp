@@ -128,6 +128,7 @@ bool lwip_call_in_progress() {
 } // namespace
 
 LoadedProgram LoadedProgram::load(const std::string& named) {
+    const std::chrono::seconds stall_limit = stall_limit_from_env(); // a bad value: exit 2 first
     const std::string path = build_for_this_device(named);
     // RTLD_NOW: a missing symbol is found here, before the run starts, not at the first call.
     // RTLD_LOCAL: the program's own symbols do not leak into lwIP's or each other's.
@@ -143,7 +144,7 @@ LoadedProgram LoadedProgram::load(const std::string& named) {
                                     " has no lwipsim_program_main (include lwipsim/program.h "
                                     "and define it with C linkage)");
     }
-    return LoadedProgram(path, entry);
+    return LoadedProgram(path, entry, stall_limit);
 }
 
 ProgramRun::ProgramRun(const LoadedProgram& program, const scenario::ProgramSettings& settings,
@@ -168,6 +169,8 @@ void ProgramRun::spawn(const std::string& name, int priority, std::function<void
     auto& s = clock::Scheduler::current();
     s.spawn(name, priority, [this, &s, body = std::move(body)] {
         threads_.push_back(s.self());
+        if (watchdog_)
+            watchdog_->watch(s.self());
         body();
     });
 }
@@ -246,6 +249,7 @@ void ProgramRun::run_until(clock::SimTime end) {
     lwipsim_args args{items.size(), items.data()};
     clock::Semaphore main_done(0, "device program's main returned");
     arm_crash_note(program_.path());
+    watchdog_ = std::make_unique<StallWatchdog>(s, program_.path(), program_.stall_limit());
     world_.rec.event(s.now().seconds(), "program_start", {{"path", program_.path()}});
     spawn("program", 5, [&] {
         exit_code_ = program_.main()(&args);
@@ -256,6 +260,7 @@ void ProgramRun::run_until(clock::SimTime end) {
     const bool returned = main_done.wait(end) || main_done.wait(end);
     if (s.now() < end)
         s.sleep_for(end - s.now()); // its threads run on until the end
+    watchdog_.reset();
     disarm_crash_note();
     judge_end(returned);
 }

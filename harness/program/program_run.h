@@ -4,6 +4,7 @@
 // The C API it calls (include/lwipsim/*.h) is implemented in program_api.cpp and
 // freertos_api.cpp on top of the ProgramRun in progress.
 
+#include "harness/program/program_watchdog.h"
 #include "harness/runner/recorder.h"
 #include "harness/scenario/scenario.h"
 #include "sim/clock/scheduler.h"
@@ -35,11 +36,15 @@ class LoadedProgram {
     using MainFn = int (*)(const lwipsim_args*);
     [[nodiscard]] MainFn main() const { return main_; }
     [[nodiscard]] const std::string& path() const { return path_; }
+    /// How long virtual time may stand still while the program runs (LWIPSIM_PROGRAM_STALL_S).
+    [[nodiscard]] std::chrono::seconds stall_limit() const { return stall_limit_; }
 
   private:
-    LoadedProgram(std::string path, MainFn entry) : path_(std::move(path)), main_(entry) {}
+    LoadedProgram(std::string path, MainFn entry, std::chrono::seconds stall_limit)
+        : path_(std::move(path)), main_(entry), stall_limit_(stall_limit) {}
     std::string path_;
     MainFn main_;
+    std::chrono::seconds stall_limit_;
 };
 
 /// What the program's helpers reach in this run.
@@ -103,6 +108,7 @@ class ProgramRun {
     std::optional<int> exit_code_;
     std::string state_ = "not started"; ///< returned | running_at_end | hung
     std::optional<std::string> failure_;
+    std::unique_ptr<StallWatchdog> watchdog_; ///< while run_until runs
 };
 
 } // namespace lwipsim::program

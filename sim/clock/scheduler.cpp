@@ -125,6 +125,7 @@ void Scheduler::run(const std::string& name, int priority, std::function<void()>
     runnable_.erase(runnable_.begin());
     first->state = ThreadState::kRunning;
     current_ = first;
+    holder_.store(first, std::memory_order_release);
     std::unique_lock lk(handoff_mu_);
     // The main thread's finish (or a deadlock) ends the run; other threads stay parked.
     static std::condition_variable done_cv;
@@ -265,6 +266,7 @@ void Scheduler::dispatch(SimThread* me) {
     runnable_.erase(runnable_.begin());
     next->state = ThreadState::kRunning;
     current_ = next;
+    holder_.store(next, std::memory_order_release);
     if (next != me)
         hand_baton(me, next);
 }
@@ -330,6 +332,7 @@ void Scheduler::idle_step() {
                 auto wall = SimTime{
                     std::chrono::duration_cast<SimDuration>(realtime_now() - realtime_origin_)};
                 now_ = std::clamp(wall, now_, when);
+                now_ns_.store(now_.ns(), std::memory_order_relaxed);
                 in_dispatch_ = false;
                 return;
             }
@@ -347,6 +350,7 @@ void Scheduler::idle_step() {
             return;
         }
         now_ = when;
+        now_ns_.store(now_.ns(), std::memory_order_relaxed);
     }
     auto fn = std::move(it->second);
     event_keys_.erase(it->first.seq);
@@ -372,6 +376,7 @@ bool Scheduler::reach_peer_deadline() {
         ++stats_.jumps;
         stats_.skipped += when - now_;
         now_ = when;
+        now_ns_.store(now_.ns(), std::memory_order_relaxed);
     }
     ++stats_.peer_deadlines;
     if (trace_enabled_)

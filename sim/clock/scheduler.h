@@ -16,6 +16,7 @@
 
 #include <poll.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -183,6 +184,18 @@ class Scheduler {
     void enable_trace() { trace_enabled_ = true; }
     [[nodiscard]] const std::vector<std::string>& trace() const { return trace_; }
     [[nodiscard]] TimeStats stats() const { return stats_; }
+
+    /// What a watchdog on another OS thread may read at any time (both atomics): virtual time,
+    /// and the simulated thread holding the baton (the one whose code, or whose call into the
+    /// scheduler, runs now; nullptr before run()). Virtual time moves only when every thread
+    /// waits, so a thread that holds the baton while `now_ns` stays put is not letting it.
+    struct Progress {
+        int64_t now_ns = 0;
+        const SimThread* holder = nullptr;
+    };
+    [[nodiscard]] Progress progress() const {
+        return {now_ns_.load(std::memory_order_relaxed), holder_.load(std::memory_order_acquire)};
+    }
     [[nodiscard]] const SchedulerOptions& options() const { return options_; }
 
     Scheduler(const Scheduler&) = delete;
@@ -221,6 +234,9 @@ class Scheduler {
 
     SchedulerOptions options_;
     SimTime now_{};
+    /// Mirrors of now_ and current_ for progress(), written by the baton holder only.
+    std::atomic<int64_t> now_ns_{0};
+    std::atomic<const SimThread*> holder_{nullptr};
     uint64_t seq_ = 0;
     std::map<EventKey, std::function<void()>> events_;
     std::map<EventId, EventKey> event_keys_;
