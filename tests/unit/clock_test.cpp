@@ -72,6 +72,29 @@ TEST(Scheduler, ThirtyMinuteSleepEndsAtExactlyThatVirtualTime) {
     EXPECT_EQ(s.stats().skipped, SimDuration(30min));
 }
 
+// What the device program's stall watchdog reads from another OS thread
+// (harness/program/program_watchdog.h): the baton holder, and virtual time, which a zero sleep
+// (taskYIELD) leaves where it is: other threads run, time does not move.
+TEST(Scheduler, ProgressShowsTheBatonHolderAndVirtualTime) {
+    auto& s = Scheduler::create();
+    EXPECT_EQ(s.progress().holder, nullptr);
+    std::vector<std::string> holders;
+    int64_t after_zero_sleeps = -1, after_sleep = -1;
+    s.run("main", 1, [&] {
+        s.spawn("other", 1, [&] { holders.push_back(Scheduler::name_of(s.progress().holder)); });
+        holders.push_back(Scheduler::name_of(s.progress().holder));
+        for (int i = 0; i < 100; ++i)
+            s.sleep_for(SimDuration(0));
+        after_zero_sleeps = s.progress().now_ns;
+        s.sleep_for(5ms);
+        after_sleep = s.progress().now_ns;
+        holders.push_back(Scheduler::name_of(s.progress().holder));
+    });
+    EXPECT_EQ(holders, (std::vector<std::string>{"main", "other", "main"}));
+    EXPECT_EQ(after_zero_sleeps, 0);
+    EXPECT_EQ(after_sleep, 5'000'000);
+}
+
 TEST(Scheduler, DeadlockIsReportedWithWhoWaitsOnWhat) {
     auto& s = Scheduler::create();
     try {
