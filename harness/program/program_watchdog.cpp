@@ -100,8 +100,9 @@ void StallWatchdog::loop() {
 
 void StallWatchdog::fire(const clock::SimThread* thread, double stalled_s, int64_t now_ns) {
     char head[160];
-    std::snprintf(head, sizeof head, "ran %.0f s of wall time while virtual time stood still at %.6f s",
-                  stalled_s, static_cast<double>(now_ns) / 1e9);
+    std::snprintf(head, sizeof head,
+                  "ran %.0f s of wall time while virtual time stood still at %.6f s", stalled_s,
+                  static_cast<double>(now_ns) / 1e9);
     const std::string why =
         "the device program " + path_ + " stalled: its thread '" +
         clock::Scheduler::name_of(thread) + "' " + head +
