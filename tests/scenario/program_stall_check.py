@@ -103,3 +103,12 @@ for mode, thread in (("spin", "program"), ("yield", "poller")):
     assert not left, (mode, "processes the run started are still alive", left)
     print(f"{mode}: exit {rc} after {elapsed:.1f} s, thread '{thread}' named, "
           f"{len(seen)} processes of the run all gone")
+
+# A limit that is not 1..86400 whole seconds is a usage error naming the variable, before the run.
+bad = subprocess.run([lwipsim, "run", scenario, "--out", str(out_root / "bad"), "--no-plots",
+                      "--quiet", "--set", f"app.program={busy_loop}"],
+                     env=dict(os.environ, LWIPSIM_PROGRAM_STALL_S="0"), capture_output=True,
+                     text=True, timeout=BOUND_S)
+assert bad.returncode == 2 and "LWIPSIM_PROGRAM_STALL_S='0' is not a whole number" in bad.stderr, (
+    bad.returncode, bad.stderr)
+print("LWIPSIM_PROGRAM_STALL_S=0: exit 2 naming the variable")
