@@ -233,17 +233,32 @@ class NetnsMonitor:
                 if NS_NAME.match(n) and not os.path.exists(f"/proc/{NS_NAME.match(n).group(1)}")]
 
 
+def copy_executables(lwipsim, bindir):
+    """lwipsim with its siblings and the broker's clock library, in a folder all can read."""
+    os.mkdir(bindir)
+    os.chmod(bindir, 0o755)
+    src = os.path.dirname(os.path.abspath(lwipsim))
+    for name in os.listdir(src):
+        if name.startswith("lwipsim") or name == "liblwipsim_vclock.so":
+            shutil.copy(os.path.join(src, name), bindir)
+            os.chmod(os.path.join(bindir, name), 0o755)
+    return os.path.join(bindir, os.path.basename(lwipsim))
+
+
 def check_no_privilege(lwipsim, scen_dir, work):
     c = e2e.Checks("tap_no_privilege")
     if shutil.which("setpriv") is None:
         print("SKIPPED: no setpriv (util-linux)", flush=True)
         sys.exit(SKIP)
-    # nobody must reach the scenario and the output folder whatever the checkout's own
-    # permissions (a clone under /root is 0700): both go to a folder of their own in the
-    # system's temporary directory, readable by all, the output folder writable by all.
+    # nobody must reach the scenario, the output folder and the executables whatever the
+    # checkout's own permissions (a clone under /root is 0700): all go to a folder of their own
+    # in the system's temporary directory, readable by all, the output folder writable by all.
+    # The executables too: the CLI execs its sibling lwipsim-ilp32 (the 32-bit device), which
+    # nobody could not reach inside the checkout.
     top = tempfile.mkdtemp(prefix="tap-nopriv-")
     try:
         os.chmod(top, 0o755)
+        lwipsim = copy_executables(lwipsim, os.path.join(top, "bin"))
         scenario = os.path.join(top, SCENARIO)
         shutil.copy(os.path.join(scen_dir, SCENARIO), scenario)
         os.chmod(scenario, 0o644)
