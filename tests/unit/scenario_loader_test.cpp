@@ -424,6 +424,24 @@ TEST(ScenarioLoader, HeapAllocatorFollowsTheProfile) {
     EXPECT_EQ(h.block_overhead, 0u);
 }
 
+// The device ABI: the esp-idf-v4.4 profile is an ESP32 (32-bit) unless the scenario asks for
+// the host's sizes; the upstream profile has only the host build. Each form reloads the same.
+TEST(ScenarioLoader, AbiFollowsTheProfile) {
+    const std::filesystem::path file = "/nonexistent/abi.yaml";
+    auto load = [&](const std::string& text) {
+        Scenario a = load_scenario_text("duration: 1h\n" + text, file);
+        Scenario b = load_scenario_text(to_yaml(a), file);
+        b.source_text = a.source_text;
+        EXPECT_EQ(a, b) << to_yaml(a);
+        return a.abi;
+    };
+    EXPECT_EQ(load(""), Abi::kIlp32);
+    EXPECT_EQ(load("abi: host\n"), Abi::kHost);
+    EXPECT_EQ(load("profile: upstream-2.1.3\n"), Abi::kHost);
+    EXPECT_EQ(load("profile: upstream-2.1.3\nabi: host\n"), Abi::kHost);
+    EXPECT_EQ(to_json(load_scenario_text("duration: 1h\n", file))["abi"], "ilp32");
+}
+
 TEST(ScenarioLoader, JsonInSiUnits) {
     TempDir dir;
     Scenario s = resolve_variant(load_full(dir), "abort");
