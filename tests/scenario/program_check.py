@@ -83,6 +83,18 @@ r, folder = run("missing", missing, duration="10s")
 assert r.returncode == 2, (r.returncode, r.stderr)
 assert "needs the symbol 'xTimerCreate'" in r.stderr, r.stderr
 assert not folder.exists()
+# 3b. the device's word size: the 32-bit device (abi: ilp32) loads the ilp32/ twin that
+# lwipsim_add_device_program builds beside the program; a program with only a 64-bit build is
+# refused before the run, naming where the 32-bit build was looked for (docs/design.md).
+lonely = out_root / "lonely" / Path(misbehave).name
+lonely.parent.mkdir()
+lonely.write_bytes(Path(misbehave).read_bytes())
+r, folder = run("lonely", lonely, "app.args.mode=ok", duration="10s")
+assert r.returncode == 2, (r.returncode, r.stderr)
+assert f"is built for 64-bit, and this device is 32-bit (abi: ilp32); no build for it at " \
+       f"{lonely.parent / 'ilp32' / lonely.name}" in r.stderr, r.stderr
+r, folder = run("lonely_host", lonely, "app.args.mode=ok", "abi=host", duration="10s")
+assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
 # 4. the FreeRTOS subset
 r, folder = run("freertos", freertos, duration="10s")
 assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
