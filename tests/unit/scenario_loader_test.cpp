@@ -394,15 +394,19 @@ TEST(ScenarioLoader, WillWithoutPayloadRoundTrips) {
 // The heap's per-block cost follows the profile unless the scenario says otherwise
 // (docs/scenarios.md, `heap`): ESP-IDF's heap for the ESP-IDF profile, none for upstream lwIP;
 // a block_overhead is the user's own flat cost. Each resolved form loads again as it is.
+// Loads "duration: 1h" + `text`, and checks that the resolved scenario written back as YAML
+// loads as the same scenario.
+Scenario load_round_trip(const std::string& text) {
+    const std::filesystem::path file = "/nonexistent/round_trip.yaml";
+    Scenario a = load_scenario_text("duration: 1h\n" + text, file);
+    Scenario b = load_scenario_text(to_yaml(a), file);
+    b.source_text = a.source_text;
+    EXPECT_EQ(a, b) << to_yaml(a);
+    return a;
+}
+
 TEST(ScenarioLoader, HeapAllocatorFollowsTheProfile) {
-    const std::filesystem::path file = "/nonexistent/heap.yaml";
-    auto load = [&](const std::string& text) {
-        Scenario a = load_scenario_text("duration: 1h\n" + text, file);
-        Scenario b = load_scenario_text(to_yaml(a), file);
-        b.source_text = a.source_text;
-        EXPECT_EQ(a, b) << to_yaml(a);
-        return a.heap;
-    };
+    auto load = [](const std::string& text) { return load_round_trip(text).heap; };
     HeapSettings h = load("");
     EXPECT_EQ(h.allocator, HeapAllocator::kEspIdfV44);
     EXPECT_EQ(h.poisoning, HeapPoisoning::kNone); // ESP-IDF's Kconfig default
@@ -427,19 +431,12 @@ TEST(ScenarioLoader, HeapAllocatorFollowsTheProfile) {
 // The device ABI: the esp-idf-v4.4 profile is an ESP32 (32-bit) unless the scenario asks for
 // the host's sizes; the upstream profile has only the host build. Each form reloads the same.
 TEST(ScenarioLoader, AbiFollowsTheProfile) {
-    const std::filesystem::path file = "/nonexistent/abi.yaml";
-    auto load = [&](const std::string& text) {
-        Scenario a = load_scenario_text("duration: 1h\n" + text, file);
-        Scenario b = load_scenario_text(to_yaml(a), file);
-        b.source_text = a.source_text;
-        EXPECT_EQ(a, b) << to_yaml(a);
-        return a.abi;
-    };
+    auto load = [](const std::string& text) { return load_round_trip(text).abi; };
     EXPECT_EQ(load(""), Abi::kIlp32);
     EXPECT_EQ(load("abi: host\n"), Abi::kHost);
     EXPECT_EQ(load("profile: upstream-2.1.3\n"), Abi::kHost);
     EXPECT_EQ(load("profile: upstream-2.1.3\nabi: host\n"), Abi::kHost);
-    EXPECT_EQ(to_json(load_scenario_text("duration: 1h\n", file))["abi"], "ilp32");
+    EXPECT_EQ(to_json(load_round_trip(""))["abi"], "ilp32");
 }
 
 TEST(ScenarioLoader, JsonInSiUnits) {
