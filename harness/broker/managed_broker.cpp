@@ -278,7 +278,8 @@ bool ManagedBroker::launch(const std::string& what) {
                               std::to_string(*options_.config_port) + "=" +
                               std::to_string(tls_port_));
     }
-    pid_ = host::spawn_child(argv, log_fd.get(), environment, options_.run_dir);
+    pid_ = host::spawn_child(argv, log_fd.get(), environment, options_.run_dir,
+                             options_.fixed_layout);
 
     const auto deadline = Clock::now() + options_.start_timeout;
     while (Clock::now() < deadline) {

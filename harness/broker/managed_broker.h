@@ -42,6 +42,8 @@ struct ManagedBrokerOptions {
     // "NAME=value" added to mosquitto's environment (LD_PRELOAD and the page of the virtual
     // clock, sim/host/vclock_peer.h).
     std::vector<std::string> environment;
+    // Without address-space randomisation (host::spawn_child's fixed_layout).
+    bool fixed_layout = false;
     // The port mosquitto.conf names for the TLS listener instead of the picked one. Needs the
     // virtual clock library in `environment`, which moves the broker's bind of this port to the
     // picked one (LWIPSIM_VCLOCK_PORT_MAP, sim/host/vclock_determinism.h): the broker's log and

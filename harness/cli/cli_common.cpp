@@ -1,10 +1,12 @@
 #include "harness/cli/cli_common.h"
 
 #include "harness/program/program_watchdog.h"
+#include "harness/broker/pki_cache.h"
 #include "harness/runner/variant_run.h"
 #include "harness/scenario/loader.h"
 #include "harness/scenario/scenario_error.h"
 #include "sim/host/child_registry.h"
+#include "sim/host/cpu_claim.h"
 #include "sim/host/errors.h"
 #include "sim/port/lwip/device_stack.h"
 
@@ -131,6 +133,25 @@ constexpr const char* kErrorFdEnv = "LWIPSIM_PARENT_ERROR_FD";
     _exit(kExitEnvironment);
 }
 
+// The worker's own CPU for its whole life (sim/host/cpu_claim.h), unless --cpu-pinning off. Its
+// lock files live in lwipsim's cache folder, beside the test PKI.
+std::optional<host::CpuClaim> claim_worker_cpu(const VariantJob& job) {
+    const char* mode = std::getenv(kCpuPinningEnv);
+    if (mode != nullptr && std::string_view(mode) == "off")
+        return std::nullopt;
+    const auto cache = broker::default_pki_cache_dir();
+    std::string why_not = "no cache folder ($HOME and $XDG_CACHE_HOME unset)";
+    auto claim = cache ? host::CpuClaim::claim(*cache / "cpus", &why_not) : std::nullopt;
+    if (verbose()) {
+        if (claim)
+            std::fprintf(stderr, "lwipsim: %s: on CPU %d\n", job.label.c_str(), claim->cpu());
+        else
+            std::fprintf(stderr, "lwipsim: %s: not pinned: %s\n", job.label.c_str(),
+                         why_not.c_str());
+    }
+    return claim;
+}
+
 // The worker: one variant in this forked process. Why it failed goes to stderr and, for the
 // parent's reports (JUnit), to `error_fd`.
 [[noreturn]] void run_worker(const VariantJob& job, int error_fd) {
@@ -145,6 +166,7 @@ constexpr const char* kErrorFdEnv = "LWIPSIM_PARENT_ERROR_FD";
             exec_sibling(worker_binary_of(sc), job, error_fd);
         const char* outer = std::getenv(kErrorFdEnv);
         program::report_stalls_to(error_fd, outer != nullptr ? std::atoi(outer) : -1);
+        const auto cpu = claim_worker_cpu(job); // before the run starts any thread or child
         auto result = runner::run_variant(sc, job.parent_out / job.variant);
         rc = result.expectations_passed ? kExitPassed : kExitFailed;
         for (const auto& w : result.warnings)

@@ -37,6 +37,9 @@ inline bool verbose() {
     return verbosity() == Verbosity::kVerbose;
 }
 
+/// "auto" or "off" (`--cpu-pinning`): whether each worker claims a CPU of its own.
+constexpr const char* kCpuPinningEnv = "LWIPSIM_CPU_PINNING";
+
 /// The worse of two exit codes: errors (2, 3, 70) beat an expectation failure (1), which beats 0.
 int worse(int a, int b);
 

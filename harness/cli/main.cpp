@@ -48,6 +48,11 @@ int main(int argc, char** argv) {
     app.add_flag("-v,--verbose", verbose_flag,
                  "also print each worker's start and every expectation")
         ->excludes(q);
+    std::string cpu_pinning;
+    app.add_option("--cpu-pinning", cpu_pinning,
+                   "auto (default): each worker claims a CPU of its own; off: the kernel places "
+                   "workers (docs/performance.md)")
+        ->check(CLI::IsMember({"auto", "off"}));
     app.footer("Examples:\n"
                "  lwipsim run scenarios/field_case.yaml --out results/field_case\n"
                "  lwipsim sweep scenarios/field_case.yaml --param app.keepalive=30s,120s --seeds 3 "
@@ -61,6 +66,9 @@ int main(int argc, char** argv) {
         verbosity() = quiet_flag     ? Verbosity::kQuiet
                       : verbose_flag ? Verbosity::kVerbose
                                      : Verbosity::kNormal;
+        // Read by every worker, also those of a sibling binary (exec keeps the environment).
+        if (!cpu_pinning.empty())
+            setenv(kCpuPinningEnv, cpu_pinning.c_str(), 1);
     });
     setup_run(app);
     setup_sweep(app);

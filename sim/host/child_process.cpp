@@ -9,6 +9,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -50,10 +51,11 @@ struct ChildSetup {
     char* const* envp = nullptr; // nullptr: ours
     int stdout_fd = -1;          // < 0: /dev/null
     int stderr_fd = -1;          // < 0: /dev/null
+    bool fixed_layout = false;   // no address-space randomisation (as `setarch -R`)
 };
 
 // What a child reports through the exec-failure pipe: which step failed, and its errno.
-enum class FailedStep : int { kRedirect = 1, kChdir = 2, kExec = 3 };
+enum class FailedStep : int { kRedirect = 1, kChdir = 2, kExec = 3, kPersonality = 4 };
 struct ChildFailure {
     FailedStep step;
     int err;
@@ -90,6 +92,10 @@ struct ChildFailure {
     }
     if (setup.cwd != nullptr && ::chdir(setup.cwd) != 0) {
         report_failure(error_fd, FailedStep::kChdir);
+    }
+    // Kept across exec, also through a prefix command such as `ip netns exec`.
+    if (setup.fixed_layout && ::personality(ADDR_NO_RANDOMIZE) < 0) {
+        report_failure(error_fd, FailedStep::kPersonality);
     }
     // Do not leak the harness's other descriptors (sockets, log files) into the child.
     ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
@@ -181,7 +187,8 @@ std::vector<std::string> merged_environment(const std::vector<std::string>& extr
 }
 
 pid_t spawn(const std::vector<std::string>& argv, const std::filesystem::path& cwd, int stdout_fd,
-            int stderr_fd, const std::vector<std::string>& extra_env = {}) {
+            int stderr_fd, const std::vector<std::string>& extra_env = {},
+            bool fixed_layout = false) {
     if (argv.empty()) {
         throw ProcessError("spawn_child: empty command line");
     }
@@ -200,6 +207,7 @@ pid_t spawn(const std::vector<std::string>& argv, const std::filesystem::path& c
     setup.cwd = cwd.empty() ? nullptr : cwd_text.c_str();
     setup.stdout_fd = stdout_fd;
     setup.stderr_fd = stderr_fd;
+    setup.fixed_layout = fixed_layout;
     std::vector<std::string> args = argv;
     std::vector<char*> raw;
     raw.reserve(args.size() + 1);
@@ -269,6 +277,9 @@ pid_t spawn(const std::vector<std::string>& argv, const std::filesystem::path& c
                                    "): " + errno_text(failure.err));
         }
         break;
+    case FailedStep::kPersonality:
+        throw EnvironmentError("cannot turn address-space randomisation off for " + command +
+                               " (personality): " + errno_text(failure.err));
     case FailedStep::kRedirect:
         break;
     }
@@ -308,8 +319,9 @@ bool same_file_name(const std::filesystem::path& a, const std::filesystem::path&
 } // namespace
 
 pid_t spawn_child(const std::vector<std::string>& argv, int output_fd,
-                  const std::vector<std::string>& extra_env, const std::filesystem::path& cwd) {
-    return spawn(argv, cwd, output_fd, output_fd, extra_env);
+                  const std::vector<std::string>& extra_env, const std::filesystem::path& cwd,
+                  bool fixed_layout) {
+    return spawn(argv, cwd, output_fd, output_fd, extra_env, fixed_layout);
 }
 
 bool child_has_exited(pid_t pid) {

@@ -53,10 +53,12 @@ std::optional<std::filesystem::path> find_in_path(std::string_view name);
 // `extra_env` ("NAME=value") is added to our environment for the child, replacing same names.
 // Returns the child's pid. Throws EnvironmentError when argv[0] is not found or may not be
 // executed (EACCES, EPERM, ENOENT from exec), ProcessError when fork, pipe or exec otherwise fail.
-// `cwd`: the child's working directory (empty: ours).
+// `cwd`: the child's working directory (empty: ours). `fixed_layout`: without address-space
+// randomisation, as `setarch -R` would run it (personality ADDR_NO_RANDOMIZE, kept across exec;
+// EnvironmentError when the machine refuses it).
 pid_t spawn_child(const std::vector<std::string>& argv, int output_fd = -1,
                   const std::vector<std::string>& extra_env = {},
-                  const std::filesystem::path& cwd = {});
+                  const std::filesystem::path& cwd = {}, bool fixed_layout = false);
 
 // True when the child has exited (it is not reaped, so the pid stays ours).
 bool child_has_exited(pid_t pid);

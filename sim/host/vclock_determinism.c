@@ -12,8 +12,8 @@
  * /dev/random. glibc's own 8-byte getrandom (malloc's tcache key) is internal to glibc and
  * cannot be replaced here; it never reaches the program's output. The other inputs of OpenSSL's
  * nonces are the virtual time (vclock_preload.c) and addresses (the DRBG's, the thread's), which
- * repeat because the broker runs without address-space randomisation (setarch -R,
- * VclockPeer::command_prefix).
+ * repeat because the broker runs without address-space randomisation (personality
+ * ADDR_NO_RANDOMIZE, as `setarch -R`: VclockPeer::needs_fixed_layout).
  *
  * The generator is splitmix64 over a counter: block i = mix(seed + i * golden ratio). It is
  * not secret and not meant to be: the broker's TLS keys become a function of the seed, which is

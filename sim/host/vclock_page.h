@@ -8,7 +8,7 @@
  *            virtual time reaches the program's deadline), detached, grant_ns and grant_seq
  *            (written before the wake_seq bump they belong to, only while the program is idle).
  *   library: idle_ack (the wake_seq it read *before* its zero-timeout readiness check, stored
- *            once that check found nothing), deadline_ns, attached_pid, error.
+ *            once that check found nothing), deadline_ns, attached_pid, error, shut_down.
  * The grant (lookahead): "nothing will reach you before virtual time grant_ns" for the wake
  * grant_seq. The program may then let its timeouts before grant_ns pass on its own clock without
  * asking, until it does something the worker can see (docs/design.md, "Lookahead").
@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #define LWIPSIM_VCLOCK_MAGIC 0x6c77766bU /* "lwvk" */
-#define LWIPSIM_VCLOCK_VERSION 2U
+#define LWIPSIM_VCLOCK_VERSION 3U
 #define LWIPSIM_VCLOCK_PAGE_SIZE 4096
 /* The environment variable naming the page file for the library. */
 #define LWIPSIM_VCLOCK_ENV "LWIPSIM_VCLOCK_PAGE"
@@ -41,6 +41,11 @@ struct lwipsim_vclock_page {
     uint32_t grant_seq;         /* the wake_seq grant_ns belongs to */
     int32_t attached_pid;       /* getpid() of the program once the library mapped the page */
     char error[512];            /* why the library gave up (an uncovered wait), NUL-terminated */
+    /* 1 once the program has called shutdown() on any socket. Until then every socket it holds
+     * is either open both ways or closed by close(), so a connection whose FIN came from the
+     * program has no fd left in it that the gateway could still reach (the lookahead's
+     * "closed by the peer" rule, docs/design.md). */
+    uint32_t shut_down;
 };
 
 /* The 32-bit device build (issue 16) shares this page with the 64-bit broker: every field must
@@ -56,4 +61,6 @@ LWIPSIM_VCLOCK_ASSERT(__builtin_offsetof(struct lwipsim_vclock_page, deadline_ns
 LWIPSIM_VCLOCK_ASSERT(__builtin_offsetof(struct lwipsim_vclock_page, grant_ns) == 56,
                       "vclock page layout differs between ABIs");
 LWIPSIM_VCLOCK_ASSERT(__builtin_offsetof(struct lwipsim_vclock_page, error) == 72,
+                      "vclock page layout differs between ABIs");
+LWIPSIM_VCLOCK_ASSERT(__builtin_offsetof(struct lwipsim_vclock_page, shut_down) == 584,
                       "vclock page layout differs between ABIs");

@@ -97,12 +97,6 @@ std::vector<std::string> VclockPeer::environment() const {
     return env;
 }
 
-std::vector<std::string> VclockPeer::command_prefix() const {
-    if (!options_.seed)
-        return {};
-    return {"setarch", "-R"}; // util-linux (essential); execs the program, keeping its pid
-}
-
 static_assert(sizeof(lwipsim_vclock_page) <= LWIPSIM_VCLOCK_PEERS_OFFSET);
 static_assert(LWIPSIM_VCLOCK_PEERS_OFFSET + LWIPSIM_VCLOCK_PEERS * sizeof(lwipsim_vclock_peer) <=
               LWIPSIM_VCLOCK_PAGE_SIZE);
@@ -180,6 +174,10 @@ void VclockPeer::wake_with_grant(clock::SimTime now, clock::SimTime quiet_until)
     store(page_->grant_ns, static_cast<int64_t>(quiet_until.since_start.count()));
     store(page_->grant_seq, seq_ + 1);
     wake(now);
+}
+
+bool VclockPeer::shut_down_a_socket() const {
+    return load(page_->shut_down) != 0;
 }
 
 pid_t VclockPeer::attached_pid() const {

@@ -44,9 +44,10 @@ class VclockPeer final : public clock::HostPeer {
 
     /// "NAME=value" entries the program must be started with.
     [[nodiscard]] std::vector<std::string> environment() const;
-    /// argv to put before the program's: with a seed, `setarch -R` (no address-space
-    /// randomisation: OpenSSL mixes addresses into its DRBG nonces, vclock_determinism.c).
-    [[nodiscard]] std::vector<std::string> command_prefix() const;
+    /// Whether the program must run without address-space randomisation (spawn_child's
+    /// fixed_layout): with a seed, as OpenSSL mixes addresses into its DRBG nonces
+    /// (vclock_determinism.c).
+    [[nodiscard]] bool needs_fixed_layout() const { return options_.seed.has_value(); }
     /// The program's getpeername answers `guest_ip`:`guest_port` (the simulated device) for a
     /// loopback peer at `host_port` (the gateway's side of that connection); call before the
     /// wake that delivers the connection. Keeps the latest 64 (vclock_determinism.h).
@@ -77,6 +78,9 @@ class VclockPeer final : public clock::HostPeer {
     /// has not (not started yet, or the dynamic loader ignored LD_PRELOAD).
     [[nodiscard]] std::optional<uint64_t> activity() const override { return activity_; }
     [[nodiscard]] pid_t attached_pid() const;
+    /// True once the program has shut a socket down (shutdown()) rather than only closed it:
+    /// a connection it sent a FIN on may then still have its fd (vclock_page.h, shut_down).
+    [[nodiscard]] bool shut_down_a_socket() const;
     /// Throws EnvironmentError unless the library attached inside `pid`. Call once the
     /// program has reached its main loop (its constructors, ours included, have run by then).
     void require_attached(pid_t pid) const;

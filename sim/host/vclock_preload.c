@@ -735,6 +735,8 @@ EXPORT ssize_t sendmsg(int fd, const struct msghdr* msg, int flags) {
 
 EXPORT int shutdown(int fd, int how) {
     before_socket_effect(fd);
+    if (attached())
+        __atomic_store_n(&g_page->shut_down, 1U, __ATOMIC_SEQ_CST);
     return get_shutdown()(fd, how);
 }
 

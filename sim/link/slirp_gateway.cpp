@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -400,6 +401,25 @@ std::optional<clock::SimTime> SlirpGateway::next_own_event() const {
             next = t->due;
     }
     return next;
+}
+
+bool SlirpGateway::host_sockets_closed_by_peer() const {
+    return std::all_of(fill_fds_.begin(), fill_fds_.end(), [](const pollfd& p) {
+        tcp_info info{};
+        socklen_t len = sizeof info;
+        if (::getsockopt(p.fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0)
+            return false; // not TCP (UDP, ICMP): counted as reachable
+        // The states a connection reaches only after the FIN from the host side came in.
+        switch (info.tcpi_state) {
+        case TCP_CLOSE_WAIT:
+        case TCP_CLOSING:
+        case TCP_TIME_WAIT:
+        case TCP_CLOSE:
+            return true;
+        default:
+            return false;
+        }
+    });
 }
 
 void* SlirpGateway::new_timer(int id, void* cb_opaque, void (*legacy_cb)(void*)) {

@@ -120,6 +120,11 @@ class SlirpGateway final : public FrameSink, public clock::HostIo {
     /// When slirp's own next timer or tick runs (it may close a host socket then), for the
     /// host peer's lookahead; nullopt when none is armed.
     [[nodiscard]] std::optional<clock::SimTime> next_own_event() const;
+    /// True when no host socket slirp holds can be written to by the host any more: each one is
+    /// a TCP connection whose host side has sent its FIN (CLOSE_WAIT or later), or there is
+    /// none. slirp's own timers can then only close those sockets, which a host program that
+    /// closed its end (rather than shutdown() it) never sees: for the host peer's lookahead.
+    [[nodiscard]] bool host_sockets_closed_by_peer() const;
 
     /// The device reaches the host's 127.0.0.1:`host_port` as 10.0.2.2:`guest_port` (TCP): the
     /// gateway rewrites the port of frames between the link and slirp, so captures, PCBs and the
