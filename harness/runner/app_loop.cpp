@@ -46,7 +46,8 @@ device::SessionConfig session_config(const scenario::AppSettings& app) {
     if (app.publish) {
         c.publish_topic = app.publish->topic;
         c.publish_interval = app.publish->interval;
-        c.publish_payload_size = app.publish->size;
+        // The loader caps it at MQTT's largest remaining length, which size_t holds in 32 bits.
+        c.publish_payload_size = static_cast<size_t>(app.publish->size);
         c.publish_qos = static_cast<uint8_t>(app.publish->qos);
         c.publish_retain = app.publish->retain;
     }

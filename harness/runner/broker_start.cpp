@@ -91,7 +91,7 @@ BrokerTarget start_broker(const scenario::Scenario& sc, const fs::path& run_dir,
         bo.persistence = sc.broker.persistence;
         if (vclock != nullptr) {
             bo.environment = vclock->environment();
-            bo.command_prefix = vclock->command_prefix();
+            bo.fixed_layout = vclock->needs_fixed_layout();
             if (tap == nullptr)
                 bo.config_port = kManagedBrokerPort; // its log and TLS tickets name no host port
             // Its clock starts when its PKI was made: the same for every run on one cached PKI.
@@ -111,10 +111,7 @@ BrokerTarget start_broker(const scenario::Scenario& sc, const fs::path& run_dir,
         bo.pki_cache_dir = broker::default_pki_cache_dir(); // made once, not per run
         if (tap != nullptr) {
             bo.listen_address = kTapHostIp;
-            // `ip netns exec` execs mosquitto (through setarch on virtual time).
-            auto prefix = tap->netns_exec_prefix();
-            prefix.insert(prefix.end(), bo.command_prefix.begin(), bo.command_prefix.end());
-            bo.command_prefix = prefix;
+            bo.command_prefix = tap->netns_exec_prefix(); // `ip netns exec` execs mosquitto
         }
         managed.emplace(bo);
         target.port = managed->tls_port();

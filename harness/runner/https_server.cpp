@@ -35,7 +35,7 @@ std::string hex(const unsigned char* bytes, size_t n) {
 
 // The served file: `size` seeded bytes, so every run of a seed serves the same image.
 std::string write_image(const fs::path& file, uint64_t size, uint64_t seed) {
-    std::vector<unsigned char> data(size);
+    std::vector<unsigned char> data(static_cast<size_t>(size)); // the loader caps it at 64 MiB
     std::mt19937_64 rng(seed);
     for (auto& b : data)
         b = static_cast<unsigned char>(rng());

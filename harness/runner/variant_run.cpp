@@ -226,14 +226,16 @@ void run_device(RunState& st, const BrokerTarget& target, SchedulerTimer& timer,
         // link or in one of its own timers (docs/design.md, "Lookahead"). A broker fault acts
         // on the process from a worker event (timed or triggered), so with broker faults in
         // the scenario the grant ends at the worker's next event: the broker never runs past
-        // the instant it is stopped or frozen.
+        // the instant it is stopped or frozen. slirp's own timers matter only while one of its
+        // sockets may still reach the broker: not once the broker has closed each of them.
         const bool broker_faults =
             std::any_of(st.sc.faults.begin(), st.sc.faults.end(),
                         [](const auto& f) { return scenario::is_broker_fault(f.type); });
         sched.set_peer_lookahead(
-            [link = lnk.get(), gw = &*slirp, broker_faults](std::optional<SimTime> next) {
+            [link = lnk.get(), gw = &*slirp, peer, broker_faults](std::optional<SimTime> next) {
                 SimTime grant = link->earliest_network_arrival(next);
-                if (const std::optional<SimTime> own = gw->next_own_event())
+                const std::optional<SimTime> own = gw->next_own_event();
+                if (own && (peer->shut_down_a_socket() || !gw->host_sockets_closed_by_peer()))
                     grant = std::min(grant, *own);
                 if (broker_faults && next)
                     grant = std::min(grant, *next);

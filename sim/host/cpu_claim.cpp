@@ -87,6 +87,17 @@ CpuClaim::CpuClaim(CpuClaim&& other) noexcept : cpu_(other.cpu_), lock_fd_(other
     other.lock_fd_ = -1;
 }
 
+CpuClaim& CpuClaim::operator=(CpuClaim&& other) noexcept {
+    if (this != &other) {
+        if (lock_fd_ >= 0)
+            ::close(lock_fd_);
+        cpu_ = other.cpu_;
+        lock_fd_ = other.lock_fd_;
+        other.lock_fd_ = -1;
+    }
+    return *this;
+}
+
 CpuClaim::~CpuClaim() {
     if (lock_fd_ >= 0)
         ::close(lock_fd_); // releases the claim; the pin stays with the process until it ends

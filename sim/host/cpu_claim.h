@@ -27,7 +27,7 @@ class CpuClaim {
                                          std::string* why_not = nullptr);
     ~CpuClaim();
     CpuClaim(CpuClaim&& other) noexcept;
-    CpuClaim& operator=(CpuClaim&&) = delete;
+    CpuClaim& operator=(CpuClaim&& other) noexcept;
     CpuClaim(const CpuClaim&) = delete;
     CpuClaim& operator=(const CpuClaim&) = delete;
 

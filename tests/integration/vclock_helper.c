@@ -264,6 +264,20 @@ static int timespecs(const char* port) {
     return 0;
 }
 
+/* Ends its side of the connection when the first byte arrives, by shutdown(SHUT_WR) (keeping
+ * the fd) or close(), then waits for good. */
+static int ender(const char* port, int by_shutdown) {
+    int fd = connect_to(port);
+    char byte;
+    struct pollfd p = {fd, POLLIN, 0};
+    if (poll(&p, 1, -1) != 1 || read(fd, &byte, 1) != 1)
+        return 1;
+    if (by_shutdown ? shutdown(fd, SHUT_WR) : close(fd))
+        return 1;
+    poll(NULL, 0, -1);
+    return 0;
+}
+
 int main(int argc, char** argv) {
     if (argc == 3 && strcmp(argv[1], "ticker") == 0)
         return ticker(argv[2]);
@@ -279,6 +293,10 @@ int main(int argc, char** argv) {
         struct timespec t = {0, 1000000};
         return epoll_pwait2(ep, &got, 1, &t, NULL) == 0 ? 0 : 1;
     }
+    if (argc == 3 && strcmp(argv[1], "shutter") == 0)
+        return ender(argv[2], 1);
+    if (argc == 3 && strcmp(argv[1], "closer") == 0)
+        return ender(argv[2], 0);
     if (argc == 3 && strcmp(argv[1], "slow-reader") == 0)
         return slow_reader(argv[2]);
     if (argc == 3 && strcmp(argv[1], "sleeper") == 0)

@@ -53,7 +53,7 @@ class HelperRun {
         ::getsockname(listener_, reinterpret_cast<sockaddr*>(&a), &len);
         std::vector<std::string> argv{LWIPSIM_VCLOCK_HELPER, mode};
         if (mode == "slow-reader" || mode == "sleeper" || mode == "ticker" || mode == "timespecs" ||
-            mode == "masker" || mode == "term-blocked")
+            mode == "masker" || mode == "term-blocked" || mode == "shutter" || mode == "closer")
             argv.push_back(std::to_string(ntohs(a.sin_port)));
         pid_ = spawn_child(argv, -1, peer_->environment());
         peer_->watch(pid_);
@@ -122,6 +122,23 @@ TEST(Vclock, NeverIdleWhileOurBytesAreUnread) {
         ASSERT_EQ(idle.error, "") << "round " << round;
         EXPECT_EQ(last_line(run.read_now()), std::to_string(total))
             << "round " << round << ": idle reported before the program had read everything";
+    }
+}
+
+// The broker's lookahead may skip the gateway's own ticks once the broker has sent its FIN on
+// every connection, on the premise that it closed them (no fd left to notice what the gateway
+// does next). A program that shut a socket down instead keeps its fd: the page then says so.
+TEST(Vclock, ShutdownButNotCloseIsReported) {
+    for (const std::string mode : {"closer", "shutter"}) {
+        HelperRun run(mode);
+        ASSERT_EQ(run.peer().wait_idle().error, "") << mode;
+        EXPECT_FALSE(run.peer().shut_down_a_socket()) << mode << " before it ended anything";
+        ASSERT_EQ(::write(run.conn(), "x", 1), 1);
+        run.peer().wake(SimTime{});
+        ASSERT_EQ(run.peer().wait_idle().error, "") << mode;
+        char byte = 0;
+        EXPECT_EQ(::recv(run.conn(), &byte, 1, MSG_DONTWAIT), 0) << mode << ": no FIN arrived";
+        EXPECT_EQ(run.peer().shut_down_a_socket(), mode == "shutter") << mode;
     }
 }
 

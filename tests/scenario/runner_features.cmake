@@ -38,6 +38,9 @@ lwipsim_scenario_check(broker_will broker_will_check.py broker_will_expiry)
 lwipsim_scenario_check(broker_takeover broker_takeover_check.py broker_will_takeover)
 # The clock library is really loaded into mosquitto, and its path survives LD_PRELOAD.
 lwipsim_scenario_check(broker_clock_environment broker_clock_env_check.py e2e_basic)
+# ... and its lookahead: once the broker has closed the connection, slirp's own ticks towards a
+# blackholed device wake it no more.
+lwipsim_scenario_check(broker_closed_grant broker_grant_check.py broker_closed_grant)
 
 # Same scenario and seed twice with the managed broker on virtual time (issue 13): every result
 # file byte-identical, the broker's own log and TLS bytes included (a reconnect under loss, and

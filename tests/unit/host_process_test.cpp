@@ -9,6 +9,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -162,6 +165,30 @@ TEST(RunCommand, UnwritableOutputFileIsAProcessError) {
     CommandOptions options;
     options.stdout_file = dir.path() / "no-such-dir" / "out";
     EXPECT_THROW(run_command({"pwd"}, kTimeout, options), ProcessError);
+}
+
+// The personality word a program runs with (/proc/PID/personality, hexadecimal), read by the
+// program itself through `cat`.
+unsigned long personality_of_child(bool fixed_layout) {
+    TempDir dir;
+    const fs::path out = dir.path() / "personality";
+    const int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    EXPECT_GE(fd, 0);
+    const pid_t pid = spawn_child({"cat", "/proc/self/personality"}, fd, {}, {}, fixed_layout);
+    ::close(fd);
+    const auto status = wait_child(pid, kTimeout);
+    EXPECT_TRUE(status && status->success());
+    return std::stoul(read_text(out), nullptr, 16);
+}
+
+// ADDR_NO_RANDOMIZE is 0x0040000 in the kernel's uapi personality.h, as `setarch -R` sets it.
+TEST(SpawnChild, FixedLayoutTurnsAddressRandomisationOff) {
+    constexpr unsigned long kAddrNoRandomize = 0x0040000;
+    EXPECT_EQ(personality_of_child(true) & kAddrNoRandomize, kAddrNoRandomize);
+    const unsigned long ours = std::stoul(read_text("/proc/self/personality"), nullptr, 16);
+    if ((ours & kAddrNoRandomize) != 0)
+        GTEST_SKIP() << "this test runs without randomisation itself (gdb, setarch -R)";
+    EXPECT_EQ(personality_of_child(false) & kAddrNoRandomize, 0UL);
 }
 
 } // namespace
