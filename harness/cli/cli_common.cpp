@@ -69,11 +69,15 @@ std::string worker_binary_of(const scenario::Scenario& sc) {
     return sc.abi == scenario::Abi::kIlp32 ? "lwipsim-ilp32" : "lwipsim";
 }
 
+// Which of those this executable is: its profile and word size are compiled in.
+std::string this_worker_binary() {
+    if (std::string_view(port::profile_name()) == "upstream-2.1.3")
+        return "lwipsim-upstream-2.1.3";
+    return sizeof(void*) == 4 ? "lwipsim-ilp32" : "lwipsim";
+}
+
 bool is_worker_for(const scenario::Scenario& sc) {
-    const bool ilp32_build = sizeof(void*) == 4;
-    const std::string profile =
-        sc.profile == scenario::Profile::kEspIdfV44 ? "esp-idf-v4.4" : "upstream-2.1.3";
-    return profile == port::profile_name() && (sc.abi == scenario::Abi::kIlp32) == ilp32_build;
+    return worker_binary_of(sc) == this_worker_binary();
 }
 
 // Set in a sibling's environment: the fd of the first CLI's error pipe for this variant.
