@@ -27,15 +27,20 @@ std::vector<int> candidate_cpus(const cpu_set_t& allowed) {
     return cpus;
 }
 
-// The lock of `cpu`, held (fd >= 0), or -1 when another process holds it or it cannot be made.
+std::filesystem::path lock_file(const std::filesystem::path& lock_dir, int cpu) {
+    return lock_dir / ("cpu" + std::to_string(cpu) + ".lock");
+}
+
+// The lock of `cpu`, held (fd >= 0), or -errno: -EWOULDBLOCK when another process holds it.
 int lock_cpu(const std::filesystem::path& lock_dir, int cpu) {
-    const auto path = lock_dir / ("cpu" + std::to_string(cpu) + ".lock");
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    const int fd =
+        ::open(lock_file(lock_dir, cpu).c_str(), O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0)
-        return -1;
+        return -errno;
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        const int err = errno;
         ::close(fd);
-        return -1;
+        return -err;
     }
     return fd;
 }
@@ -67,8 +72,13 @@ std::optional<CpuClaim> CpuClaim::claim(const std::filesystem::path& lock_dir,
     }
     for (const int cpu : candidate_cpus(allowed)) {
         const int fd = lock_cpu(lock_dir, cpu);
-        if (fd < 0)
+        if (fd == -EWOULDBLOCK)
             continue;
+        if (fd < 0) {
+            say(why_not,
+                "cannot open " + lock_file(lock_dir, cpu).string() + ": " + std::strerror(-fd));
+            return std::nullopt;
+        }
         cpu_set_t one;
         CPU_ZERO(&one);
         CPU_SET(cpu, &one);

@@ -107,5 +107,20 @@ TEST(CpuClaim, AnUnusableLockFolderPinsNothing) {
     EXPECT_EQ(a.affinity_after, my_cpus());
 }
 
+// A lock file that cannot be opened is not mistaken for a CPU another worker holds. The lock
+// files are opened without following symbolic links, so a link in their place fails with ELOOP
+// for any user, root included.
+TEST(CpuClaim, ALockFileThatCannotBeOpenedIsNamed) {
+    lwipsim::testing::TempDir dir("cpu-claim");
+    for (const int cpu : my_cpus())
+        fs::create_symlink(dir.path() / "elsewhere",
+                           dir.path() / ("cpu" + std::to_string(cpu) + ".lock"));
+    Attempt a = claim_on_a_thread(dir.path());
+    EXPECT_FALSE(a.claim.has_value());
+    EXPECT_EQ(a.why_not.rfind("cannot open " + dir.path().string() + "/cpu", 0), 0U) << a.why_not;
+    EXPECT_NE(a.why_not.find("symbolic links"), std::string::npos) << a.why_not;
+    EXPECT_EQ(a.affinity_after, my_cpus());
+}
+
 } // namespace
 } // namespace lwipsim::host
