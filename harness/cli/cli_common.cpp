@@ -1,7 +1,7 @@
 #include "harness/cli/cli_common.h"
 
-#include "harness/program/program_watchdog.h"
 #include "harness/broker/pki_cache.h"
+#include "harness/program/program_watchdog.h"
 #include "harness/runner/variant_run.h"
 #include "harness/scenario/loader.h"
 #include "harness/scenario/scenario_error.h"
@@ -17,9 +17,9 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdlib>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <initializer_list>
@@ -137,14 +137,16 @@ constexpr const char* kErrorFdEnv = "LWIPSIM_PARENT_ERROR_FD";
     _exit(kExitEnvironment);
 }
 
-// The worker's own CPU for its whole life (sim/host/cpu_claim.h), unless --cpu-pinning off. Its
-// lock files live in lwipsim's cache folder, beside the test PKI.
+// The worker's own CPU for its whole life (sim/host/cpu_claim.h), unless --cpu-pinning off
+// (LWIPSIM_CPU_PINNING=off; the CLI refuses other values than auto and off, and any other
+// value in the environment counts as auto). Its lock files live in lwipsim's cache folder,
+// beside the test PKI.
 std::optional<host::CpuClaim> claim_worker_cpu(const VariantJob& job) {
     const char* mode = std::getenv(kCpuPinningEnv);
     if (mode != nullptr && std::string_view(mode) == "off")
         return std::nullopt;
     const auto cache = broker::default_pki_cache_dir();
-    std::string why_not = "no cache folder ($HOME and $XDG_CACHE_HOME unset)";
+    std::string why_not = "no cache folder ($LWIPSIM_CACHE_DIR, $XDG_CACHE_HOME and $HOME unset)";
     auto claim = cache ? host::CpuClaim::claim(*cache / "cpus", &why_not) : std::nullopt;
     if (verbose()) {
         if (claim)
@@ -345,8 +347,8 @@ void print_table(const fs::path& out, const std::vector<std::string>& variants) 
         char c2f[32] = "-"; // no socket closed: nothing to time
         if (k.max_close_to_free_s)
             std::snprintf(c2f, sizeof c2f, "%.1f", *k.max_close_to_free_s);
-        std::printf("%-14s %-7s %10s %10s %10s %8llu %8llu %10s %9d\n", v.c_str(),
-                    k.status.c_str(), bytes(k.min_free, k.unlimited).c_str(),
+        std::printf("%-14s %-7s %10s %10s %10s %8llu %8llu %10s %9d\n", v.c_str(), k.status.c_str(),
+                    bytes(k.min_free, k.unlimited).c_str(),
                     bytes(k.final_free, k.unlimited).c_str(), bytes(k.peak_used, false).c_str(),
                     static_cast<unsigned long long>(k.connects.value_or(0)),
                     static_cast<unsigned long long>(k.tls_handshake_failures.value_or(0)), c2f,
@@ -400,17 +402,16 @@ bool is_our_plots(const fs::path& dir) {
 /// A `<variant>.partial/` result folder of a run cut short: empty, or result files of the
 /// kinds a run writes (docs/results.md) with its plots/, pki/ and www/ folders.
 bool is_our_partial(const fs::path& dir) {
-    static constexpr std::string_view kResultFiles[] = {
-        ".log", ".pcap", ".jsonl", ".csv", ".json", ".html", ".conf", ".clock", ".db"};
+    static constexpr std::string_view kResultFiles[] = {".log",  ".pcap", ".jsonl", ".csv", ".json",
+                                                        ".html", ".conf", ".clock", ".db"};
     for (const auto& e : fs::directory_iterator(dir)) {
         const std::string name = e.path().filename().string();
-        const bool ok = e.is_directory()
-                            ? (name == "plots" && is_our_plots(e.path())) || name == "pki" ||
-                                  name == "www"
-                            : e.is_regular_file() &&
-                                  std::find(std::begin(kResultFiles), std::end(kResultFiles),
-                                            e.path().extension().string()) !=
-                                      std::end(kResultFiles);
+        const bool ok =
+            e.is_directory()
+                ? (name == "plots" && is_our_plots(e.path())) || name == "pki" || name == "www"
+                : e.is_regular_file() &&
+                      std::find(std::begin(kResultFiles), std::end(kResultFiles),
+                                e.path().extension().string()) != std::end(kResultFiles);
         if (!ok)
             return false;
     }

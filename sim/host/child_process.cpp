@@ -93,9 +93,12 @@ struct ChildFailure {
     if (setup.cwd != nullptr && ::chdir(setup.cwd) != 0) {
         report_failure(error_fd, FailedStep::kChdir);
     }
-    // Kept across exec, also through a prefix command such as `ip netns exec`.
-    if (setup.fixed_layout && ::personality(ADDR_NO_RANDOMIZE) < 0) {
-        report_failure(error_fd, FailedStep::kPersonality);
+    // Added to the flags we run with; kept across exec, also through `ip netns exec`.
+    if (setup.fixed_layout) {
+        const int current = ::personality(0xffffffff);
+        if (current < 0 ||
+            ::personality(static_cast<unsigned long>(current) | ADDR_NO_RANDOMIZE) < 0)
+            report_failure(error_fd, FailedStep::kPersonality);
     }
     // Do not leak the harness's other descriptors (sockets, log files) into the child.
     ::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);

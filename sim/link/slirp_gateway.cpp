@@ -164,10 +164,11 @@ struct SlirpCallbacks {
     static void timer_mod(void* timer, int64_t expire_ms, void* opaque) {
         gw(opaque).mod_timer(timer, expire_ms);
     }
-    // The poll set is rebuilt from slirp_pollfds_fill every time, so fd registration and
-    // the guest-forward "notify" kick carry no information we need.
-    static void register_poll_fd(int, void*) {}
-    static void unregister_poll_fd(int, void*) {}
+    // slirp registers every host socket it opens and unregisters it when it closes it; the
+    // poll set (slirp_pollfds_fill) names only those it wants something from at the moment.
+    // The guest-forward "notify" kick carries no information we need.
+    static void register_poll_fd(int fd, void* opaque) { gw(opaque).owned_fds_.insert(fd); }
+    static void unregister_poll_fd(int fd, void* opaque) { gw(opaque).owned_fds_.erase(fd); }
     static void notify(void*) {}
     static int add_poll(int fd, int events, void* opaque) {
         return gw(opaque).add_poll(fd, events);
@@ -404,14 +405,18 @@ std::optional<clock::SimTime> SlirpGateway::next_own_event() const {
 }
 
 bool SlirpGateway::host_sockets_closed_by_peer() const {
-    return std::all_of(fill_fds_.begin(), fill_fds_.end(), [](const pollfd& p) {
+    // Every socket slirp holds, not only those in the latest poll set: slirp leaves out a
+    // connected socket while its buffer towards the device is full, and its timers may still
+    // drop that connection.
+    return std::all_of(owned_fds_.begin(), owned_fds_.end(), [](int fd) {
         tcp_info info{};
         socklen_t len = sizeof info;
-        if (::getsockopt(p.fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0)
+        if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0)
             return false; // not TCP (UDP, ICMP): counted as reachable
         // The states a connection reaches only after the FIN from the host side came in.
         switch (info.tcpi_state) {
         case TCP_CLOSE_WAIT:
+        case TCP_LAST_ACK:
         case TCP_CLOSING:
         case TCP_TIME_WAIT:
         case TCP_CLOSE:
@@ -552,9 +557,11 @@ void SlirpGateway::report_host_writes(bool wrote) {
     for (const pollfd& p : fill_fds_) // rearm() has just refilled them
         fds.push_back(p.fd);
     std::sort(fds.begin(), fds.end());
-    if (!wrote && fds == host_fds_)
+    // The owned set too: a timer may close a socket slirp was not polling at the time.
+    if (!wrote && fds == host_fds_ && owned_fds_ == reported_owned_fds_)
         return;
     host_fds_ = std::move(fds);
+    reported_owned_fds_ = owned_fds_;
     host_written_();
 }
 

@@ -120,10 +120,11 @@ class SlirpGateway final : public FrameSink, public clock::HostIo {
     /// When slirp's own next timer or tick runs (it may close a host socket then), for the
     /// host peer's lookahead; nullopt when none is armed.
     [[nodiscard]] std::optional<clock::SimTime> next_own_event() const;
-    /// True when no host socket slirp holds can be written to by the host any more: each one is
-    /// a TCP connection whose host side has sent its FIN (CLOSE_WAIT or later), or there is
-    /// none. slirp's own timers can then only close those sockets, which a host program that
-    /// closed its end (rather than shutdown() it) never sees: for the host peer's lookahead.
+    /// True when every host socket slirp holds (polled at the moment or not) is a TCP connection
+    /// whose host side has sent its FIN (CLOSE_WAIT, LAST_ACK, CLOSING, TIME_WAIT, CLOSE), or
+    /// there is none. slirp's own timers can then only close those sockets, which a host
+    /// program that closed its end (rather than shutdown() it) never sees: for the host peer's
+    /// lookahead.
     [[nodiscard]] bool host_sockets_closed_by_peer() const;
 
     /// The device reaches the host's 127.0.0.1:`host_port` as 10.0.2.2:`guest_port` (TCP): the
@@ -179,6 +180,7 @@ class SlirpGateway final : public FrameSink, public clock::HostIo {
 
     // Poll bookkeeping: slirp's poll indexes refer to the latest fill.
     std::vector<pollfd> fill_fds_;
+    std::set<int> owned_fds_; ///< every host socket slirp holds (its register_poll_fd calls)
     std::map<int, short> polled_revents_; ///< fd -> revents, valid during on_polled
     bool fill_wants_slowtimo_ = false;    ///< slirp's do_slowtimo after the latest fill
     bool fill_wants_fasttimo_ = false;
@@ -202,7 +204,8 @@ class SlirpGateway final : public FrameSink, public clock::HostIo {
 
     HostReplyWait replies_;
     std::function<void()> host_written_;
-    std::vector<int> host_fds_; ///< the host sockets at the latest report_host_writes
+    std::vector<int> host_fds_;        ///< the host sockets at the latest report_host_writes
+    std::set<int> reported_owned_fds_; ///< owned_fds_ at the latest report_host_writes
 
     SlirpGatewayStats stats_;
 };

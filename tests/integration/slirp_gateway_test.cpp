@@ -61,6 +61,11 @@ class Listener {
         return peer;
     }
     [[nodiscard]] int conn() const { return conn_; }
+    /// The host program closes its end of the accepted connection.
+    void close_conn() {
+        ::close(conn_);
+        conn_ = -1;
+    }
 
   private:
     int fd_ = -1;
@@ -375,6 +380,31 @@ TEST_F(SlirpGatewayTest, NextOwnEventIsWhenSlirpNextActsOnItsOwn) {
         timer_.advance_to(*next);
     }
     EXPECT_GT(down_.frames.size(), mark + 1) << "slirp retransmitted in those 40 events";
+}
+
+// The broker's lookahead skips slirp's own ticks only once the host side has sent its FIN on
+// every socket slirp holds: also on one slirp has stopped polling because its buffer towards a
+// device that acknowledges nothing is full (slirp_pollfds_fill leaves such a socket out, yet a
+// later tick may drop the connection and close the socket under the host program's feet).
+TEST_F(SlirpGatewayTest, HostSocketsClosedByPeerCountsEverySocketSlirpHolds) {
+    EXPECT_TRUE(gw_.host_sockets_closed_by_peer()) << "no socket at all";
+    Listener l;
+    connect(l);
+    ASSERT_TRUE(pump_until([&] { return l.try_accept().has_value(); }));
+    EXPECT_FALSE(gw_.host_sockets_closed_by_peer()) << "established, both ends open";
+
+    // The host writes far more than the guest's window and slirp's buffer; the guest never
+    // acknowledges. Poll until slirp has read all it will take (it stops polling the socket).
+    const std::string chunk(4096, 'b');
+    for (int i = 0; i < 64; ++i)
+        (void)::send(l.conn(), chunk.data(), chunk.size(), MSG_DONTWAIT);
+    pump_until([] { return false; }, 20);
+    EXPECT_FALSE(gw_.host_sockets_closed_by_peer())
+        << "a socket slirp does not poll may still be dropped by its timers";
+
+    l.close_conn();
+    ASSERT_TRUE(pump_until([&] { return gw_.host_sockets_closed_by_peer(); }))
+        << "the host's FIN never reached slirp's socket";
 }
 
 TEST_F(SlirpGatewayTest, SlirpRetransmitsOnVirtualTimeOnly) {
