@@ -33,7 +33,7 @@ int renewal_days(const PkiOptions& options) {
 // the cache (names were checked to be DNS names, so they are safe in a file name).
 std::string entry_name(const PkiOptions& options, std::chrono::system_clock::time_point now) {
     const auto days = std::chrono::duration_cast<std::chrono::days>(now.time_since_epoch()).count();
-    const long period = days / renewal_days(options);
+    const auto period = days / renewal_days(options);
     return std::string("pki-v1-") + (options.key_type == KeyType::kRsa2048 ? "rsa2048" : "p256") +
            "-" + options.server_name + "-" +
            (options.make_client_cert ? "client-" + options.client_name : std::string("noclient")) +

@@ -18,7 +18,7 @@ heap::Poisoning poisoning(scenario::HeapPoisoning p) {
 
 heap::BlockCost block_cost(const scenario::HeapSettings& h) {
     if (h.allocator == scenario::HeapAllocator::kNone)
-        return heap::BlockCost::flat(h.block_overhead);
+        return heap::BlockCost::flat(static_cast<size_t>(h.block_overhead)); // at most 1024
     return heap::BlockCost::esp_idf_v4_4(poisoning(h.poisoning), h.task_tracking);
 }
 

@@ -201,7 +201,9 @@ void Corrupt::apply(Frame frame, SimTime /*now*/) {
     if (frame.bytes.size() > kEthHeaderLen && rng_.bernoulli(p_)) {
         const uint64_t bits = (frame.bytes.size() - kEthHeaderLen) * 8;
         const uint64_t bit = rng_.below(bits);
-        frame.bytes[kEthHeaderLen + bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
+        // bit < bits: the index is inside the frame, which size_t holds on every ABI.
+        frame.bytes[static_cast<size_t>(kEthHeaderLen + bit / 8)] ^=
+            static_cast<uint8_t>(1u << (bit % 8));
         report(frame, AuditAction::kCorrupted, "corrupt");
     }
     forward(std::move(frame));

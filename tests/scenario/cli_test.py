@@ -770,11 +770,56 @@ def case_reports():
         check(html.count('/linger_0/report.html"') == 2, "sweep table links both runs")
 
 
+def case_cpu_pinning():
+    """--cpu-pinning (docs/cli.md): each worker claims a free CPU through a lock file per CPU
+    (cpuN.lock in the cache folder); a worker that finds every CPU claimed is not pinned; off
+    pins nothing; other values are a usage error. The test holds every lock but one itself
+    (flock, as another worker would), so the CPU the workers may get is known beforehand.
+    At abi host, where the first CLI's own workers run the variants and --verbose reaches them
+    (a 32-bit sibling runs --quiet; it claims its CPU with the same code)."""
+    import fcntl
+    scen = os.path.join(DATA, "two_variants.yaml")
+    rc, _, err = lwipsim("--cpu-pinning", "sometimes", "run", scen, "--out",
+                         os.path.join(WORK, "bad"), "--no-plots")
+    check(rc == 2, f"--cpu-pinning sometimes: exit {rc}, expected 2: {err!r}")
+    allowed = sorted(os.sched_getaffinity(0))
+    cache = os.path.join(WORK, "cache")  # private: no other test's workers hold these locks
+    os.makedirs(os.path.join(cache, "cpus"))
+    free = allowed[-1]
+    held = []
+    for cpu in allowed[:-1]:
+        f = open(os.path.join(cache, "cpus", f"cpu{cpu}.lock"), "w")
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        held.append(f)
+    env = dict(os.environ, LWIPSIM_CACHE_DIR=cache)
+    rc, _, err = lwipsim("-v", "run", scen, "--set", "abi=host", "--jobs", "2", "--out",
+                         os.path.join(WORK, "auto"), "--no-plots", env=env)
+    check(rc == 0, f"pinned run: exit {rc}: {err!r}")
+    on = [int(c) for c in re.findall(r": on CPU (\d+)$", err, re.M)]
+    not_pinned = re.findall(r": not pinned: (.*)$", err, re.M)
+    check(len(on) + len(not_pinned) == 2, f"one line per worker: {err!r}")
+    if len(allowed) > 1:
+        check(on and all(c == free for c in on), f"workers only on the free CPU {free}: {on}")
+        check(all(r == "every allowed CPU is claimed by another lwipsim worker"
+                  for r in not_pinned), f"why not pinned: {not_pinned}")
+    else:
+        check(not on and all("one CPU only" in r for r in not_pinned), f"one CPU: {err!r}")
+    for args, how in [(["--cpu-pinning", "off"], "flag"), ([], "environment")]:
+        env_off = dict(env, LWIPSIM_CPU_PINNING="off") if how == "environment" else env
+        rc, _, err = lwipsim("-v", *args, "run", scen, "--set", "abi=host", "--jobs", "2",
+                             "--out", os.path.join(WORK, "off_" + how), "--no-plots", env=env_off)
+        check(rc == 0, f"unpinned run ({how}): exit {rc}: {err!r}")
+        check(": on CPU" not in err and ": not pinned" not in err,
+              f"--cpu-pinning off ({how}) claimed a CPU: {err!r}")
+    for f in held:
+        f.close()
+
+
 CASES = {"parallel": case_parallel, "shards": case_shards, "exit_codes": case_exit_codes,
          "junit": case_junit, "shard_auto": case_shard_auto, "merge_checks": case_merge_checks,
          "resume": case_resume, "permissions": case_permissions,
          "unlimited_heap": case_unlimited_heap, "out_dir": case_out_dir, "list": case_list,
-         "reports": case_reports}
+         "reports": case_reports, "cpu_pinning": case_cpu_pinning}
 
 shutil.rmtree(WORK, ignore_errors=True)
 os.makedirs(WORK)
