@@ -15,13 +15,18 @@
 # Each row runs with the default `--cpu-pinning auto` (the worker and its broker on one CPU of
 # their own, docs/performance.md "One CPU per worker"); the `abi: host` virtual rows are run
 # once more with `--cpu-pinning off` (pinning column: off) to show what the pin is worth.
+# REPEAT=N (default 3) runs each row N times and prints the run of median wall time (its CPU
+# time beside it), so one unlucky run on a shared machine does not make the row; the columns
+# from summary.json are the last run's (on virtual time they are the same every run).
 # Goals (issue 13): >= 1,000x for both telemetry rows, >= 20,000x for the idle hour.
 set -euo pipefail
 build=${1:?usage: broker_clock.sh BUILD_DIR [OUT_DIR]}
 out=${2:-$(mktemp -d /tmp/lwipsim-broker-clock.XXXXXX)}
 here=$(cd "$(dirname "$0")" && pwd)
 lwipsim=$build/bin/lwipsim
+repeat=${REPEAT:-3}
 mkdir -p "$out"
+echo "runs per row: $repeat (the median wall time is shown)"
 echo "nproc $(nproc), load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-16s %-6s %-9s %-8s %-7s %10s %9s %10s %7s %12s %10s %8s\n' row abi emulator clock \
     pinning simulated wall ratio cpu host_wait_s deadlines pending
@@ -33,10 +38,14 @@ row() { # name scenario abi clock pinning [--set ...]
     local times="$out/$name-$abi-$clock-$pinning.time"
     # bash's time: wall, and user + system CPU of the command and every child it waited for.
     local TIMEFORMAT='%R %U %S'
-    { time "$lwipsim" --cpu-pinning "$pinning" run "$here/scenarios/$scenario" --no-plots --quiet --jobs 1 \
-        --out "$dir" --set abi=$abi --set time.broker_clock=$clock "$@" >/dev/null 2>&1 ||
-        echo "  ($name $abi $clock $pinning: exit $? — see $dir)" >&2; } 2>"$times"
-    read -r wall user sys < <(tail -n1 "$times")
+    : >"$times"
+    for ((i = 0; i < repeat; i++)); do
+        { time "$lwipsim" --cpu-pinning "$pinning" run "$here/scenarios/$scenario" --no-plots \
+            --quiet --jobs 1 --out "$dir" --set abi=$abi --set time.broker_clock=$clock "$@" \
+            >/dev/null 2>&1 ||
+            echo "  ($name $abi $clock $pinning: exit $? — see $dir)" >&2; } 2>>"$times"
+    done
+    read -r wall user sys < <(sort -n "$times" | sed -n "$(((repeat + 1) / 2))p")
     jq -r --arg name "$name" --arg abi "$abi" --arg clock "$clock" --arg pinning "$pinning" \
         --arg wall "$wall" \
         --arg cpu "$(echo "$user + $sys" | bc)" \
