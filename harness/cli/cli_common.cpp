@@ -138,9 +138,8 @@ constexpr const char* kErrorFdEnv = "LWIPSIM_PARENT_ERROR_FD";
 }
 
 // The worker's own CPU for its whole life (sim/host/cpu_claim.h), unless --cpu-pinning off
-// (LWIPSIM_CPU_PINNING=off; the CLI refuses other values than auto and off, and any other
-// value in the environment counts as auto). Its lock files live in lwipsim's cache folder,
-// beside the test PKI.
+// (LWIPSIM_CPU_PINNING=off; main() refuses values other than auto and off, from the flag or
+// the environment). Its lock files live in lwipsim's cache folder, beside the test PKI.
 std::optional<host::CpuClaim> claim_worker_cpu(const VariantJob& job) {
     const char* mode = std::getenv(kCpuPinningEnv);
     if (mode != nullptr && std::string_view(mode) == "off")

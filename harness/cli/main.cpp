@@ -52,7 +52,15 @@ int main(int argc, char** argv) {
     app.add_option("--cpu-pinning", cpu_pinning,
                    "auto (default): each worker claims a CPU of its own; off: the kernel places "
                    "workers (docs/performance.md)")
-        ->check(CLI::IsMember({"auto", "off"}));
+        ->envname(kCpuPinningEnv) // checked the same way when only the environment sets it
+        ->check(CLI::Validator(
+            [](std::string& value) -> std::string {
+                if (value == "auto" || value == "off")
+                    return {};
+                return "expected auto or off (the flag, or $" + std::string(kCpuPinningEnv) +
+                       " without it), got '" + value + "'";
+            },
+            "auto|off"));
     app.footer("Examples:\n"
                "  lwipsim run scenarios/field_case.yaml --out results/field_case\n"
                "  lwipsim sweep scenarios/field_case.yaml --param app.keepalive=30s,120s --seeds 3 "

@@ -782,6 +782,11 @@ def case_cpu_pinning():
     rc, _, err = lwipsim("--cpu-pinning", "sometimes", "run", scen, "--out",
                          os.path.join(WORK, "bad"), "--no-plots")
     check(rc == 2, f"--cpu-pinning sometimes: exit {rc}, expected 2: {err!r}")
+    rc, _, err = lwipsim("run", scen, "--out", os.path.join(WORK, "bad_env"), "--no-plots",
+                         env=dict(os.environ, LWIPSIM_CPU_PINNING="of"))
+    check(rc == 2 and "LWIPSIM_CPU_PINNING" in err and "'of'" in err,
+          f"LWIPSIM_CPU_PINNING=of: exit {rc}, expected 2 naming the variable: {err!r}")
+    check(not os.path.exists(os.path.join(WORK, "bad_env")), "bad LWIPSIM_CPU_PINNING: nothing written")
     allowed = sorted(os.sched_getaffinity(0))
     cache = os.path.join(WORK, "cache")  # private: no other test's workers hold these locks
     os.makedirs(os.path.join(cache, "cpus"))
