@@ -234,9 +234,12 @@ void run_device(RunState& st, const BrokerTarget& target, SchedulerTimer& timer,
         sched.set_peer_lookahead(
             [link = lnk.get(), gw = &*slirp, peer, broker_faults](std::optional<SimTime> next) {
                 SimTime grant = link->earliest_network_arrival(next);
+                // The sockets are asked (a system call each) only when slirp's event would
+                // end the grant sooner.
                 const std::optional<SimTime> own = gw->next_own_event();
-                if (own && (peer->shut_down_a_socket() || !gw->host_sockets_closed_by_peer()))
-                    grant = std::min(grant, *own);
+                if (own && *own < grant &&
+                    (peer->shut_down_a_socket() || !gw->host_sockets_closed_by_peer()))
+                    grant = *own;
                 if (broker_faults && next)
                     grant = std::min(grant, *next);
                 return grant;
